@@ -1,0 +1,121 @@
+"""`zhengjiao …`: serve, migrate, create-operator, demo, export-schema."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from api.settings import get_settings
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from api.database import resolve_urls
+    from api.migrate import migrate
+
+    settings = get_settings()
+    migrate(resolve_urls(settings), settings)
+    print("database is at the latest migration")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.database import resolve_urls
+    from api.logs import configure_logging
+    from api.migrate import migrate
+
+    settings = get_settings()
+    configure_logging()
+    urls = resolve_urls(settings)
+    if not args.no_migrate:
+        migrate(urls, settings)
+    print(f"GraphQL on http://{args.host}:{args.port}/graphql ({settings.env})", flush=True)
+    uvicorn.run(create_app(settings, urls), host=args.host, port=args.port, log_config=None, proxy_headers=False)
+    return 0
+
+
+def _read_password() -> str:
+    if os.environ.get("ZHENGJIAO_PASSWORD"):
+        return os.environ["ZHENGJIAO_PASSWORD"]
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_create_operator(args: argparse.Namespace) -> int:
+    from api.database import resolve_urls
+    from api.migrate import migrate
+    from api.owner import owner_transaction
+    from authz.accounts import create_operator
+    from authz.passwords import Passwords
+    from tenants.problems import Rejected
+
+    settings = get_settings()
+    urls = resolve_urls(settings)
+    migrate(urls, settings)
+    password = _read_password()
+
+    async def run() -> int:
+        async with owner_transaction(urls, settings) as db:
+            return await create_operator(db, Passwords(settings.argon2_time_cost, settings.argon2_memory_kib), args.username, password)
+
+    try:
+        operator_id = asyncio.run(run())
+    except Rejected as rejected:
+        for problem in rejected.problems:
+            print(f"error: {problem.message}", file=sys.stderr)
+        return 2
+    print(f"platform operator {args.username} ready (id {operator_id})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from api.demo import run_demo
+
+    return run_demo(persons=args.persons, if_empty=args.if_empty, seed=args.seed)
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from schema.build import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="zhengjiao", description="Resident medical-insurance premium collection.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, then serve GraphQL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
+
+    operator = commands.add_parser("create-operator", help="create or reset a platform operator")
+    operator.add_argument("username")
+    operator.set_defaults(run=cmd_create_operator)
+
+    demo = commands.add_parser("demo", help="load the demo county 内乡县 (411325)")
+    demo.add_argument("--persons", type=int, default=20_000)
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when the demo county exists")
+    demo.add_argument("--seed", type=int, default=411325)
+    demo.set_defaults(run=cmd_demo)
+
+    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(run=cmd_export_schema)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

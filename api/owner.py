@@ -1,0 +1,32 @@
+"""Owner-side sessions for the CLI (operators, demo, policies): same services, owner role.
+
+The owner is subject to row-level security too (FORCE), so it binds a tenant like
+any request does.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from api.database import DatabaseUrls, connection_options, to_sqlalchemy
+from api.settings import Settings
+from tenants.session import Db, tenant_transaction
+
+
+def owner_engine(urls: DatabaseUrls, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        to_sqlalchemy(urls.owner), poolclass=NullPool, connect_args={"options": connection_options(settings)}
+    )
+
+
+@contextlib.asynccontextmanager
+async def owner_transaction(urls: DatabaseUrls, settings: Settings, tenant_id: int | None = None) -> AsyncIterator[Db]:
+    engine = owner_engine(urls, settings)
+    try:
+        async with tenant_transaction(engine, tenant_id) as db:
+            yield db
+    finally:
+        await engine.dispose()

@@ -1,0 +1,90 @@
+"""Settings, read once from the environment.
+
+Every knob has a development default so `make run` needs nothing; production sets
+`ZHENGJIAO_ENV=production`, `DATABASE_URL`, `DATABASE_APP_URL` and `ZHENGJIAO_SECRET_KEY`.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    data_dir: Path = Path(".zhengjiao")
+    # Owner connection (migrations, demo, CLI). None: the embedded server.
+    database_url: str | None = None
+    # Serving connection: a NOSUPERUSER NOBYPASSRLS role that owns nothing.
+    database_app_url: str | None = None
+    app_role: str = "zhengjiao_app"
+    owner_role: str = "zhengjiao_owner"
+    database_name: str = "zhengjiao"
+    secret_key: str = ""
+    token_ttl_seconds: int = 8 * 3600
+    pool_min: int = 2
+    pool_max: int = 10
+    statement_timeout_ms: int = 15_000
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    page_default: int = 50
+    page_max: int = 500
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    time_zone: str = "Asia/Shanghai"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def load_settings() -> Settings:
+    env = os.environ.get("ZHENGJIAO_ENV", "development")
+    data_dir = Path(os.environ.get("ZHENGJIAO_DATA_DIR", ".zhengjiao")).resolve()
+    settings = Settings(
+        env=env,
+        data_dir=data_dir,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        database_app_url=os.environ.get("DATABASE_APP_URL") or None,
+        app_role=os.environ.get("ZHENGJIAO_APP_ROLE", "zhengjiao_app"),
+        database_name=os.environ.get("ZHENGJIAO_DATABASE", "zhengjiao"),
+        secret_key=os.environ.get("ZHENGJIAO_SECRET_KEY", ""),
+        token_ttl_seconds=_int("ZHENGJIAO_TOKEN_TTL", 8 * 3600),
+        pool_min=_int("ZHENGJIAO_POOL_MIN", 2),
+        pool_max=_int("ZHENGJIAO_POOL_MAX", 10),
+        statement_timeout_ms=_int("ZHENGJIAO_STATEMENT_TIMEOUT_MS", 15_000),
+        page_max=_int("ZHENGJIAO_PAGE_MAX", 500),
+        argon2_time_cost=_int("ZHENGJIAO_ARGON2_TIME_COST", 3),
+        argon2_memory_kib=_int("ZHENGJIAO_ARGON2_MEMORY_KIB", 65_536),
+    )
+    if not settings.secret_key:
+        if settings.production:
+            raise RuntimeError("ZHENGJIAO_SECRET_KEY must be set in production")
+        settings = _with_development_secret(settings)
+    return settings
+
+
+def _with_development_secret(settings: Settings) -> Settings:
+    """Generate a signing key once and keep it in the data folder."""
+    path = settings.data_dir / "secret.key"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    from dataclasses import replace
+
+    return replace(settings, secret_key=path.read_text().strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,168 @@
+"""Accounts: login look-ups and creating county users with a sensible role and scope."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from authz.models import PlatformOperator, UserAccount
+from authz.passwords import Passwords, password_problem
+from authz.roles import Role
+from tenants.kinds import LEAF_KINDS, TOWNSHIP_LEVEL, DepartmentCode, UnitKind
+from tenants.models import Department, Tenant, Unit
+from tenants.onboarding import bump_authz_version
+from tenants.problems import Problem, Rejected
+from tenants.session import Db
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+BAD_CREDENTIALS = Problem("INVALID_CREDENTIALS", "username or password is wrong")
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    kind: str  # "user" | "operator"
+    id: int
+    tenant_id: int | None
+
+
+async def authenticate(
+    db: Db, passwords: Passwords, tenant_code: str | None, username: str, password: str
+) -> Authenticated | None:
+    """Unknown tenant, unknown user and wrong password look identical, in time too."""
+    if tenant_code is None:
+        row = (
+            await db.execute(
+                select(PlatformOperator.id, PlatformOperator.password_hash).where(
+                    PlatformOperator.username == username, PlatformOperator.active
+                )
+            )
+        ).first()
+        ok = passwords.verify(row.password_hash if row else None, password)
+        return Authenticated("operator", row.id, None) if ok and row else None
+    tenant_id = await db.scalar(select(Tenant.id).where(Tenant.code == tenant_code.strip()))
+    row = None
+    if tenant_id is not None:
+        await db.bind_tenant(tenant_id)
+        row = (
+            await db.execute(
+                select(UserAccount.id, UserAccount.password_hash).where(
+                    UserAccount.tenant_id == tenant_id, UserAccount.username == username, UserAccount.active
+                )
+            )
+        ).first()
+    ok = passwords.verify(row.password_hash if row else None, password)
+    return Authenticated("user", row.id, tenant_id) if ok and row else None
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    password: str
+    role: Role
+    department: DepartmentCode | None = None
+    scope_unit_id: int | None = None
+
+
+def check_credentials(username: str, password: str, field_prefix: list[str] | None = None) -> list[Problem]:
+    prefix = field_prefix or []
+    problems = []
+    if not _USERNAME.match(username or ""):
+        problems.append(
+            Problem("INVALID_USERNAME", "username must be 3-64 letters, digits or . _ @ -", prefix + ["username"])
+        )
+    if (problem := password_problem(password or "")) is not None:
+        problems.append(Problem("WEAK_PASSWORD", problem, prefix + ["password"]))
+    return problems
+
+
+async def _scope_kind(db: Db, tenant_id: int, unit_id: int) -> UnitKind | None:
+    kind = await db.scalar(select(Unit.kind).where(Unit.tenant_id == tenant_id, Unit.id == unit_id))
+    return UnitKind(kind) if kind else None
+
+
+async def _department_id(db: Db, tenant_id: int, code: DepartmentCode) -> int | None:
+    return await db.scalar(select(Department.id).where(Department.tenant_id == tenant_id, Department.code == code.value))
+
+
+async def check_role_sense(db: Db, tenant_id: int, user: NewUser) -> tuple[list[Problem], int | None]:
+    """Collector → a village-level or school unit; township staff → a township-level
+    unit; department staff → a department of this tenant. Returns (problems, department id)."""
+    problems: list[Problem] = []
+    department_id = None
+    if user.role is Role.PLATFORM_OPERATOR:
+        return [Problem("INVALID_ROLE", "platform operators are created with `zhengjiao create-operator`", ["role"])], None
+    needs_scope = user.role in (Role.VILLAGE_COLLECTOR, Role.TOWNSHIP_STAFF)
+    if needs_scope and user.scope_unit_id is None:
+        problems.append(Problem("SCOPE_REQUIRED", f"a {user.role.value} needs a scope unit", ["scope"]))
+    if not needs_scope and user.scope_unit_id is not None:
+        problems.append(Problem("INVALID_SCOPE", f"a {user.role.value} works county-wide; leave scope empty", ["scope"]))
+    if needs_scope and user.scope_unit_id is not None:
+        kind = await _scope_kind(db, tenant_id, user.scope_unit_id)
+        if kind is None:
+            problems.append(Problem("NOT_FOUND", "scope unit does not exist in this county", ["scope"]))
+        elif user.role is Role.VILLAGE_COLLECTOR and kind not in LEAF_KINDS:
+            problems.append(
+                Problem("INVALID_SCOPE", f"a collector's scope must be a village, community or school, not {kind.value}", ["scope"])
+            )
+        elif user.role is Role.TOWNSHIP_STAFF and kind not in TOWNSHIP_LEVEL | {UnitKind.SPECIAL}:
+            problems.append(
+                Problem("INVALID_SCOPE", f"township staff need a township-level or special unit, not {kind.value}", ["scope"])
+            )
+    if user.role is Role.DEPARTMENT_STAFF:
+        if user.department is None:
+            problems.append(Problem("DEPARTMENT_REQUIRED", "department staff need a department", ["department"]))
+        else:
+            department_id = await _department_id(db, tenant_id, user.department)
+            if department_id is None:
+                problems.append(
+                    Problem("NOT_FOUND", f"department {user.department.value} does not exist in this county", ["department"])
+                )
+    elif user.department is not None:
+        problems.append(Problem("INVALID_DEPARTMENT", f"a {user.role.value} belongs to no department", ["department"]))
+    return problems, department_id
+
+
+async def create_user(db: Db, passwords: Passwords, tenant_id: int, user: NewUser, field_prefix: list[str] | None = None) -> int:
+    """Validate everything, then write; raises Rejected with every problem found."""
+    problems = check_credentials(user.username, user.password, field_prefix)
+    sense, department_id = await check_role_sense(db, tenant_id, user)
+    problems.extend(sense)
+    if problems:
+        raise Rejected(problems)
+    try:
+        async with db.savepoint():
+            user_id = await db.scalar(
+                insert(UserAccount)
+                .values(
+                    tenant_id=tenant_id,
+                    username=user.username,
+                    password_hash=passwords.hash(user.password),
+                    role=user.role.value,
+                    department_id=department_id,
+                    scope_unit_id=user.scope_unit_id,
+                )
+                .returning(UserAccount.id)
+            )
+    except IntegrityError:
+        prefix = field_prefix or []
+        raise Rejected([Problem("USERNAME_TAKEN", f"username {user.username} is taken", prefix + ["username"])]) from None
+    await bump_authz_version(db, tenant_id)
+    return user_id
+
+
+async def create_operator(db: Db, passwords: Passwords, username: str, password: str) -> int:
+    problems = check_credentials(username, password)
+    if problems:
+        raise Rejected(problems)
+    exists = await db.scalar(select(PlatformOperator.id).where(PlatformOperator.username == username))
+    if exists:
+        await db.execute(
+            text("UPDATE platform_operator SET password_hash = :h, active = true WHERE id = :id"),
+            {"h": passwords.hash(password), "id": exists},
+        )
+        return exists
+    return await db.scalar(
+        insert(PlatformOperator).values(username=username, password_hash=passwords.hash(password)).returning(PlatformOperator.id)
+    )

@@ -1,0 +1,55 @@
+"""Accounts: platform operators (no tenant) and county users (one role, one scope)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKeyConstraint,
+    Identity,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from authz.roles import Role
+from tenants.kinds import check_in
+from tenants.models import created_at_column, id_column, tenant_id_column
+
+
+class PlatformOperator(SQLModel, table=True):
+    __tablename__ = "platform_operator"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    username: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default="true"))
+    created_at: datetime | None = Field(default=None, sa_column=created_at_column())
+
+
+class UserAccount(SQLModel, table=True):
+    __tablename__ = "app_user"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "username"),
+        ForeignKeyConstraint(["tenant_id", "department_id"], ["department.tenant_id", "department.id"]),
+        ForeignKeyConstraint(["tenant_id", "scope_unit_id"], ["unit.tenant_id", "unit.id"]),
+        CheckConstraint(check_in("role", Role) + " AND role <> 'PLATFORM_OPERATOR'", name="app_user_role_check"),
+        CheckConstraint("role <> 'DEPARTMENT_STAFF' OR department_id IS NOT NULL", name="app_user_department_check"),
+        CheckConstraint(
+            "role NOT IN ('TOWNSHIP_STAFF', 'VILLAGE_COLLECTOR') OR scope_unit_id IS NOT NULL",
+            name="app_user_scope_check",
+        ),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    username: str = Field(sa_column=Column(Text, nullable=False))
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(sa_column=Column(Text, nullable=False))
+    department_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    scope_unit_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default="true"))
+    created_at: datetime | None = Field(default=None, sa_column=created_at_column())

@@ -1,0 +1,83 @@
+"""Who is calling: read from the database on every request, never trusted from a token."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from authz.roles import UNMASKED_DEPARTMENTS, Role
+from tenants.kinds import DepartmentCode
+from tenants.session import Db
+
+COUNTY_SCOPE = "/"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "operator"
+    id: int
+    username: str
+    role: Role
+    tenant_id: int | None = None
+    tenant_code: str | None = None
+    tenant_authz_version: int = 0
+    department: DepartmentCode | None = None
+    scope_unit_id: int | None = None
+    scope_path: str = COUNTY_SCOPE
+
+    @property
+    def subject(self) -> str:
+        return f"{'op' if self.kind == 'operator' else 'u'}:{self.id}"
+
+    @property
+    def domain(self) -> str:
+        return "platform" if self.tenant_id is None else str(self.tenant_id)
+
+    @property
+    def sees_whole_id_numbers(self) -> bool:
+        if self.role is Role.DEPARTMENT_STAFF:
+            return self.department in UNMASKED_DEPARTMENTS
+        return self.role is not Role.PLATFORM_OPERATOR
+
+    def covers(self, path: str) -> bool:
+        """Is a unit path inside this caller's jurisdiction?"""
+        return path.startswith(self.scope_path)
+
+
+_USER = text(
+    """
+    SELECT u.id, u.username, u.role, d.code AS department, u.scope_unit_id,
+           coalesce(s.path, '/') AS scope_path, t.code AS tenant_code, t.authz_version
+      FROM app_user u
+      JOIN tenant t ON t.id = u.tenant_id
+      LEFT JOIN department d ON d.tenant_id = u.tenant_id AND d.id = u.department_id
+      LEFT JOIN unit s ON s.tenant_id = u.tenant_id AND s.id = u.scope_unit_id
+     WHERE u.tenant_id = :tenant AND u.id = :id AND u.active
+    """
+)
+_OPERATOR = text("SELECT id, username FROM platform_operator WHERE id = :id AND active")
+
+
+async def load_user(db: Db, tenant_id: int, user_id: int) -> Principal | None:
+    row = (await db.execute(_USER, {"tenant": tenant_id, "id": user_id})).mappings().first()
+    if row is None:
+        return None
+    return Principal(
+        kind="user",
+        id=row["id"],
+        username=row["username"],
+        role=Role(row["role"]),
+        tenant_id=tenant_id,
+        tenant_code=row["tenant_code"],
+        tenant_authz_version=row["authz_version"],
+        department=DepartmentCode(row["department"]) if row["department"] else None,
+        scope_unit_id=row["scope_unit_id"],
+        scope_path=row["scope_path"],
+    )
+
+
+async def load_operator(db: Db, operator_id: int) -> Principal | None:
+    row = (await db.execute(_OPERATOR, {"id": operator_id})).mappings().first()
+    if row is None:
+        return None
+    return Principal(kind="operator", id=row["id"], username=row["username"], role=Role.PLATFORM_OPERATOR)

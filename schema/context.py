@@ -1,0 +1,88 @@
+"""Per-request context: the tenant-bound connection, the caller, and the services."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from authz.enforcer import Enforcers
+from authz.passwords import Passwords
+from authz.principal import Principal, load_operator, load_user
+from authz.tokens import TokenClaims
+from schema.errors import UNAUTHENTICATED, PublicError, forbidden
+from tenants.problems import Rejected
+from tenants.session import Db
+
+
+@dataclass
+class Services:
+    """Long-lived objects shared by every request."""
+
+    engine: AsyncEngine
+    enforcers: Enforcers
+    passwords: Passwords
+    secret_key: str
+    token_ttl_seconds: int
+    page_default: int
+    page_max: int
+    production: bool
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Any
+    response: Any
+    correlation_id: str
+    identity: TokenClaims | None = None
+    db: Db | None = None
+    principal: Principal | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    async def authenticate(self) -> None:
+        """Bind the transaction to the caller's tenant and load the caller."""
+        assert self.db is not None
+        identity = self.identity
+        if identity is None:
+            await self.db.bind_tenant(None)
+            return
+        await self.db.bind_tenant(identity.tenant_id)
+        if identity.kind == "operator":
+            self.principal = await load_operator(self.db, identity.subject_id)
+        elif identity.tenant_id is not None:
+            self.principal = await load_user(self.db, identity.tenant_id, identity.subject_id)
+
+    # -- for queries: exceptions that reach the client unmasked
+    def caller(self) -> Principal:
+        if self.principal is None:
+            raise PublicError(UNAUTHENTICATED.code, UNAUTHENTICATED.message)
+        return self.principal
+
+    def county_caller(self) -> Principal:
+        principal = self.caller()
+        if principal.tenant_id is None:
+            raise PublicError("FORBIDDEN", "platform operators read no county's data")
+        return principal
+
+    async def may(self, obj: str, act: str, at_path: str | None = None) -> bool:
+        principal = self.caller()
+        return await self.services.enforcers.allowed(self.db, principal, obj, act, at_path)
+
+    async def check(self, obj: str, act: str, at_path: str | None = None) -> Principal:
+        principal = self.caller()
+        if not await self.services.enforcers.allowed(self.db, principal, obj, act, at_path):
+            raise PublicError("FORBIDDEN", "your role or scope does not allow this")
+        return principal
+
+    # -- for mutations: problems that become userErrors
+    def mutation_caller(self) -> Principal:
+        if self.principal is None:
+            raise Rejected([UNAUTHENTICATED])
+        return self.principal
+
+    async def require(self, obj: str, act: str, at_path: str | None = None) -> Principal:
+        principal = self.mutation_caller()
+        if not await self.services.enforcers.allowed(self.db, principal, obj, act, at_path):
+            raise forbidden()
+        return principal

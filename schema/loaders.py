@@ -1,0 +1,28 @@
+"""Per-request DataLoaders: one query per batch of ids, scoped to the caller."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from strawberry.dataloader import DataLoader
+
+from schema.context import Context
+from tenants.units import UnitRow, units_by_ids
+
+
+def _loader(context: Context, name: str, factory: Callable[[Context], DataLoader]) -> DataLoader:
+    if name not in context.loaders:
+        context.loaders[name] = factory(context)
+    return context.loaders[name]
+
+
+def units(context: Context) -> DataLoader[int, UnitRow | None]:
+    def factory(ctx: Context) -> DataLoader:
+        principal = ctx.county_caller()
+
+        async def load(ids: list[int]) -> list[Any]:
+            found = await units_by_ids(ctx.db, principal.tenant_id, principal.scope_path, list(ids))
+            return [found.get(i) for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    return _loader(context, "units", factory)

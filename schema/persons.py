@@ -1,0 +1,147 @@
+"""GraphQL face of persons: persons, person(idNumber:), registerPerson."""
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+
+from authz.principal import Principal
+from domain import persons as person_rules
+from domain.idnumber import mask
+from domain.persons import NewPerson, PersonQuery, PersonRow
+from schema import loaders
+from schema.errors import PublicError, UserError
+from schema.mutations import Audit, run_mutation
+from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, from_global_id, page_size, parse_global_id, to_global_id
+from schema.tenants import UnitType
+from tenants.problems import Problem, Rejected
+
+
+@strawberry.type(name="Person")
+class PersonType(Node):
+    id_number: str = strawberry.field(description="Whole for those allowed to see it, else 411325********1234.")
+    name: str
+    birth_date: date
+    sex: str
+    row: strawberry.Private[PersonRow]
+
+    @classmethod
+    def of(cls, row: PersonRow, viewer: Principal) -> "PersonType":
+        shown = row.id_number if viewer.sees_whole_id_numbers else mask(row.id_number)
+        return cls(
+            id=to_global_id("Person", row.id), id_number=shown, name=row.name, birth_date=row.birth_date, sex=row.sex, row=row
+        )
+
+    @strawberry.field
+    async def unit(self, info: Info) -> UnitType:
+        row = await loaders.units(info.context).load(self.row.unit_id)
+        return UnitType.from_row(row)
+
+
+@strawberry.type
+class PersonEdge:
+    node: PersonType
+    cursor: str
+
+
+@strawberry.type
+class PersonConnection:
+    edges: list[PersonEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class PersonFilter:
+    unit: strawberry.ID | None = strawberry.UNSET
+    search: str | None = strawberry.field(default=None, description="An exact ID number, or the start of a name.")
+
+
+@strawberry.input
+class RegisterPersonInput:
+    id_number: str
+    name: str
+    unit: strawberry.ID
+    phone: str | None = None
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class RegisterPersonPayload:
+    person: PersonType | None
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+async def _filter_path(info: Info, principal: Principal, unit: strawberry.ID | None) -> str:
+    """The caller's scope, narrowed to a unit's subtree when one is asked for."""
+    if not unit:
+        return principal.scope_path
+    row = await loaders.units(info.context).load(from_global_id(unit, "Unit")[1])
+    if row is None:
+        raise PublicError("NOT_FOUND", "unit does not exist in this county")
+    if row.path.startswith(principal.scope_path):
+        return row.path
+    if principal.scope_path.startswith(row.path):
+        return principal.scope_path  # an ancestor: the caller's own part of it
+    raise PublicError("FORBIDDEN", "unit is outside your scope")
+
+
+async def _register(info: Info, input: RegisterPersonInput, audit: Audit) -> PersonRow:
+    context = info.context
+    principal = context.mutation_caller()
+    unit_id = parse_global_id(input.unit, "Unit")
+    unit = await person_rules.unit_ref(context.db, principal.tenant_id, unit_id) if unit_id and principal.tenant_id else None
+    if unit is None:
+        await context.require("person", "write")
+        raise Rejected([Problem("NOT_FOUND", "unit does not exist in this county", ["unit"])])
+    await context.require("person", "write", unit.path)
+    person = NewPerson(id_number=input.id_number, name=input.name, unit_id=unit.id, phone=input.phone)
+    row = await person_rules.register_person(context.db, principal.tenant_id, unit, person, principal.subject)
+    audit.entity, audit.entity_id = "person", row.id
+    audit.after = {"idNumber": mask(row.id_number), "unit": unit.code}
+    return row
+
+
+@strawberry.type
+class PersonQueries:
+    @strawberry.field(description="Persons in the caller's scope, ordered by village, keyset-paginated.")
+    async def persons(
+        self, info: Info, filter: PersonFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> PersonConnection:
+        context = info.context
+        principal = await context.check("person", "read")
+        services = context.services
+        size = page_size(first, services.page_default, services.page_max)
+        cursor = decode_cursor(after, 2)
+        path = await _filter_path(info, principal, filter.unit if filter else None)
+        query = PersonQuery(tenant_id=principal.tenant_id, path=path, search=filter.search if filter else None)
+        page = await person_rules.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
+        edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]
+        return PersonConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=page.total,
+        )
+
+    @strawberry.field(description="One person by ID number, if inside the caller's scope.")
+    async def person(self, info: Info, id_number: str) -> PersonType | None:
+        principal = await info.context.check("person", "read")
+        row = await person_rules.person_by_id_number(info.context.db, principal.tenant_id, principal.scope_path, id_number)
+        return PersonType.of(row, principal) if row else None
+
+
+async def resolve_person_node(info: Info, pk: int) -> PersonType | None:
+    principal = await info.context.check("person", "read")
+    rows = await person_rules.persons_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [pk])
+    return PersonType.of(rows[pk], principal) if pk in rows else None
+
+
+@strawberry.type
+class PersonMutations:
+    @strawberry.mutation(description="Collectors and up, in scope: a resident with a validated ID number.")
+    async def register_person(self, info: Info, input: RegisterPersonInput) -> RegisterPersonPayload:
+        outcome = await run_mutation(info, "registerPerson", lambda audit: _register(info, input, audit))
+        person = PersonType.of(outcome.value, info.context.principal) if outcome.value else None
+        return RegisterPersonPayload(person=person, user_errors=outcome.errors, client_mutation_id=input.client_mutation_id)

@@ -1,0 +1,37 @@
+"""The root types: every noun's queries and mutations, plus `node`."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from schema.accounts import AccountMutations, AccountQueries
+from schema.persons import PersonMutations, PersonQueries, resolve_person_node
+from schema.relay import Node, from_global_id
+from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_unit_node
+
+_NODE_RESOLVERS = {
+    "Unit": resolve_unit_node,
+    "Person": resolve_person_node,
+}
+
+
+@strawberry.type
+class Query(AccountQueries, TenantQueries, PersonQueries):
+    @strawberry.field(description="Any object by its global ID, if the caller may see it.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, pk = from_global_id(id)
+        if type_name == "Tenant":
+            principal = info.context.county_caller()
+            if principal.tenant_id != pk:
+                return None
+            return await TenantQueries.tenant(self, info)  # type: ignore[misc]
+        resolver = _NODE_RESOLVERS.get(type_name)
+        return await resolver(info, pk) if resolver else None
+
+
+@strawberry.type
+class Mutation(AccountMutations, TenantMutations, PersonMutations):
+    pass
+
+
+TYPES = [TenantType]

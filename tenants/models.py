@@ -1,0 +1,86 @@
+"""Tenants, their jurisdiction tree and departments.
+
+`tenant` is a platform table (its id *is* the tenant id). Every other table carries
+`tenant_id` first in its primary key, unique constraints and foreign keys.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlmodel import Field, SQLModel
+
+from tenants.kinds import DepartmentCode, UnitKind, check_in
+
+
+def tenant_id_column() -> Column:
+    return Column("tenant_id", BigInteger, ForeignKey("tenant.id"), primary_key=True, nullable=False)
+
+
+def id_column() -> Column:
+    return Column("id", BigInteger, Identity(always=False), primary_key=True, nullable=False)
+
+
+def created_at_column() -> Column:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenant"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    code: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    time_zone: str = Field(default="Asia/Shanghai", sa_column=Column(Text, nullable=False, server_default="Asia/Shanghai"))
+    # Bumped whenever a casbin grouping row of this tenant changes (users, category owners).
+    authz_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    client_mutation_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=created_at_column())
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "parent_id"], ["unit.tenant_id", "unit.id"]),
+        UniqueConstraint("tenant_id", "code"),
+        CheckConstraint(check_in("kind", UnitKind), name="unit_kind_check"),
+        CheckConstraint("length(btrim(name)) > 0", name="unit_name_check"),
+        Index("unit_tenant_path", "tenant_id", "path"),
+        Index("unit_tenant_parent", "tenant_id", "parent_id", "code"),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    parent_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    code: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    # Materialised path of unit ids, "/12/345/"; collation C so LIKE 'prefix%' uses the index.
+    path: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
+    depth: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class Department(SQLModel, table=True):
+    __tablename__ = "department"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        CheckConstraint(check_in("code", DepartmentCode), name="department_code_check"),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    code: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))

@@ -1,0 +1,79 @@
+"""Reading the unit tree inside a caller's jurisdiction.
+
+A scoped caller sees its own subtree and the chain of ancestors above it (so a
+collector can see which township its village belongs to), nothing beside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, literal, or_, select, tuple_
+
+from tenants.kinds import UnitKind
+from tenants.models import Unit
+from tenants.session import Db
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    id: int
+    parent_id: int | None
+    code: str
+    name: str
+    kind: UnitKind
+    path: str
+    depth: int
+
+
+_COLUMNS = (Unit.id, Unit.parent_id, Unit.code, Unit.name, Unit.kind, Unit.path, Unit.depth)
+
+
+def _row(r) -> UnitRow:  # noqa: ANN001
+    return UnitRow(r.id, r.parent_id, r.code, r.name, UnitKind(r.kind), r.path, r.depth)
+
+
+def visible_to(scope_path: str):  # noqa: ANN201 (a SQL expression)
+    """Inside the scope, or an ancestor of it."""
+    if scope_path == "/":
+        return literal(True)
+    return or_(Unit.path.startswith(scope_path, autoescape=True), literal(scope_path).startswith(Unit.path))
+
+
+def is_visible(unit_path: str, scope_path: str) -> bool:
+    return unit_path.startswith(scope_path) or scope_path.startswith(unit_path)
+
+
+async def units_by_ids(db: Db, tenant_id: int, scope_path: str, ids: list[int]) -> dict[int, UnitRow]:
+    rows = await db.execute(
+        select(*_COLUMNS).where(Unit.tenant_id == tenant_id, Unit.id.in_(ids), visible_to(scope_path))
+    )
+    return {r.id: _row(r) for r in rows}
+
+
+async def unit_by_code(db: Db, tenant_id: int, code: str) -> UnitRow | None:
+    row = (await db.execute(select(*_COLUMNS).where(Unit.tenant_id == tenant_id, Unit.code == code))).first()
+    return _row(row) if row else None
+
+
+@dataclass(frozen=True)
+class UnitPage:
+    rows: list[UnitRow]
+    has_next: bool
+    total: int
+
+
+async def list_children(
+    db: Db, tenant_id: int, scope_path: str, parent_id: int | None, first: int, after: tuple[str, int] | None
+) -> UnitPage:
+    """Children of a unit (or the top level), ordered by (code, id)."""
+    conditions = [
+        Unit.tenant_id == tenant_id,
+        Unit.parent_id.is_(None) if parent_id is None else Unit.parent_id == parent_id,
+        visible_to(scope_path),
+    ]
+    page = list(conditions)
+    if after is not None:
+        page.append(tuple_(Unit.code, Unit.id) > tuple_(after[0], after[1]))
+    rows = (await db.execute(select(*_COLUMNS).where(and_(*page)).order_by(Unit.code, Unit.id).limit(first + 1))).all()
+    total = await db.scalar(select(func.count()).select_from(Unit).where(and_(*conditions)))
+    return UnitPage([_row(r) for r in rows[:first]], len(rows) > first, total)

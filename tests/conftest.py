@@ -1,0 +1,164 @@
+"""One real PostgreSQL (embedded, or DATABASE_URL), one real HTTP server for the session."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("ZHENGJIAO_DATA_DIR", str(ROOT / ".zhengjiao-test"))
+os.environ.setdefault("ZHENGJIAO_ARGON2_TIME_COST", "1")
+os.environ.setdefault("ZHENGJIAO_ARGON2_MEMORY_KIB", "8192")
+
+from api.database import drop_database, resolve_urls  # noqa: E402
+from api.migrate import migrate  # noqa: E402
+from api.settings import load_settings  # noqa: E402
+from tests.support import (  # noqa: E402
+    CREATE_USER,
+    ONBOARD,
+    PASSWORD,
+    UNIT_BY_CODE,
+    County,
+    GraphQLClient,
+    small_tree,
+)
+
+TEST_DATABASE = "zhengjiao_test"
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return replace(load_settings(), database_name=TEST_DATABASE)
+
+
+@pytest.fixture(scope="session")
+def urls(settings):
+    if not settings.database_url:
+        drop_database(settings, TEST_DATABASE)
+    found = resolve_urls(settings, TEST_DATABASE)
+    migrate(found, settings)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(settings, urls):
+    import uvicorn
+
+    from api.app import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings, urls), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def server_url(settings, urls):
+    server, thread, url = start_server(settings, urls)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def client(server_url) -> GraphQLClient:
+    return GraphQLClient(server_url)
+
+
+@pytest.fixture(scope="session")
+def owner_db(settings, urls):
+    """Run a coroutine against the owner connection: `owner_db(lambda db: …, tenant_id)`."""
+    from api.owner import owner_transaction
+
+    def run(body, tenant_id=None):
+        async def go():
+            async with owner_transaction(urls, settings, tenant_id) as db:
+                return await body(db)
+
+        return asyncio.run(go())
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def operator_token(client, owner_db, settings) -> str:
+    from authz.accounts import create_operator
+    from authz.passwords import Passwords
+
+    owner_db(lambda db: create_operator(db, Passwords(settings.argon2_time_cost, settings.argon2_memory_kib), "operator", PASSWORD))
+    return client.login(None, "operator", PASSWORD)
+
+
+_codes = itertools.count(500101)
+
+
+def onboard_county(client: GraphQLClient, operator_token: str) -> County:
+    """A fresh county with admin, two collectors, township staff and department staff."""
+    code = str(next(_codes))
+    payload = client.data(
+        ONBOARD,
+        {
+            "input": {
+                "code": code,
+                "name": f"测试县{code}",
+                "units": small_tree(code),
+                "departments": ["MEDICAL_SECURITY", "TAX", "CIVIL_AFFAIRS", "FINANCE"],
+                "admin": {"username": "admin", "password": PASSWORD},
+            }
+        },
+        operator_token,
+    )["onboardTenant"]
+    assert payload["userErrors"] == [], payload["userErrors"]
+    county = County(code=code, id=payload["tenant"]["id"])
+    admin = client.login(code, "admin", PASSWORD)
+    county.tokens["admin"] = admin
+    for suffix in ("100", "100001", "100201", "300", "300201", "300202", "900", "900001"):
+        unit = client.data(UNIT_BY_CODE, {"code": code + suffix}, admin)["unitByCode"]
+        county.units[suffix] = unit["id"]
+    accounts = {
+        "collector": {"role": "VILLAGE_COLLECTOR", "scope": county.units["100201"]},
+        "collector2": {"role": "VILLAGE_COLLECTOR", "scope": county.units["300201"]},
+        "township": {"role": "TOWNSHIP_STAFF", "scope": county.units["100"]},
+        "medical": {"role": "DEPARTMENT_STAFF", "department": "MEDICAL_SECURITY"},
+        "tax": {"role": "DEPARTMENT_STAFF", "department": "TAX"},
+        "civil": {"role": "DEPARTMENT_STAFF", "department": "CIVIL_AFFAIRS"},
+    }
+    for username, grant in accounts.items():
+        result = client.data(CREATE_USER, {"input": {"username": username, "password": PASSWORD, **grant}}, admin)
+        assert result["createUser"]["userErrors"] == [], result
+        county.tokens[username] = client.login(code, username, PASSWORD)
+    return county
+
+
+@pytest.fixture(scope="session")
+def county_a(client, operator_token) -> County:
+    return onboard_county(client, operator_token)
+
+
+@pytest.fixture(scope="session")
+def county_b(client, operator_token) -> County:
+    return onboard_county(client, operator_token)
+
+
+@pytest.fixture
+def new_county(client, operator_token):
+    return lambda: onboard_county(client, operator_token)
