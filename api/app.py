@@ -49,7 +49,10 @@ class Runtime:
             open=False,
         )
         await self.pool.open(wait=True)
-        engine = create_async_engine("postgresql+psycopg://", async_creator=self.pool.getconn, poolclass=NullPool)
+        # hide_parameters: SQL errors in logs never carry ID numbers or password hashes.
+        engine = create_async_engine(
+            "postgresql+psycopg://", async_creator=self.pool.getconn, poolclass=NullPool, hide_parameters=True
+        )
         self.services = Services(
             engine=engine,
             enforcers=Enforcers(),

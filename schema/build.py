@@ -23,7 +23,10 @@ def build_schema(
     *, production: bool = False, max_depth: int = 10, max_aliases: int = 30, max_tokens: int = 5000
 ) -> strawberry.Schema:
     # Factories, not instances: Strawberry makes fresh extensions for every request.
-    extensions: list = [
+    # Hooks unwind in reverse order, so the masker (listed first) runs last: the
+    # transaction and the error log still see the original errors.
+    extensions: list = [MaskUnexpected] if production else []
+    extensions += [
         partial(MaxTokensLimiter, max_token_count=max_tokens),
         partial(QueryDepthLimiter, max_depth=max_depth),
         partial(MaxAliasesLimiter, max_alias_count=max_aliases),
@@ -31,7 +34,7 @@ def build_schema(
         LogErrors,
     ]
     if production:
-        extensions += [DisableIntrospection, MaskUnexpected]
+        extensions.append(DisableIntrospection)
     return QuietSchema(
         query=Query, mutation=Mutation, types=TYPES, extensions=extensions, config=StrawberryConfig(auto_camel_case=True)
     )

@@ -66,6 +66,7 @@ def validate_units(
         problems.append(Problem("INVALID_PARENT", f"a {anchor_kind.value} unit cannot have units under it", ["parent"]))
     seen: dict[str, FlatUnit] = {}
     kinds = {u.code: u.kind for u in flat}
+    names = {u.code: u.name for u in flat}
     for unit in flat:
         path = list(unit.field_path)
         if not _CODE.match(unit.code):
@@ -84,7 +85,8 @@ def validate_units(
             problems.append(
                 Problem(
                     "INVALID_PARENT",
-                    f"{_label(unit)}: a {parent_kind.value} ({unit.parent_code}) cannot have units under it",
+                    f"{_label(unit)}: {names[unit.parent_code]} ({unit.parent_code}) is a {parent_kind.value}"
+                    " and cannot have units under it",
                     path,
                 )
             )
