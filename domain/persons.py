@@ -9,7 +9,8 @@ from sqlalchemy import and_, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.idnumber import IdNumberError, looks_like_id_number, normalize, parse_id_number
-from domain.models import Person
+from domain.enrollments import recompute_persons
+from domain.models import Enrollment, Person
 from tenants.kinds import LEAF_KINDS, UnitKind
 from tenants.models import Unit
 from tenants.problems import Problem, Rejected
@@ -125,6 +126,8 @@ async def register_person(db: Db, tenant_id: int, unit: UnitRef, person: NewPers
         )
     ).first()
     if inserted is not None:
+        # Every year with a policy: subsidies listed before registration now apply.
+        await recompute_persons(db, tenant_id, [inserted.id])
         return _row(inserted)
     holder = await db.scalar(
         select(Person.unit_id).where(Person.tenant_id == tenant_id, Person.id_number == parsed.value)
@@ -159,6 +162,9 @@ class PersonQuery:
     tenant_id: int
     path: str  # the caller's scope, or the filtered unit's path inside it
     search: str | None = None
+    year: int | None = None  # with status / category: filter on that year's enrolment
+    status: str | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +178,15 @@ def _conditions(query: PersonQuery) -> list:
     conditions = [Person.tenant_id == query.tenant_id]
     if query.path != "/":
         conditions.append(Person.unit_path.startswith(query.path, autoescape=True))
+    if query.status or query.category:
+        enrolled = select(Enrollment.person_id).where(
+            Enrollment.tenant_id == query.tenant_id, Enrollment.year == query.year, Enrollment.person_id == Person.id
+        )
+        if query.status:
+            enrolled = enrolled.where(Enrollment.status == query.status)
+        if query.category:
+            enrolled = enrolled.where(Enrollment.subsidy_category == query.category)
+        conditions.append(enrolled.exists())
     search = (query.search or "").strip()
     if search:
         if looks_like_id_number(search):

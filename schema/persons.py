@@ -11,6 +11,7 @@ from domain import persons as person_rules
 from domain.idnumber import mask
 from domain.persons import NewPerson, PersonQuery, PersonRow
 from schema import loaders
+from schema.enrollments import EnrollmentStatusEnum, EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, from_global_id, page_size, parse_global_id, to_global_id
@@ -38,6 +39,11 @@ class PersonType(Node):
         row = await loaders.units(info.context).load(self.row.unit_id)
         return UnitType.from_row(row)
 
+    @strawberry.field(description="The person's enrolment for a benefit year; null if the year has no policy.")
+    async def enrollment(self, info: Info, year: int) -> EnrollmentType | None:
+        row = await enrollment_loader(info, year).load(self.row.id)
+        return EnrollmentType.of(row) if row else None
+
 
 @strawberry.type
 class PersonEdge:
@@ -56,6 +62,9 @@ class PersonConnection:
 class PersonFilter:
     unit: strawberry.ID | None = strawberry.UNSET
     search: str | None = strawberry.field(default=None, description="An exact ID number, or the start of a name.")
+    year: int | None = strawberry.field(default=None, description="Needed with status or category.")
+    status: EnrollmentStatusEnum | None = None
+    category: str | None = strawberry.field(default=None, description="The subsidy category applied in `year`.")
 
 
 @strawberry.input
@@ -88,6 +97,21 @@ async def _filter_path(info: Info, principal: Principal, unit: strawberry.ID | N
     raise PublicError("FORBIDDEN", "unit is outside your scope")
 
 
+def _person_query(principal: Principal, path: str, filter: PersonFilter | None) -> PersonQuery:
+    if filter is None:
+        return PersonQuery(tenant_id=principal.tenant_id, path=path)
+    if (filter.status or filter.category) and filter.year is None:
+        raise PublicError("YEAR_REQUIRED", "filter.year is needed with filter.status or filter.category")
+    return PersonQuery(
+        tenant_id=principal.tenant_id,
+        path=path,
+        search=filter.search,
+        year=filter.year,
+        status=filter.status.value if filter.status else None,
+        category=filter.category,
+    )
+
+
 async def _register(info: Info, input: RegisterPersonInput, audit: Audit) -> PersonRow:
     context = info.context
     principal = context.mutation_caller()
@@ -116,7 +140,7 @@ class PersonQueries:
         size = page_size(first, services.page_default, services.page_max)
         cursor = decode_cursor(after, 2)
         path = await _filter_path(info, principal, filter.unit if filter else None)
-        query = PersonQuery(tenant_id=principal.tenant_id, path=path, search=filter.search if filter else None)
+        query = _person_query(principal, path, filter)
         page = await person_rules.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
         edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]
         return PersonConnection(

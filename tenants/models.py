@@ -34,8 +34,8 @@ def id_column() -> Column:
     return Column("id", BigInteger, Identity(always=False), primary_key=True, nullable=False)
 
 
-def created_at_column() -> Column:
-    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+def created_at_column(name: str = "created_at") -> Column:
+    return Column(name, DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class Tenant(SQLModel, table=True):

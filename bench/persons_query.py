@@ -1,0 +1,168 @@
+"""Benchmark: one page of a township's persons, over real HTTP, with a real bearer token.
+
+    .venv/bin/python bench/persons_query.py [--requests 500] [--persons 600000] [--user admin]
+
+Uses its own data directory (`ZHENGJIAO_BENCH_DATA_DIR`, default /tmp/zj-bench), loads the
+demo county 内乡县 with `--persons` persons when it is not there yet, starts the real app
+under uvicorn on a free port in a background thread, logs in with the `login` mutation,
+and sends the `persons` query one request at a time, rotating among the townships
+(`filter: {unit: <township>}`, `first: 50`). Prints p50/p95/p99/max latency and requests/s.
+
+The client and the server share one Python process (and its GIL), as in the test suite;
+a separate server process would only look better.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ["ZHENGJIAO_DATA_DIR"] = os.environ.get("ZHENGJIAO_BENCH_DATA_DIR", "/tmp/zj-bench")
+# Passwords are hashed once for the demo accounts and verified once per login: keep it cheap.
+os.environ.setdefault("ZHENGJIAO_ARGON2_TIME_COST", "1")
+os.environ.setdefault("ZHENGJIAO_ARGON2_MEMORY_KIB", "8192")
+
+import httpx  # noqa: E402
+
+PERSONS = """
+query($filter: PersonFilter, $first: Int) {
+  persons(filter: $filter, first: $first) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id idNumber name unit { code name } } }
+  }
+}"""
+LOGIN = """
+mutation($input: LoginInput!) { login(input: $input) { token userErrors { code message } } }"""
+UNITS = "{ units(first: 100) { edges { node { id code name kind } } } }"
+COUNT = "{ persons(first: 1) { totalCount } }"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(settings, urls):  # noqa: ANN001
+    import uvicorn
+
+    from api.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, urls), host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("server did not start")
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def gql(http: httpx.Client, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    response.raise_for_status()
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+    return body["data"]
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    rank = max(1, -(-len(sorted_values) * p // 100))
+    return sorted_values[int(rank) - 1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--persons", type=int, default=600_000, help="demo size when the county is not loaded yet")
+    parser.add_argument("--user", default="admin", help="admin rotates among all townships; chengguan stays in 城关镇")
+    parser.add_argument("--first", type=int, default=50)
+    args = parser.parse_args(argv)
+
+    from api.database import resolve_urls
+    from api.demo import DEFAULT_PASSWORD, TENANT_CODE, run_demo
+    from api.settings import get_settings
+
+    settings = get_settings()
+    print(f"data dir {settings.data_dir}", flush=True)
+    urls = resolve_urls(settings)
+    if run_demo(persons=args.persons, if_empty=True, seed=411325, settings=settings, urls=urls) != 0:
+        return 1
+    password = os.environ.get("ZHENGJIAO_DEMO_PASSWORD") or DEFAULT_PASSWORD
+
+    server, thread, base_url = start_server(settings, urls)
+    try:
+        with httpx.Client(base_url=base_url, timeout=30) as http:
+            login = gql(http, LOGIN, {"input": {"tenantCode": TENANT_CODE, "username": args.user, "password": password}})
+            if login["login"]["userErrors"]:
+                print(f"login failed: {login['login']['userErrors']}", file=sys.stderr)
+                return 1
+            token = login["login"]["token"]
+            units = [e["node"] for e in gql(http, UNITS, token=token)["units"]["edges"]]
+            townships = [u for u in units if u["kind"] in ("TOWN", "TOWNSHIP", "STREET", "MANAGEMENT_AREA")]
+            if not townships:
+                print("no township visible to this user", file=sys.stderr)
+                return 1
+            total = gql(http, COUNT, token=token)["persons"]["totalCount"]
+            sizes = {}
+            for unit in townships:
+                data = gql(http, PERSONS, {"filter": {"unit": unit["id"]}, "first": args.first}, token)
+                sizes[unit["name"]] = data["persons"]["totalCount"]
+
+            def one(i: int) -> float:
+                unit = townships[i % len(townships)]
+                body = {"query": PERSONS, "variables": {"filter": {"unit": unit["id"]}, "first": args.first}}
+                started = time.perf_counter()
+                response = http.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
+                elapsed = time.perf_counter() - started
+                payload = response.json()
+                if response.status_code != 200 or payload.get("errors"):
+                    raise RuntimeError(f"request {i} failed: {response.status_code} {payload.get('errors')}")
+                if len(payload["data"]["persons"]["edges"]) != min(args.first, sizes[unit["name"]]):
+                    raise RuntimeError(f"request {i}: short page")
+                return elapsed * 1000
+
+            for i in range(args.warmup):
+                one(i)
+            latencies = []
+            wall = time.perf_counter()
+            for i in range(args.requests):
+                latencies.append(one(i))
+            wall = time.perf_counter() - wall
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    latencies.sort()
+    print()
+    print(f"persons query, {args.user} ({TENANT_CODE}), first={args.first}, {len(townships)} townships in rotation")
+    print(f"data: {total:,} persons visible; per township {min(sizes.values()):,}–{max(sizes.values()):,}")
+    print(f"requests: {args.requests} sequential after {args.warmup} warm-up, one connection")
+    print(
+        f"latency ms: p50 {percentile(latencies, 50):.1f}  p95 {percentile(latencies, 95):.1f}  "
+        f"p99 {percentile(latencies, 99):.1f}  max {latencies[-1]:.1f}  mean {statistics.fmean(latencies):.1f}"
+    )
+    print(f"throughput: {args.requests / wall:.0f} requests/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

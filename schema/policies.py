@@ -1,0 +1,213 @@
+"""GraphQL face of year policies: yearPolicy, setYearPolicy."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from domain import policy_store
+from domain.policy import FunderShare, LateRule, SubsidyCategory, SubsidyMode, SubsidyRule, YearPolicy
+from domain.subsidies import category_amount
+from schema.errors import UserError
+from schema.mutations import Audit, run_mutation
+from schema.tenants import DepartmentCodeEnum
+from tenants.kinds import DepartmentCode
+from tenants.onboarding import bump_authz_version
+
+SubsidyRuleEnum = strawberry.enum(SubsidyRule, name="SubsidyRule")
+SubsidyModeEnum = strawberry.enum(SubsidyMode, name="SubsidyMode")
+LateRuleEnum = strawberry.enum(LateRule, name="LateRule")
+
+
+@strawberry.type
+class FunderShareType:
+    funder: str
+    percent: Decimal
+
+
+@strawberry.type(name="SubsidyCategory")
+class SubsidyCategoryType:
+    code: str
+    name: str
+    owner: DepartmentCodeEnum
+    rule: SubsidyRuleEnum
+    value: Decimal | None
+    mode: SubsidyModeEnum
+    min_age: int | None
+    max_age: int | None
+    funders: list[FunderShareType]
+    amount: Decimal = strawberry.field(description="The subsidy this category gives at the year's standard.")
+
+    @classmethod
+    def of(cls, category: SubsidyCategory, standard: Decimal) -> "SubsidyCategoryType":
+        return cls(
+            code=category.code,
+            name=category.name,
+            owner=category.owner,
+            rule=category.rule,
+            value=category.value,
+            mode=category.mode,
+            min_age=category.min_age,
+            max_age=category.max_age,
+            funders=[FunderShareType(funder=f.funder, percent=f.percent) for f in category.funders],
+            amount=category_amount(category, standard),
+        )
+
+
+@strawberry.type(name="YearPolicy")
+class YearPolicyType:
+    year: int
+    standard: Decimal
+    fiscal_subsidy: Decimal | None
+    window_start: date
+    window_end: date
+    extension_end: date | None
+    extension_needs_proof: bool
+    list_cutoff: date | None
+    age_reference_date: date
+    late_rule: LateRuleEnum
+    late_wait_days: int
+    refund_claim_deadline: date | None
+    remit_days: int
+    remit_amount: Decimal
+    newborn_days: int
+    categories: list[SubsidyCategoryType]
+
+    @classmethod
+    def of(cls, policy: YearPolicy) -> "YearPolicyType":
+        return cls(
+            year=policy.year,
+            standard=policy.standard,
+            fiscal_subsidy=policy.fiscal_subsidy,
+            window_start=policy.window_start,
+            window_end=policy.window_end,
+            extension_end=policy.extension_end,
+            extension_needs_proof=policy.extension_needs_proof,
+            list_cutoff=policy.list_cutoff,
+            age_reference_date=policy.reference_date,
+            late_rule=policy.late_rule,
+            late_wait_days=policy.late_wait_days,
+            refund_claim_deadline=policy.refund_claim_deadline,
+            remit_days=policy.remit_days,
+            remit_amount=policy.remit_amount,
+            newborn_days=policy.newborn_days,
+            categories=[SubsidyCategoryType.of(c, policy.standard) for c in policy.categories],
+        )
+
+
+@strawberry.input
+class FunderShareInput:
+    funder: str
+    percent: Decimal
+
+
+@strawberry.input
+class SubsidyCategoryInput:
+    code: str
+    name: str
+    owner: DepartmentCodeEnum
+    rule: SubsidyRuleEnum
+    value: Decimal | None = None
+    mode: SubsidyModeEnum
+    min_age: int | None = strawberry.field(default=None, description="minAge/maxAge: automatic by age, no list.")
+    max_age: int | None = None
+    funders: list[FunderShareInput] | None = None
+
+
+@strawberry.input
+class YearPolicyInput:
+    year: int
+    standard: Decimal
+    window_start: date
+    window_end: date
+    extension_end: date | None = None
+    list_cutoff: date | None = None
+    age_reference_date: date | None = None
+    categories: list[SubsidyCategoryInput]
+    fiscal_subsidy: Decimal | None = None
+    extension_needs_proof: bool = False
+    late_rule: LateRuleEnum = LateRule.REFUSED
+    late_wait_days: int = 30
+    refund_claim_deadline: date | None = None
+    remit_days: int = 5
+    remit_amount: Decimal = Decimal("10000")
+    newborn_days: int = 90
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class SetYearPolicyPayload:
+    policy: YearPolicyType | None
+    recomputed: int = strawberry.field(description="Enrolments recomputed for the year.")
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+def to_policy(input: YearPolicyInput) -> YearPolicy:
+    return YearPolicy(
+        year=input.year,
+        standard=input.standard,
+        fiscal_subsidy=input.fiscal_subsidy,
+        window_start=input.window_start,
+        window_end=input.window_end,
+        extension_end=input.extension_end,
+        extension_needs_proof=input.extension_needs_proof,
+        list_cutoff=input.list_cutoff,
+        age_reference_date=input.age_reference_date,
+        late_rule=LateRule(input.late_rule),
+        late_wait_days=input.late_wait_days,
+        refund_claim_deadline=input.refund_claim_deadline,
+        remit_days=input.remit_days,
+        remit_amount=input.remit_amount,
+        newborn_days=input.newborn_days,
+        categories=tuple(
+            SubsidyCategory(
+                code=c.code.strip(),
+                name=c.name,
+                owner=DepartmentCode(c.owner),
+                rule=SubsidyRule(c.rule),
+                value=c.value,
+                mode=SubsidyMode(c.mode),
+                min_age=c.min_age,
+                max_age=c.max_age,
+                funders=tuple(FunderShare(f.funder.strip(), f.percent) for f in c.funders or []),
+            )
+            for c in input.categories
+        ),
+    )
+
+
+async def _set_policy(info: Info, input: YearPolicyInput, audit: Audit) -> tuple[YearPolicy, int]:
+    context = info.context
+    principal = await context.require("policy", "write")
+    policy = to_policy(input)
+    recomputed = await policy_store.save_policy(context.db, principal.tenant_id, policy, principal.subject)
+    await bump_authz_version(context.db, principal.tenant_id)  # category owners feed casbin
+    audit.entity, audit.entity_id = "year_policy", policy.year
+    audit.after = {"standard": str(policy.standard), "categories": [c.code for c in policy.categories]}
+    return await policy_store.load_policy(context.db, principal.tenant_id, policy.year), recomputed
+
+
+@strawberry.type
+class PolicyQueries:
+    @strawberry.field(description="The county's policy for a benefit year.")
+    async def year_policy(self, info: Info, year: int) -> YearPolicyType | None:
+        principal = await info.context.check("policy", "read")
+        policy = await policy_store.load_policy(info.context.db, principal.tenant_id, year)
+        return YearPolicyType.of(policy) if policy else None
+
+
+@strawberry.type
+class PolicyMutations:
+    @strawberry.mutation(description="COUNTY_ADMIN, 医保局: set a year's policy; recomputes the year's enrolments.")
+    async def set_year_policy(self, info: Info, input: YearPolicyInput) -> SetYearPolicyPayload:
+        outcome = await run_mutation(info, "setYearPolicy", lambda audit: _set_policy(info, input, audit))
+        policy, recomputed = outcome.value or (None, 0)
+        return SetYearPolicyPayload(
+            policy=YearPolicyType.of(policy) if policy else None,
+            recomputed=recomputed,
+            user_errors=outcome.errors,
+            client_mutation_id=input.client_mutation_id,
+        )
