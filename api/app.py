@@ -25,6 +25,7 @@ from authz.passwords import Passwords
 from authz.tokens import bearer_token, read_token
 from schema.build import build_schema
 from schema.context import Context, Services
+from tenants.clock import Clock
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Runtime:
             page_default=settings.page_default,
             page_max=settings.page_max,
             production=settings.production,
+            clock=Clock(),
         )
         try:
             yield

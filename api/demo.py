@@ -397,8 +397,10 @@ async def _load(urls: DatabaseUrls, settings: Settings, persons: int, seed: int,
                         for chunk, n in person_lines(factory, leaves):
                             await copy.write(chunk)
                             bar.update(n)
-                await cur.execute(_MOVE, (tenant.id, CREATED_BY))
-                loaded = cur.rowcount
+                    bar.set_postfix_str("moving into person, indexing…")
+                    await cur.execute(_MOVE, (tenant.id, CREATED_BY))
+                    loaded = cur.rowcount
+                    bar.set_postfix_str("done")
     return _Loaded(tenant.id, len(rows), loaded, not operator_exists, accounts, unit_names)
 
 

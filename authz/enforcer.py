@@ -1,8 +1,9 @@
 """Casbin decides actions; SQL decides rows (ARCHITECTURE.md "Authorisation").
 
 One enforcer per tenant: the shared role templates (`policy.csv`) plus that tenant's
-`g` rows (user → role, user → department), loaded with a tenant filter and rebuilt
-when the tenant's `authz_version` moves.
+`g` rows (user → role, user → department) and `g2` rows (subsidy category → owner
+department), loaded with a tenant filter and rebuilt when the tenant's
+`authz_version` moves.
 """
 from __future__ import annotations
 
@@ -49,7 +50,12 @@ _TENANT_GROUPINGS = text(
      WHERE u.tenant_id = :tenant AND u.active
     """
 )
+_CATEGORY_OWNERS = text("SELECT year, code, owner FROM subsidy_category WHERE tenant_id = :tenant")
 _OPERATORS = text("SELECT id FROM platform_operator WHERE active")
+
+
+def category_object(year: int, code: str) -> str:
+    return f"cat:{year}:{code}"
 
 
 async def tenant_grouping_lines(db: Db, tenant_id: int) -> list[str]:
@@ -58,6 +64,10 @@ async def tenant_grouping_lines(db: Db, tenant_id: int) -> list[str]:
         lines.append(f"g, u:{row['id']}, role:{row['role'].lower()}, {tenant_id}")
         if row["department"]:
             lines.append(f"g, u:{row['id']}, dept:{row['department'].lower()}, {tenant_id}")
+    for row in (await db.execute(_CATEGORY_OWNERS, {"tenant": tenant_id})).mappings():
+        category = category_object(row["year"], row["code"])
+        lines.append(f"g2, {category}, owner:{row['owner'].lower()}, {tenant_id}")
+        lines.append(f"g2, {category}, owner:any, {tenant_id}")
     return lines
 
 
@@ -95,7 +105,7 @@ class Enforcers:
                 lines = await operator_grouping_lines(db)
             else:
                 lines = await tenant_grouping_lines(db, principal.tenant_id)
-            subjects = {line.split(",")[1].strip() for line in lines}
+            subjects = {line.split(",")[1].strip() for line in lines if line.startswith("g,")}
             cached = _Cached(principal.tenant_authz_version, self._build(lines), subjects)
             self._cache[key] = cached
         return cached.enforcer

@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     latencies.sort()
     print()
-    print(f"persons query, {args.user} ({TENANT_CODE}), first={args.first}, {len(townships)} townships in rotation")
+    print(f"persons query, {args.user} ({TENANT_CODE}), first={args.first}, {len(townships)} township(s) in rotation")
     print(f"data: {total:,} persons visible; per township {min(sizes.values()):,}–{max(sizes.values()):,}")
     print(f"requests: {args.requests} sequential after {args.warmup} warm-up, one connection")
     print(

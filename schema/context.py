@@ -11,6 +11,7 @@ from authz.passwords import Passwords
 from authz.principal import Principal, load_operator, load_user
 from authz.tokens import TokenClaims
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
+from tenants.clock import Clock
 from tenants.problems import Rejected
 from tenants.session import Db
 
@@ -27,6 +28,7 @@ class Services:
     page_default: int
     page_max: int
     production: bool
+    clock: Clock
 
 
 @dataclass

@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from authz.principal import Principal
 from domain import persons as person_rules
+from domain import subsidy_history
 from domain.idnumber import mask
 from domain.persons import NewPerson, PersonQuery, PersonRow
 from schema import loaders
@@ -15,6 +16,7 @@ from schema.enrollments import EnrollmentStatusEnum, EnrollmentType, enrollment_
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, from_global_id, page_size, parse_global_id, to_global_id
+from schema.subsidies import SubsidyHistoryEntry
 from schema.tenants import UnitType
 from tenants.problems import Problem, Rejected
 
@@ -38,6 +40,12 @@ class PersonType(Node):
     async def unit(self, info: Info) -> UnitType:
         row = await loaders.units(info.context).load(self.row.unit_id)
         return UnitType.from_row(row)
+
+    @strawberry.field(description="Every version of every subsidy list that named this person.")
+    async def subsidy_history(self, info: Info, year: int | None = None) -> list[SubsidyHistoryEntry]:
+        principal = info.context.county_caller()
+        rows = await subsidy_history.person_history(info.context.db, principal.tenant_id, self.row.id_number, year)
+        return [SubsidyHistoryEntry.of(r) for r in rows]
 
     @strawberry.field(description="The person's enrolment for a benefit year; null if the year has no policy.")
     async def enrollment(self, info: Info, year: int) -> EnrollmentType | None:

@@ -6,6 +6,7 @@ from strawberry.types import Info
 
 from schema.accounts import AccountMutations, AccountQueries
 from schema.policies import PolicyMutations, PolicyQueries
+from schema.subsidies import SubsidyMutations, SubsidyQueries
 from schema.persons import PersonMutations, PersonQueries, resolve_person_node
 from schema.relay import Node, from_global_id
 from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_unit_node
@@ -17,7 +18,7 @@ _NODE_RESOLVERS = {
 
 
 @strawberry.type
-class Query(AccountQueries, TenantQueries, PersonQueries, PolicyQueries):
+class Query(AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = from_global_id(id)
@@ -31,7 +32,7 @@ class Query(AccountQueries, TenantQueries, PersonQueries, PolicyQueries):
 
 
 @strawberry.type
-class Mutation(AccountMutations, TenantMutations, PersonMutations, PolicyMutations):
+class Mutation(AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations):
     pass
 
 

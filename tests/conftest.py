@@ -59,7 +59,8 @@ def start_server(settings, urls):
     from api.app import create_app
 
     port = _free_port()
-    config = uvicorn.Config(create_app(settings, urls), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    app = create_app(settings, urls)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -68,15 +69,30 @@ def start_server(settings, urls):
         if time.time() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
+    server.app_object = app
     return server, thread, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="session")
-def server_url(settings, urls):
+def server(settings, urls):
     server, thread, url = start_server(settings, urls)
-    yield url
+    server.url = url
+    yield server
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_url(server):
+    return server.url
+
+
+@pytest.fixture
+def clock(server):
+    """The server's business clock; pinned moments are released after the test."""
+    app_clock = server.app_object.state.runtime.services.clock
+    yield app_clock
+    app_clock.travel_to(None)
 
 
 @pytest.fixture(scope="session")
@@ -111,9 +127,18 @@ def operator_token(client, owner_db, settings) -> str:
 _codes = itertools.count(500101)
 
 
-def onboard_county(client: GraphQLClient, operator_token: str) -> County:
-    """A fresh county with admin, two collectors, township staff and department staff."""
+ALL_DEPARTMENTS = [
+    "MEDICAL_SECURITY", "TAX", "FINANCE", "CIVIL_AFFAIRS", "RURAL_REVITALIZATION",
+    "DISABLED_FEDERATION", "VETERANS", "HEALTH", "EDUCATION", "PUBLIC_SECURITY",
+]
+
+
+def onboard_county(client: GraphQLClient, operator_token: str, departments: list[str] | None = None) -> County:
+    """A fresh county with admin, two collectors, township staff and department staff
+    (`medical`, `tax`, `civil`, and with `departments` one account per department,
+    named by its code in lower case)."""
     code = str(next(_codes))
+    extra = [d for d in departments or [] if d not in ("MEDICAL_SECURITY", "TAX", "CIVIL_AFFAIRS", "FINANCE")]
     payload = client.data(
         ONBOARD,
         {
@@ -121,7 +146,7 @@ def onboard_county(client: GraphQLClient, operator_token: str) -> County:
                 "code": code,
                 "name": f"测试县{code}",
                 "units": small_tree(code),
-                "departments": ["MEDICAL_SECURITY", "TAX", "CIVIL_AFFAIRS", "FINANCE"],
+                "departments": ["MEDICAL_SECURITY", "TAX", "CIVIL_AFFAIRS", "FINANCE", *extra],
                 "admin": {"username": "admin", "password": PASSWORD},
             }
         },
@@ -142,6 +167,8 @@ def onboard_county(client: GraphQLClient, operator_token: str) -> County:
         "tax": {"role": "DEPARTMENT_STAFF", "department": "TAX"},
         "civil": {"role": "DEPARTMENT_STAFF", "department": "CIVIL_AFFAIRS"},
     }
+    for department in departments or []:
+        accounts[department.lower()] = {"role": "DEPARTMENT_STAFF", "department": department}
     for username, grant in accounts.items():
         result = client.data(CREATE_USER, {"input": {"username": username, "password": PASSWORD, **grant}}, admin)
         assert result["createUser"]["userErrors"] == [], result
@@ -161,4 +188,4 @@ def county_b(client, operator_token) -> County:
 
 @pytest.fixture
 def new_county(client, operator_token):
-    return lambda: onboard_county(client, operator_token)
+    return lambda departments=None: onboard_county(client, operator_token, departments)

@@ -1,6 +1,7 @@
 """Test helpers: a GraphQL client over real HTTP, and small builders."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,6 +29,15 @@ class GraphQLClient:
         body = self.gql(query, variables, token)
         assert not body.get("errors"), body["errors"]
         return body["data"]
+
+    def upload(self, query: str, variables: dict, file_path: str, name: str, data: bytes, token: str) -> dict:
+        """A GraphQL multipart request (the spec clients use for `Upload`)."""
+        operations = json.dumps({"query": query, "variables": variables})
+        files = {"0": (name, data, "application/octet-stream")}
+        form = {"operations": operations, "map": json.dumps({"0": [file_path]})}
+        response = self.http.post("/graphql", data=form, files=files, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        return response.json()
 
     def login(self, tenant_code: str | None, username: str, password: str) -> str:
         data = self.data(LOGIN, {"input": {"tenantCode": tenant_code, "username": username, "password": password}})

@@ -1,0 +1,176 @@
+"""GraphQL face of subsidy lists: uploadSubsidyList, subsidyBatches, Person.subsidyHistory."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from authz.enforcer import category_object
+from domain import policy_store, subsidy_history
+from domain.subsidy_history import BatchRow, HistoryRow
+from domain.subsidy_lists import Upload as ListUpload
+from domain.subsidy_lists import UploadReport, upload_list
+from schema.errors import RowError, UserError
+from schema.mutations import Audit, run_mutation
+from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
+from tenants.problems import Problem, Rejected
+
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+@strawberry.type(name="SubsidyBatch")
+class SubsidyBatchType(Node):
+    year: int
+    category: str
+    version: int
+    rows_total: int
+    rows_accepted: int
+    rows_rejected: int
+    added: int
+    removed: int
+    pending: int = strawberry.field(description="Accepted rows whose person is not registered yet.")
+    file_name: str | None
+    checksum: str | None
+    uploaded_by: str | None
+    uploaded_at: datetime | None
+    dry_run: bool
+
+    @classmethod
+    def of_batch(cls, row: BatchRow) -> "SubsidyBatchType":
+        return cls(
+            id=to_global_id("SubsidyBatch", row.id), year=row.year, category=row.category, version=row.version,
+            rows_total=row.rows_total, rows_accepted=row.rows_accepted, rows_rejected=row.rows_rejected,
+            added=row.added, removed=row.removed, pending=row.pending, file_name=row.file_name,
+            checksum=row.checksum, uploaded_by=row.uploaded_by, uploaded_at=row.uploaded_at, dry_run=False,
+        )
+
+    @classmethod
+    def of_report(cls, report: UploadReport, file_name: str) -> "SubsidyBatchType":
+        return cls(
+            id=to_global_id("SubsidyBatch", report.batch_id or 0), year=report.year, category=report.category,
+            version=report.version, rows_total=report.rows_total, rows_accepted=report.rows_accepted,
+            rows_rejected=report.rows_rejected, added=report.added, removed=report.removed, pending=report.pending,
+            file_name=file_name, checksum=None, uploaded_by=None, uploaded_at=None, dry_run=report.dry_run,
+        )
+
+
+@strawberry.type
+class SubsidyBatchEdge:
+    node: SubsidyBatchType
+    cursor: str
+
+
+@strawberry.type
+class SubsidyBatchConnection:
+    edges: list[SubsidyBatchEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class SubsidyHistoryEntry:
+    year: int
+    category: str
+    version: int
+    change: str = strawberry.field(description="ADDED, KEPT or REMOVED in that version of the list.")
+    uploaded_at: datetime
+    recognized_on: date | None
+
+    @classmethod
+    def of(cls, row: HistoryRow) -> "SubsidyHistoryEntry":
+        return cls(year=row.year, category=row.category, version=row.version, change=row.change,
+                   uploaded_at=row.uploaded_at, recognized_on=row.recognized_on)
+
+
+@strawberry.input
+class UploadSubsidyListInput:
+    year: int
+    category: str
+    file: Upload
+    dry_run: bool | None = False
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class UploadSubsidyListPayload:
+    batch: SubsidyBatchType | None
+    row_errors: list[RowError]
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+async def _read_upload(file: Upload) -> tuple[str, bytes]:
+    name = getattr(file, "filename", None) or "upload"
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise Rejected([Problem("FILE_TOO_LARGE", f"{name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", ["file"])])
+    return name, data
+
+
+async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> UploadReport:
+    context = info.context
+    principal = context.mutation_caller()
+    policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year) if principal.tenant_id else None
+    if policy is None or policy.category(input.category) is None:
+        await context.require("tenant", "read")
+        raise Rejected([Problem("NOT_FOUND", f"{input.year} has no subsidy category {input.category!r}", ["category"])])
+    await context.require(category_object(input.year, input.category), "upload")
+    name, data = await _read_upload(input.file)
+    upload = ListUpload(input.year, input.category, name, data, bool(input.dry_run))
+    report = await upload_list(context.db, principal.tenant_id, policy, upload, principal.subject, context.services.clock.today())
+    audit.entity, audit.entity_id = "subsidy_batch", report.batch_id
+    audit.after = {
+        "year": input.year, "category": input.category, "version": report.version, "dryRun": report.dry_run,
+        "file": name, "accepted": report.rows_accepted, "rejected": report.rows_rejected,
+        "added": report.added, "removed": report.removed,
+    }
+    return report
+
+
+async def readable_categories(info: Info, year: int, categories: list[str]) -> list[str]:
+    return [code for code in categories if await info.context.may(category_object(year, code), "read")]
+
+
+@strawberry.type
+class SubsidyQueries:
+    @strawberry.field(description="Uploads of a year's lists, newest first; each department sees its own categories.")
+    async def subsidy_batches(
+        self, info: Info, year: int, category: str | None = None, first: int | None = None, after: str | None = None
+    ) -> SubsidyBatchConnection:
+        context = info.context
+        principal = context.county_caller()
+        policy = await policy_store.load_policy(context.db, principal.tenant_id, year)
+        codes = [c.code for c in policy.categories] if policy else []
+        if category is not None:
+            codes = [c for c in codes if c == category]
+        allowed = await readable_categories(info, year, codes)
+        size = page_size(first, context.services.page_default, context.services.page_max)
+        cursor = decode_cursor(after, 1)
+        rows, has_next, total = await subsidy_history.list_batches(
+            context.db, principal.tenant_id, year, allowed, size, cursor[0] if cursor else None
+        )
+        edges = [SubsidyBatchEdge(node=SubsidyBatchType.of_batch(r), cursor=encode_cursor([r.id])) for r in rows]
+        return SubsidyBatchConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=total,
+        )
+
+
+@strawberry.type
+class SubsidyMutations:
+    @strawberry.mutation(description="The owning department (or 医保局): a new version of a category's list.")
+    async def upload_subsidy_list(self, info: Info, input: UploadSubsidyListInput) -> UploadSubsidyListPayload:
+        outcome = await run_mutation(info, "uploadSubsidyList", lambda audit: _upload(info, input, audit))
+        report = outcome.value
+        if report is None:
+            return UploadSubsidyListPayload(batch=None, row_errors=[], user_errors=outcome.errors,
+                                            client_mutation_id=input.client_mutation_id)
+        return UploadSubsidyListPayload(
+            batch=SubsidyBatchType.of_report(report, getattr(input.file, "filename", None) or "upload"),
+            row_errors=[RowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in report.row_errors],
+            user_errors=[],
+            client_mutation_id=input.client_mutation_id,
+        )
