@@ -1,0 +1,164 @@
+"""uploadSubsidyList mechanics: formats, row errors, dry runs, rights, cutoff, history."""
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timezone
+
+import openpyxl
+import pytest
+
+from tests.conftest import ALL_DEPARTMENTS
+from tests.subsidy_support import campaign_day, csv_list, enrollment, policy_input, register_person, set_policy, upload
+from tests.support import new_id_number
+
+BATCHES = """
+query($year: Int!, $category: String) {
+  subsidyBatches(year: $year, category: $category) {
+    totalCount edges { node { category version rowsTotal rowsAccepted added removed fileName checksum uploadedBy } }
+  }
+}"""
+HISTORY = "query($id: String!) { person(idNumber: $id) { subsidyHistory { year category version change } } }"
+
+
+@pytest.fixture
+def county(client, new_county, clock):
+    county = new_county(ALL_DEPARTMENTS)
+    policy = policy_input("neixiang-2023.json")
+    clock.travel_to(campaign_day(policy))
+    set_policy(client, county.tokens["medical"], policy)
+    return county
+
+
+def people(client, county, count: int, born=date(1970, 1, 1)) -> list[tuple[str, str]]:
+    return [(register_person(client, county, born, f"人{i}"), f"人{i}") for i in range(count)]
+
+
+def rows_of(persons):
+    return [(name, number, "张庄村", "2022-11-01", None) for number, name in persons]
+
+
+def batches(client, token, category=None):
+    return client.data(BATCHES, {"year": 2023, "category": category}, token)["subsidyBatches"]
+
+
+def test_another_departments_category_is_forbidden_and_writes_nothing(client, county):
+    persons = people(client, county, 2)
+    result = upload(client, county.tokens["civil_affairs"], 2023, "tuopin", csv_list(rows_of(persons)))
+    assert result["batch"] is None and [e["code"] for e in result["userErrors"]] == ["FORBIDDEN"]
+    assert batches(client, county.tokens["admin"])["totalCount"] == 0
+    assert enrollment(client, county.tokens["admin"], persons[0][0], 2023)["reimbursementDue"] == "0.00"
+    # 医保局 may upload any category; the collector none
+    assert upload(client, county.tokens["medical"], 2023, "tuopin", csv_list(rows_of(persons)))["userErrors"] == []
+    collector = upload(client, county.tokens["collector"], 2023, "tuopin", csv_list(rows_of(persons)))
+    assert [e["code"] for e in collector["userErrors"]] == ["FORBIDDEN"]
+
+
+def test_gb18030_csv_and_xlsx_are_read(client, county):
+    persons = people(client, county, 3)
+    gbk = csv_list(rows_of(persons[:2]), encoding="gb18030")
+    result = upload(client, county.tokens["civil_affairs"], 2023, "dibao", gbk, name="低保名单.csv")
+    assert result["rowErrors"] == [] and result["batch"]["rowsAccepted"] == 2
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["序号", "姓名", "身份证号", "村（社区）", "认定日期"])
+    for i, (number, name) in enumerate(persons, start=1):
+        sheet.append([i, name, number, "张庄村", datetime(2022, 11, 2)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = upload(client, county.tokens["civil_affairs"], 2023, "dibao", buffer.getvalue(), name="低保名单.xlsx")
+    assert result["rowErrors"] == []
+    assert (result["batch"]["version"], result["batch"]["added"], result["batch"]["removed"]) == (2, 1, 0)
+
+
+def test_a_thousand_rows_with_one_bad_row(client, county):
+    good = [(new_id_number(born=date(1980, 2, 2)), f"名{i}") for i in range(999)]
+    rows = rows_of(good)
+    rows.insert(500, ("坏行", "411325198002020000", "张庄村", None, None))  # bad check character
+    data = csv_list(rows)
+    token = county.tokens["rural_revitalization"]
+    dry = upload(client, token, 2023, "jiance", data, dry_run=True)
+    assert dry["batch"]["dryRun"] is True
+    assert (dry["batch"]["rowsTotal"], dry["batch"]["rowsAccepted"], dry["batch"]["rowsRejected"]) == (1000, 999, 1)
+    assert dry["rowErrors"] == [
+        {"row": 502, "column": "证件号码", "code": "INVALID_ID_CHECKSUM", "message": "the ID number's check character does not match"}
+    ]
+    assert batches(client, county.tokens["admin"], "jiance")["totalCount"] == 0  # the dry run wrote nothing
+    committed = upload(client, token, 2023, "jiance", data)
+    assert committed["batch"]["dryRun"] is False and committed["batch"]["rowsAccepted"] == 999
+    assert committed["batch"]["pending"] == 999  # listed, not registered yet
+    listing = batches(client, county.tokens["admin"], "jiance")
+    assert listing["totalCount"] == 1 and listing["edges"][0]["node"]["added"] == 999
+
+
+def test_row_errors_name_row_column_and_reason(client, county):
+    (first, name1), (second, name2) = people(client, county, 2)
+    rows = [
+        (name1, first, "张庄村", None, None),
+        ("别人", second, "张庄村", None, None),  # name differs from the registered person
+        (name1, first, "张庄村", None, None),  # twice in the file
+        ("", "", "", "", "只有备注"),  # empty row
+        ("某人", "", "", None, None),  # no ID number
+        ("某人", new_id_number(), "", "2023-01-05", None),  # recognised after the cutoff 2022-12-31
+        ("某人", new_id_number(), "", "明天", None),
+    ]
+    result = upload(client, county.tokens["civil_affairs"], 2023, "dibao", csv_list(rows))
+    errors = [(e["row"], e["column"], e["code"]) for e in result["rowErrors"]]
+    assert errors == [
+        (3, "姓名", "NAME_MISMATCH"),
+        (4, "证件号码", "DUPLICATE_IN_FILE"),
+        (5, None, "EMPTY_ROW"),
+        (6, "证件号码", "MISSING_ID"),
+        (7, "认定日期", "RECOGNIZED_AFTER_CUTOFF"),
+        (8, "认定日期", "INVALID_DATE"),
+    ]
+    assert result["batch"]["rowsAccepted"] == 1
+
+
+def test_a_blank_line_inside_the_list_is_reported(client, county):
+    (number, name), = people(client, county, 1)
+    data = csv_list([(name, number, "", None, None)]) + b"\n" + csv_list([("x", new_id_number(), "", None, None)], header="")[1:]
+    result = upload(client, county.tokens["civil_affairs"], 2023, "dibao", data)
+    assert [(e["row"], e["code"]) for e in result["rowErrors"]] == [(3, "EMPTY_ROW")]
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "code"),
+    [
+        (b"\x00\x01garbage" * 10, "list.xlsx", "UNREADABLE_FILE"),
+        (b"", "list.csv", "UNREADABLE_FILE"),
+        ("姓名,村/社区\n张三,张庄村\n".encode(), "list.csv", "NO_ID_COLUMN"),
+        ("姓名,证件号码\n".encode(), "list.csv", "EMPTY_FILE"),
+        (b"whatever", "list.pdf", "UNREADABLE_FILE"),
+    ],
+)
+def test_broken_files_give_one_error_and_write_nothing(client, county, data, name, code):
+    result = upload(client, county.tokens["civil_affairs"], 2023, "dibao", data, name=name)
+    assert result["batch"] is None
+    assert [e["code"] for e in result["userErrors"]] == [code]
+    assert batches(client, county.tokens["admin"])["totalCount"] == 0
+
+
+def test_upload_after_the_cutoff_is_refused(client, county, clock):
+    (number, name), = people(client, county, 1)
+    clock.travel_to(datetime(2023, 1, 2, 4, tzinfo=timezone.utc))
+    result = upload(client, county.tokens["civil_affairs"], 2023, "dibao", csv_list(rows_of([(number, name)])))
+    assert [e["code"] for e in result["userErrors"]] == ["LIST_CLOSED"]
+    assert enrollment(client, county.tokens["admin"], number, 2023)["reimbursementDue"] == "0.00"
+
+
+def test_history_and_batches_per_department(client, county):
+    (a, name_a), (b, name_b) = people(client, county, 2)
+    civil = county.tokens["civil_affairs"]
+    upload(client, civil, 2023, "dibao", csv_list(rows_of([(a, name_a), (b, name_b)])))
+    upload(client, civil, 2023, "dibao", csv_list(rows_of([(a, name_a)])))
+    upload(client, county.tokens["rural_revitalization"], 2023, "tuopin", csv_list(rows_of([(b, name_b)])))
+    history = client.data(HISTORY, {"id": b}, county.tokens["admin"])["person"]["subsidyHistory"]
+    assert [(h["category"], h["version"], h["change"]) for h in history] == [
+        ("dibao", 1, "ADDED"), ("dibao", 2, "REMOVED"), ("tuopin", 1, "ADDED")
+    ]
+    mine = batches(client, civil)
+    assert [e["node"]["category"] for e in mine["edges"]] == ["dibao", "dibao"]
+    newest = mine["edges"][0]["node"]
+    assert newest["version"] == 2 and len(newest["checksum"]) == 64 and newest["fileName"] == "list.csv"
+    assert batches(client, county.tokens["medical"])["totalCount"] == 3
+    assert batches(client, county.tokens["tax"])["totalCount"] == 0
