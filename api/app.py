@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 
 from api.database import DatabaseUrls, connection_options, resolve_urls
 from api.settings import Settings, get_settings
+from api.templates import subsidy_list_template_endpoint
 from authz.enforcer import Enforcers
 from authz.passwords import Passwords
 from authz.tokens import bearer_token, read_token
@@ -137,7 +138,11 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         return JSONResponse({"status": "ok"})
 
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/templates/subsidy-list.xlsx", subsidy_list_template_endpoint),
+        ],
         lifespan=runtime.lifespan,
         middleware=[Middleware(CorrelationId)],
     )

@@ -1,4 +1,4 @@
-"""`zhengjiao …`: serve, migrate, create-operator, demo, export-schema."""
+"""`zhengjiao …`: serve, migrate, create-operator, demo, policy apply, export-schema."""
 from __future__ import annotations
 
 import argparse
@@ -79,6 +79,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(persons=args.persons, if_empty=args.if_empty, seed=args.seed)
 
 
+def cmd_policy_apply(args: argparse.Namespace) -> int:
+    from api.policies import apply_policy_file
+
+    return apply_policy_file(args.tenant, args.file)
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from schema.build import build_schema
 
@@ -107,6 +113,12 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the demo county exists")
     demo.add_argument("--seed", type=int, default=411325)
     demo.set_defaults(run=cmd_demo)
+
+    policy = commands.add_parser("policy", help="year policies").add_subparsers(dest="policy_command", required=True)
+    apply = policy.add_parser("apply", help="set a year policy from a JSON file (examples/policies/)")
+    apply.add_argument("tenant", help="tenant code, e.g. 411325")
+    apply.add_argument("file")
+    apply.set_defaults(run=cmd_policy_apply)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(run=cmd_export_schema)
     return root
