@@ -14,6 +14,7 @@ from domain.models import Enrollment, Person
 from tenants.kinds import LEAF_KINDS, UnitKind
 from tenants.models import Unit
 from tenants.problems import Problem, Rejected
+from tenants.tree import starts_with
 from tenants.session import Db
 
 PERSON_UNIT_KINDS = LEAF_KINDS | {UnitKind.SPECIAL}
@@ -87,7 +88,7 @@ async def holder_label(db: Db, tenant_id: int, unit_id: int) -> str:
         text(
             """
             SELECT a.name, u.code FROM unit u
-              JOIN unit a ON a.tenant_id = u.tenant_id AND u.path LIKE a.path || '%'
+              JOIN unit a ON a.tenant_id = u.tenant_id AND u.path ^@ a.path
              WHERE u.tenant_id = :tenant AND u.id = :id
              ORDER BY a.depth
             """
@@ -141,7 +142,7 @@ async def person_by_id_number(db: Db, tenant_id: int, scope_path: str, raw: str)
     row = (
         await db.execute(
             select(*_COLUMNS).where(
-                Person.tenant_id == tenant_id, Person.id_number == value, Person.unit_path.startswith(scope_path, autoescape=True)
+                Person.tenant_id == tenant_id, Person.id_number == value, starts_with(Person.unit_path, scope_path)
             )
         )
     ).first()
@@ -151,7 +152,7 @@ async def person_by_id_number(db: Db, tenant_id: int, scope_path: str, raw: str)
 async def persons_by_ids(db: Db, tenant_id: int, scope_path: str, ids: list[int]) -> dict[int, PersonRow]:
     rows = await db.execute(
         select(*_COLUMNS).where(
-            Person.tenant_id == tenant_id, Person.id.in_(ids), Person.unit_path.startswith(scope_path, autoescape=True)
+            Person.tenant_id == tenant_id, Person.id.in_(ids), starts_with(Person.unit_path, scope_path)
         )
     )
     return {r.id: _row(r) for r in rows}
@@ -177,7 +178,7 @@ class PersonPage:
 def _conditions(query: PersonQuery) -> list:
     conditions = [Person.tenant_id == query.tenant_id]
     if query.path != "/":
-        conditions.append(Person.unit_path.startswith(query.path, autoescape=True))
+        conditions.append(starts_with(Person.unit_path, query.path))
     if query.status or query.category:
         enrolled = select(Enrollment.person_id).where(
             Enrollment.tenant_id == query.tenant_id, Enrollment.year == query.year, Enrollment.person_id == Person.id
@@ -192,7 +193,7 @@ def _conditions(query: PersonQuery) -> list:
         if looks_like_id_number(search):
             conditions.append(Person.id_number == normalize(search))
         else:
-            conditions.append(Person.name.startswith(search, autoescape=True))
+            conditions.append(starts_with(Person.name, search))
     return conditions
 
 

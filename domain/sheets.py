@@ -11,7 +11,6 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -19,7 +18,7 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-import openpyxl
+from python_calamine import CalamineWorkbook
 
 Row = tuple[int, list[str]]  # (row number as Excel shows it, trimmed cells)
 
@@ -114,30 +113,25 @@ def _open_workbook(data: bytes) -> Any:
     if not data.startswith(_ZIP_MAGIC):
         raise SheetError("not an Excel .xlsx file (the content is not a workbook)")
     try:
-        # read_only streams the sheet XML; data_only gives formula results, not formulas.
-        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
-        raise SheetError(f"not a readable Excel .xlsx file ({type(error).__name__})") from None
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds on broken XML
+        # calamine (Rust) reads a 100,000-row sheet in a fraction of a second.
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - calamine raises one error type for every broken part
         raise SheetError("not a readable Excel .xlsx file") from None
 
 
 def _xlsx_cells(workbook: Any) -> Iterator[Row]:
     try:
-        if not workbook.worksheets:
+        if not workbook.sheet_names:
             return
-        sheet = workbook.worksheets[0]
-        # Some writers store a wrong used range ("A1:A1"); ignore it and read every cell.
-        sheet.reset_dimensions()
-        # min_row=1: row numbers are the ones Excel shows, whatever the stored range says.
-        for number, values in enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1):
+        sheet = workbook.get_sheet_by_index(0)
+        # calamine yields rows from row 1 (leading blank rows included), so the count
+        # is the row number Excel shows.
+        for number, values in enumerate(sheet.iter_rows(), start=1):
             yield number, [_cell_text(v) for v in values]
     except SheetError:
         raise
     except Exception:  # noqa: BLE001 - a broken sheet part shows up only while reading
         raise SheetError("the Excel file is damaged and cannot be read to the end") from None
-    finally:
-        workbook.close()
 
 
 def _cell_text(value: Any) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 
@@ -15,6 +16,13 @@ from tenants.problems import Problem
 from tenants.session import Db
 
 MAX_UNITS_PER_CALL = 20_000
+
+
+def starts_with(column: Any, prefix: Any) -> Any:
+    """`column ^@ prefix`: a subtree (or name) prefix match. Unlike LIKE, PostgreSQL
+    may use it on a btree index under row-level security (LIKE is not leakproof,
+    so the planner keeps it behind the policy and scans the whole county)."""
+    return column.op("^@")(prefix)
 _CODE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, literal, or_, select, tuple_
 from tenants.kinds import UnitKind
 from tenants.models import Unit
 from tenants.session import Db
+from tenants.tree import starts_with
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def visible_to(scope_path: str):  # noqa: ANN201 (a SQL expression)
     """Inside the scope, or an ancestor of it."""
     if scope_path == "/":
         return literal(True)
-    return or_(Unit.path.startswith(scope_path, autoescape=True), literal(scope_path).startswith(Unit.path))
+    return or_(starts_with(Unit.path, scope_path), starts_with(literal(scope_path), Unit.path))
 
 
 def is_visible(unit_path: str, scope_path: str) -> bool:
