@@ -21,6 +21,7 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import accumulate
+from pathlib import Path
 from typing import Iterator
 
 from api.database import DatabaseUrls
@@ -401,7 +402,48 @@ async def _load(urls: DatabaseUrls, settings: Settings, persons: int, seed: int,
                     await cur.execute(_MOVE, (tenant.id, CREATED_BY))
                     loaded = cur.rowcount
                     bar.set_postfix_str("done")
+        # Fresh statistics before the set-wise enrolment queries plan over 600k rows.
+        await db.execute(text("ANALYZE person"))
+        await _policies_and_lists(db, tenant.id, seed)
     return _Loaded(tenant.id, len(rows), loaded, not operator_exists, accounts, unit_names)
+
+
+DEMO_POLICIES = ("neixiang-2023.json", "neixiang-2027.json")
+# The running campaign's lists, as the departments would upload them: share of persons.
+DEMO_LISTS = (("tekun", 0.006), ("dibao", 0.03), ("tuopin", 0.05), ("jiance", 0.01))
+
+
+async def _policies_and_lists(db, tenant_id: int, seed: int) -> None:  # noqa: ANN001
+    """内乡 2023 and the 2027 campaign running now, and synthetic 2027 subsidy lists
+    uploaded through the same path a department's file takes."""
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from api.policies import read_policy_file
+    from domain.policy_store import save_policy
+    from domain.subsidy_lists import Upload, upload_list
+
+    from tenants.onboarding import bump_authz_version
+
+    policies = Path(__file__).resolve().parent.parent / "examples" / "policies"
+    for file_name in DEMO_POLICIES:
+        await save_policy(db, tenant_id, read_policy_file(policies / file_name), "demo")
+    await bump_authz_version(db, tenant_id)  # the categories' owners join casbin
+    year_2027 = read_policy_file(policies / "neixiang-2027.json")
+    for index, (category, share) in enumerate(DEMO_LISTS):
+        rows = await db.execute(
+            text(
+                """SELECT name, id_number FROM person WHERE tenant_id = :t
+                    AND abs(hashtext(id_number || :salt)) % 10000 < :cut"""
+            ),
+            {"t": tenant_id, "salt": f"{seed}:{index}", "cut": int(share * 10_000)},
+        )
+        lines = ["姓名,证件号码,认定日期"] + [f"{r.name},{r.id_number},2026-08-20" for r in rows]
+        data = ("\n".join(lines) + "\n").encode()
+        await upload_list(
+            db, tenant_id, year_2027, Upload(2027, category, f"demo-{category}.csv", data), "demo", date(2026, 9, 1)
+        )
 
 
 async def _vacuum(urls: DatabaseUrls) -> None:
@@ -409,7 +451,7 @@ async def _vacuum(urls: DatabaseUrls) -> None:
 
     async with await psycopg.AsyncConnection.connect(urls.owner, autocommit=True) as conn:
         await conn.execute("SET statement_timeout = 0")
-        await conn.execute("VACUUM (ANALYZE) person, unit")
+        await conn.execute("VACUUM (ANALYZE) person, unit, enrollment, subsidy_membership")
 
 
 def _credentials_table(loaded: _Loaded, password: str) -> str:

@@ -43,6 +43,37 @@ _CANDIDATES = """
            BETWEEN coalesce(c.min_age, 0) AND coalesce(c.max_age, 1000)
 """
 
+# The status columns of `enrollment_tally`; a status change moves one person between them.
+STATUSES = ("UNPAID", "PAID", "SUBSIDIZED", "REFUNDED")
+
+
+def tally_deltas(new: str, old: str) -> str:
+    """`sum(...) AS unpaid, …`: per tally column, +1 for rows now in that status and
+    −1 for rows that were (`old` NULL for new rows)."""
+    return ", ".join(
+        f"sum((coalesce({new} = '{s}', false))::int - (coalesce({old} = '{s}', false))::int) AS {s.lower()}"
+        for s in STATUSES
+    )
+
+
+def tally_upsert(source: str) -> str:
+    """Add the deltas of `source` (unit_id, unit_path, unpaid, paid, …) to the tallies.
+    Sorted by unit so two transactions always lock tally rows in the same order."""
+    columns = ", ".join(s.lower() for s in STATUSES)
+    moved = " OR ".join(f"{s.lower()} <> 0" for s in STATUSES)
+    adds = ", ".join(f"{s.lower()} = t.{s.lower()} + EXCLUDED.{s.lower()}" for s in STATUSES)
+    return f"""
+    INSERT INTO enrollment_tally AS t (tenant_id, year, unit_id, unit_path, {columns})
+    SELECT :tenant, :year, unit_id, unit_path, {columns} FROM {source}
+     WHERE {moved}
+     ORDER BY unit_id
+    ON CONFLICT (tenant_id, year, unit_id) DO UPDATE SET {adds}
+    RETURNING 1"""
+
+
+# Payments own PAID and REFUNDED: only a year not yet paid follows its subsidy.
+_KEEPS_STATUS = "e.status IN ('PAID', 'REFUNDED')"
+
 _RECOMPUTE = f"""
 WITH candidates AS ({_CANDIDATES}),
 best AS (
@@ -50,8 +81,8 @@ best AS (
       FROM candidates
      ORDER BY person_id, {winner_order()}
 ),
-computed AS (
-    SELECT p.id AS person_id, y.standard,
+amounts AS (
+    SELECT p.id AS person_id, p.unit_id, p.unit_path,
            b.code, b.mode, coalesce(b.amount, 0) AS subsidy,
            CASE WHEN b.mode = 'REIMBURSE' THEN y.standard ELSE y.standard - coalesce(b.amount, 0) END AS due,
            CASE WHEN b.mode = 'REIMBURSE' THEN b.amount ELSE 0 END AS reimburse
@@ -59,26 +90,70 @@ computed AS (
       JOIN year_policy y ON y.tenant_id = p.tenant_id AND y.year = :year
       LEFT JOIN best b ON b.person_id = p.id
      WHERE p.tenant_id = :tenant AND {{person_filter}}
+),
+-- Nothing left to collect: enrolled by the subsidy, benefits from 1 January.
+computed AS MATERIALIZED (
+    SELECT a.*, CASE WHEN due = 0 THEN 'SUBSIDIZED' ELSE 'UNPAID' END AS status,
+           CASE WHEN due = 0 THEN CAST(:benefit_start AS date) END AS benefit_start
+      FROM amounts a
+),
+-- Rewrite only what changed (a policy re-set touches the few rows it moves), and lock
+-- nothing else: an UPDATE skips rows its WHERE rejects, an upsert would lock them all.
+updated AS (
+    UPDATE enrollment e
+       SET amount_due = c.due,
+           subsidy_category = c.code,
+           subsidy_amount = c.subsidy,
+           subsidy_mode = c.mode,
+           reimbursement_due = c.reimburse,
+           computed_at = now(),
+           previous_status = e.status,
+           status = CASE WHEN {_KEEPS_STATUS} THEN e.status ELSE c.status END,
+           benefit_start = CASE WHEN {_KEEPS_STATUS} THEN e.benefit_start ELSE c.benefit_start END
+      FROM computed c
+     WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id = c.person_id
+       AND ((e.amount_due, e.subsidy_category, e.subsidy_amount, e.subsidy_mode, e.reimbursement_due)
+            IS DISTINCT FROM (c.due, c.code, c.subsidy, c.mode, c.reimburse)
+            OR (NOT {_KEEPS_STATUS} AND (e.status, e.benefit_start) IS DISTINCT FROM (c.status, c.benefit_start)))
+    -- previous_status is the status this statement found, read under the row lock:
+    -- exact even when a payment commits in between.
+    RETURNING e.person_id, e.status, e.previous_status, e.amount_due
+),
+inserted AS (
+    INSERT INTO enrollment (tenant_id, person_id, year, status, amount_due, paid_amount, subsidy_category,
+                            subsidy_amount, subsidy_mode, reimbursement_due, benefit_start, computed_at)
+    SELECT :tenant, c.person_id, :year, c.status, c.due, 0, c.code, c.subsidy, c.mode, c.reimburse,
+           c.benefit_start, now()
+      FROM computed c
+     WHERE NOT EXISTS (SELECT 1 FROM enrollment e
+                        WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id = c.person_id)
+    ON CONFLICT (tenant_id, person_id, year) DO NOTHING
+    RETURNING person_id, status, previous_status, amount_due
+),
+written AS (SELECT * FROM updated UNION ALL SELECT * FROM inserted),
+moved AS (
+    SELECT c.unit_id, c.unit_path, {tally_deltas("w.status", "w.previous_status")}
+      FROM written w
+      JOIN computed c ON c.person_id = w.person_id
+     GROUP BY c.unit_id, c.unit_path
+),
+tallied AS ({tally_upsert("moved")}),
+-- A paid person whose DEDUCT subsidy arrived later paid the subsidy part: refund it.
+overpaid AS (
+    INSERT INTO refund (tenant_id, payment_id, reason, amount, status, automatic, requested_by, note)
+    SELECT :tenant, pay.id, 'SUBSIDY_OVERPAID', pay.due_at_payment - w.amount_due - coalesce(r.refunded, 0),
+           'REQUESTED', true, 'system', 'opened when a subsidy list lowered the amount due after payment'
+      FROM written w
+      JOIN payment pay ON pay.tenant_id = :tenant AND pay.person_id = w.person_id AND pay.year = :year
+                      AND pay.status = 'ACCEPTED'
+      LEFT JOIN LATERAL (
+           SELECT sum(r.amount) AS refunded FROM refund r
+            WHERE r.tenant_id = :tenant AND r.payment_id = pay.id AND r.reason = 'SUBSIDY_OVERPAID'
+              AND r.status <> 'REJECTED') r ON true
+     WHERE w.status = 'PAID' AND pay.due_at_payment - w.amount_due - coalesce(r.refunded, 0) > 0
+    RETURNING 1
 )
-INSERT INTO enrollment AS e (tenant_id, person_id, year, status, amount_due, paid_amount, subsidy_category,
-                             subsidy_amount, subsidy_mode, reimbursement_due, benefit_start, computed_at)
-SELECT :tenant, person_id, :year,
-       CASE WHEN due = 0 THEN 'SUBSIDIZED' ELSE 'UNPAID' END,
-       due, 0, code, subsidy, mode, reimburse,
-       CASE WHEN due = 0 THEN :benefit_start END,
-       now()
-  FROM computed
-ON CONFLICT (tenant_id, person_id, year) DO UPDATE
-   SET amount_due = EXCLUDED.amount_due,
-       subsidy_category = EXCLUDED.subsidy_category,
-       subsidy_amount = EXCLUDED.subsidy_amount,
-       subsidy_mode = EXCLUDED.subsidy_mode,
-       reimbursement_due = EXCLUDED.reimbursement_due,
-       computed_at = now(),
-       -- payments own PAID and REFUNDED; only a not-yet-paid year follows the subsidy
-       status = CASE WHEN e.status IN ('PAID', 'REFUNDED') THEN e.status ELSE EXCLUDED.status END,
-       benefit_start = CASE WHEN e.status IN ('PAID', 'REFUNDED') THEN e.benefit_start
-                            ELSE EXCLUDED.benefit_start END
+SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM overpaid) AS refunds
 """
 
 _ALL = "true"
@@ -91,7 +166,7 @@ async def _run(db: Db, tenant_id: int, year: int, person_filter: str, extra: dic
     result = await db.execute(
         text(sql), {"tenant": tenant_id, "year": year, "benefit_start": date(year, 1, 1), **extra}
     )
-    return result.rowcount
+    return result.one().written
 
 
 async def recompute_year(db: Db, tenant_id: int, year: int) -> int:

@@ -200,6 +200,8 @@ class Enrollment(SQLModel, table=True):
     person_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     year: int = Field(sa_column=Column(Integer, primary_key=True))
     status: str = Field(sa_column=Column(Text, nullable=False))
+    # The status before the last write, returned by it: tallies move by (previous → status).
+    previous_status: str | None = Field(default=None, sa_column=Column(Text))
     amount_due: Decimal = Field(sa_column=money())
     paid_amount: Decimal = Field(sa_column=money(default="0"))
     subsidy_category: str | None = Field(default=None, sa_column=Column(Text))

@@ -10,12 +10,14 @@ def app_role() -> str:
     return op.get_context().config.attributes.get("app_role", "zhengjiao_app")
 
 
-def protect_tenant_table(table: str, *, append_only: bool = False) -> None:
-    """ENABLE + FORCE RLS with a fail-closed policy; grant the serving role its verbs."""
+def protect_tenant_table(table: str, *, append_only: bool = False, verbs: str | None = None) -> None:
+    """ENABLE + FORCE RLS with a fail-closed policy; grant the serving role its verbs
+    (`verbs` may name columns: "SELECT, INSERT, UPDATE (status)")."""
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
     op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({POLICY}) WITH CHECK ({POLICY})")
-    verbs = "SELECT, INSERT" if append_only else "SELECT, INSERT, UPDATE, DELETE"
+    if verbs is None:
+        verbs = "SELECT, INSERT" if append_only else "SELECT, INSERT, UPDATE, DELETE"
     op.execute(f'GRANT {verbs} ON {table} TO "{app_role()}"')
 
 

@@ -1,0 +1,222 @@
+"""Tables of the money: payments, refunds, cash remittances, reimbursements, tallies.
+
+Money rows are never deleted and their amounts never change: the serving role may
+UPDATE only the status columns named in the migration (column-level grants), so a
+correction is always a new row (a refund), never an edit.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKeyConstraint, Index, Integer, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from domain.models import money
+from tenants.models import created_at_column, id_column, tenant_id_column
+
+CHANNELS = (
+    "WECHAT", "ALIPAY", "TAX_APP", "BANK_APP", "BANK_COUNTER", "POS", "TAX_HALL", "CASH_AGENT", "SCHOOL", "BANK_WITHHOLDING",
+)
+REFUND_REASONS = (
+    "DUPLICATE_PAYMENT", "JOINED_EMPLOYEE_INSURANCE", "DECEASED", "DUPLICATE_ENROLLMENT", "MOVED_REGION", "GAVE_UP",
+    "SUBSIDY_OVERPAID",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Payment(SQLModel, table=True):
+    """One payment as it arrived: ACCEPTED, or DUPLICATE for a person-year already paid.
+    REFUNDED once a whole-payment refund is completed."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["person.tenant_id", "person.id"]),
+        ForeignKeyConstraint(["tenant_id", "year"], ["year_policy.tenant_id", "year_policy.year"]),
+        ForeignKeyConstraint(["tenant_id", "unit_id"], ["unit.tenant_id", "unit.id"]),
+        ForeignKeyConstraint(["tenant_id", "collector_id"], ["app_user.tenant_id", "app_user.id"]),
+        ForeignKeyConstraint(["tenant_id", "remittance_id"], ["remittance.tenant_id", "remittance.id"]),
+        ForeignKeyConstraint(["tenant_id", "import_id"], ["payment_import.tenant_id", "payment_import.id"]),
+        UniqueConstraint("tenant_id", "receipt_no", name="payment_receipt_unique"),
+        UniqueConstraint("tenant_id", "channel", "external_id", name="payment_external_unique"),
+        CheckConstraint(_in("channel", CHANNELS), name="payment_channel_check"),
+        CheckConstraint("status IN ('ACCEPTED', 'DUPLICATE', 'REFUNDED')", name="payment_status_check"),
+        CheckConstraint("timing IN ('WINDOW', 'EXTENSION', 'LATE', 'NEWBORN')", name="payment_timing_check"),
+        CheckConstraint("amount > 0", name="payment_amount_check"),
+        CheckConstraint("channel <> 'CASH_AGENT' OR collector_id IS NOT NULL", name="payment_cash_collector_check"),
+        # The lock that makes concurrent payments safe: one accepted payment per person-year.
+        Index(
+            "payment_one_accepted", "tenant_id", "person_id", "year", unique=True,
+            postgresql_where=text("status = 'ACCEPTED'"),
+        ),
+        Index("payment_person_year", "tenant_id", "person_id", "year"),
+        Index("payment_unit_path", "tenant_id", "unit_path", "id"),
+        Index("payment_year_id", "tenant_id", "year", "id"),
+        Index(
+            "payment_cash_unremitted", "tenant_id", "collector_id", "paid_at",
+            postgresql_where=text("channel = 'CASH_AGENT' AND remittance_id IS NULL"),
+        ),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    amount: Decimal = Field(sa_column=money())
+    # The amount due when it was accepted: a subsidy granted later is refunded from it.
+    due_at_payment: Decimal = Field(sa_column=money())
+    channel: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    timing: str = Field(sa_column=Column(Text, nullable=False))
+    paid_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    benefit_start: date | None = Field(default=None, sa_column=Column(Date))
+    back_years: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    receipt_no: str | None = Field(default=None, sa_column=Column(Text))
+    external_id: str | None = Field(default=None, sa_column=Column(Text))
+    extension_proof: str | None = Field(default=None, sa_column=Column(Text))
+    # Where the person lived when they paid: scope filters and township reconciliation.
+    unit_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    unit_path: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
+    collector_id: int | None = Field(default=None, sa_column=Column(BigInteger))  # CASH_AGENT: who holds the cash
+    remittance_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    import_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    recorded_by: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime | None = Field(default=None, sa_column=created_at_column("recorded_at"))
+
+
+class Refund(SQLModel, table=True):
+    """REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED (paid back on the original channel)."""
+
+    __tablename__ = "refund"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "payment_id"], ["payment.tenant_id", "payment.id"]),
+        CheckConstraint(_in("reason", REFUND_REASONS), name="refund_reason_check"),
+        CheckConstraint("status IN ('REQUESTED', 'APPROVED', 'REJECTED', 'COMPLETED')", name="refund_status_check"),
+        CheckConstraint("amount > 0", name="refund_amount_check"),
+        # A payment is refunded whole at most once (partial SUBSIDY_OVERPAID refunds may repeat).
+        Index(
+            "refund_one_whole", "tenant_id", "payment_id", unique=True,
+            postgresql_where=text("reason <> 'SUBSIDY_OVERPAID' AND status <> 'REJECTED'"),
+        ),
+        Index("refund_payment", "tenant_id", "payment_id"),
+        Index("refund_status", "tenant_id", "status", "id"),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    payment_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    amount: Decimal = Field(sa_column=money())
+    status: str = Field(sa_column=Column(Text, nullable=False, server_default="REQUESTED"))
+    automatic: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
+    event_date: date | None = Field(default=None, sa_column=Column(Date))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    requested_by: str = Field(sa_column=Column(Text, nullable=False))
+    requested_at: datetime | None = Field(default=None, sa_column=created_at_column("requested_at"))
+    decided_by: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    decision_note: str | None = Field(default=None, sa_column=Column(Text))
+    completed_by: str | None = Field(default=None, sa_column=Column(Text))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    completion_ref: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Remittance(SQLModel, table=True):
+    """A collector's cash handed over (上解): DECLARED by the collector or township,
+    CONFIRMED by the tax bureau (缴费确认单)."""
+
+    __tablename__ = "remittance"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "collector_id"], ["app_user.tenant_id", "app_user.id"]),
+        CheckConstraint("status IN ('DECLARED', 'CONFIRMED')", name="remittance_status_check"),
+        Index("remittance_collector", "tenant_id", "collector_id", "id"),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    collector_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    unit_path: str = Field(sa_column=Column(Text(collation="C"), nullable=False))  # the collector's scope
+    payments: int = Field(sa_column=Column(Integer, nullable=False))
+    total: Decimal = Field(sa_column=money())
+    status: str = Field(sa_column=Column(Text, nullable=False, server_default="DECLARED"))
+    declared_by: str = Field(sa_column=Column(Text, nullable=False))
+    declared_at: datetime | None = Field(default=None, sa_column=created_at_column("declared_at"))
+    confirmed_by: str | None = Field(default=None, sa_column=Column(Text))
+    confirmed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    confirmation_no: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ReimbursementPayout(SQLModel, table=True):
+    """A REIMBURSE subsidy paid back to the person (先缴后补; 双牌: the 一卡通 card)."""
+
+    __tablename__ = "reimbursement_payout"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["person.tenant_id", "person.id"]),
+        ForeignKeyConstraint(["tenant_id", "year"], ["year_policy.tenant_id", "year_policy.year"]),
+        CheckConstraint("amount > 0", name="reimbursement_amount_check"),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    year: int = Field(sa_column=Column(Integer, primary_key=True))
+    amount: Decimal = Field(sa_column=money())
+    method: str = Field(sa_column=Column(Text, nullable=False))  # e.g. 一卡通
+    reference: str | None = Field(default=None, sa_column=Column(Text))
+    paid_by: str = Field(sa_column=Column(Text, nullable=False))
+    paid_at: datetime | None = Field(default=None, sa_column=created_at_column("paid_at"))
+
+
+class EnrollmentHistory(SQLModel, table=True):
+    """Earlier years' enrolment, imported by 医保局: the breaks behind waiting periods."""
+
+    __tablename__ = "enrollment_history"
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id_number: str = Field(sa_column=Column(Text, primary_key=True))
+    year: int = Field(sa_column=Column(Integer, primary_key=True))
+    enrolled: bool = Field(sa_column=Column(Boolean, nullable=False))
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    imported_at: datetime | None = Field(default=None, sa_column=created_at_column("imported_at"))
+
+
+class PaymentImport(SQLModel, table=True):
+    """One channel file imported by the tax bureau."""
+
+    __tablename__ = "payment_import"
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    year: int = Field(sa_column=Column(Integer, nullable=False))
+    file_name: str = Field(sa_column=Column(Text, nullable=False))
+    checksum: str = Field(sa_column=Column(Text, nullable=False))
+    imported_by: str = Field(sa_column=Column(Text, nullable=False))
+    imported_at: datetime | None = Field(default=None, sa_column=created_at_column("imported_at"))
+    rows_total: int = Field(sa_column=Column(Integer, nullable=False))
+    accepted: int = Field(sa_column=Column(Integer, nullable=False))
+    duplicates: int = Field(sa_column=Column(Integer, nullable=False))
+    already_imported: int = Field(sa_column=Column(Integer, nullable=False))
+    rejected: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class EnrollmentTally(SQLModel, table=True):
+    """Enrolment counts per leaf unit and year, moved in the same statement as every
+    status change, so progress never needs to count 600,000 rows."""
+
+    __tablename__ = "enrollment_tally"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "unit_id"], ["unit.tenant_id", "unit.id"]),
+        ForeignKeyConstraint(["tenant_id", "year"], ["year_policy.tenant_id", "year_policy.year"]),
+        Index("enrollment_tally_path", "tenant_id", "year", "unit_path"),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    year: int = Field(sa_column=Column(Integer, primary_key=True))
+    unit_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    unit_path: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
+    unpaid: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    paid: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    subsidized: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    refunded: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
