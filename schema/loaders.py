@@ -26,3 +26,18 @@ def units(context: Context) -> DataLoader[int, UnitRow | None]:
         return DataLoader(load_fn=load)
 
     return _loader(context, "units", factory)
+
+
+def persons(context: Context) -> DataLoader[int, "PersonRow | None"]:
+    from domain.persons import persons_by_ids
+
+    def factory(ctx: Context) -> DataLoader:
+        principal = ctx.county_caller()
+
+        async def load(ids: list[int]) -> list[Any]:
+            found = await persons_by_ids(ctx.db, principal.tenant_id, principal.scope_path, list(ids))
+            return [found.get(i) for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    return _loader(context, "persons", factory)

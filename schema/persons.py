@@ -91,7 +91,7 @@ class RegisterPersonPayload:
     client_mutation_id: str | None = None
 
 
-async def _filter_path(info: Info, principal: Principal, unit: strawberry.ID | None) -> str:
+async def filter_path(info: Info, principal: Principal, unit: strawberry.ID | None) -> str:
     """The caller's scope, narrowed to a unit's subtree when one is asked for."""
     if not unit:
         return principal.scope_path
@@ -147,7 +147,7 @@ class PersonQueries:
         services = context.services
         size = page_size(first, services.page_default, services.page_max)
         cursor = decode_cursor(after, 2)
-        path = await _filter_path(info, principal, filter.unit if filter else None)
+        path = await filter_path(info, principal, filter.unit if filter else None)
         query = _person_query(principal, path, filter)
         page = await person_rules.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
         edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]

@@ -5,6 +5,8 @@ import strawberry
 from strawberry.types import Info
 
 from schema.accounts import AccountMutations, AccountQueries
+from schema.payments import PaymentMutations, PaymentQueries, resolve_payment_node
+from schema.refunds import RefundMutations, RefundQueries, resolve_refund_node
 from schema.policies import PolicyMutations, PolicyQueries
 from schema.subsidies import SubsidyMutations, SubsidyQueries
 from schema.persons import PersonMutations, PersonQueries, resolve_person_node
@@ -14,11 +16,13 @@ from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_u
 _NODE_RESOLVERS = {
     "Unit": resolve_unit_node,
     "Person": resolve_person_node,
+    "Payment": resolve_payment_node,
+    "Refund": resolve_refund_node,
 }
 
 
 @strawberry.type
-class Query(AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries):
+class Query(AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries, PaymentQueries, RefundQueries):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = from_global_id(id)
@@ -32,7 +36,9 @@ class Query(AccountQueries, TenantQueries, PersonQueries, PolicyQueries, Subsidy
 
 
 @strawberry.type
-class Mutation(AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations):
+class Mutation(
+    AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations, PaymentMutations, RefundMutations
+):
     pass
 
 

@@ -1,0 +1,312 @@
+"""Recording one payment (缴费): the rules of DOMAIN.md §5, safe under concurrency.
+
+The person-year's enrolment row is locked first (`FOR UPDATE`), so of two collectors
+paying for one person at once, one waits for the other: the first payment is
+ACCEPTED, the second is stored as DUPLICATE with a DUPLICATE_PAYMENT refund opened
+for it. Money that arrived is never refused for being a duplicate: it is recorded and
+given back. A partial unique index (one ACCEPTED payment per person-year) backs the
+lock up in the database itself.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from domain import benefits
+from domain.benefits import Timing, TimingRefused
+from domain.enrollment_status import mark_paid
+from domain.persons import PersonRow
+from domain.policy import CENT, YearPolicy
+from tenants.problems import Problem, Rejected
+from tenants.session import Db
+
+MAX_AMOUNT = Decimal("100000")
+MAX_BACK_YEARS = 10
+CLOCK_SKEW = timedelta(minutes=10)  # a POS clock a little ahead is not a future payment
+_REFERENCE = re.compile(r"^[0-9A-Za-z_./:#-]{1,64}$")
+ENROLLED = ("PAID", "SUBSIDIZED")
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    year: int
+    amount: Decimal
+    channel: str
+    paid_at: datetime
+    receipt_no: str | None = None
+    external_id: str | None = None
+    extension_proof: str | None = None
+    back_years: int = 0
+
+
+@dataclass(frozen=True)
+class Recorder:
+    subject: str  # "u:12"
+    user_id: int | None  # the collector who holds cash for CASH_AGENT payments
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    id: int
+    person_id: int
+    year: int
+    amount: Decimal
+    channel: str
+    status: str
+    timing: str
+    paid_at: datetime
+    benefit_start: date | None
+    receipt_no: str | None
+    external_id: str | None
+    unit_id: int
+    unit_path: str
+    collector_id: int | None
+    remittance_id: int | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+PAYMENT_COLUMNS = (
+    "id, person_id, year, amount, channel, status, timing, paid_at, benefit_start, receipt_no, external_id, "
+    "unit_id, unit_path, collector_id, remittance_id, recorded_by, recorded_at"
+)
+
+
+def payment_row(r) -> PaymentRow:  # noqa: ANN001
+    return PaymentRow(*(getattr(r, name.strip()) for name in PAYMENT_COLUMNS.split(",")))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    payment: PaymentRow
+    refund_id: int | None = None  # the DUPLICATE_PAYMENT refund opened for a duplicate
+    replayed: bool = False  # the same externalId again: the payment recorded before
+
+
+def shanghai_day(moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+
+def check_new_payment(new: NewPayment, now: datetime) -> list[Problem]:
+    """What is wrong with the input itself, before any row is read."""
+    problems: list[Problem] = []
+    amount = new.amount
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT) or amount > MAX_AMOUNT:
+        problems.append(Problem("INVALID_AMOUNT", "amount must be more than 0, in yuan with at most 2 decimals", ["amount"]))
+    if new.paid_at.tzinfo is None:
+        problems.append(Problem("INVALID_PAID_AT", "paidAt needs a time zone (e.g. 2026-11-05T10:30:00+08:00)", ["paidAt"]))
+    elif new.paid_at > now + CLOCK_SKEW:
+        problems.append(Problem("PAID_AT_IN_FUTURE", "paidAt is in the future", ["paidAt"]))
+    if new.channel == "CASH_AGENT" and not new.receipt_no:
+        problems.append(Problem("RECEIPT_REQUIRED", "a cash payment needs the receipt number (专用收据号)", ["receiptNo"]))
+    for field, value in (("receiptNo", new.receipt_no), ("externalId", new.external_id)):
+        if value is not None and not _REFERENCE.match(value):
+            problems.append(Problem("INVALID_REFERENCE", f"{field} must be 1-64 letters, digits or - _ . / : #", [field]))
+    if not 0 <= new.back_years <= MAX_BACK_YEARS:
+        problems.append(Problem("INVALID_BACK_YEARS", f"backYears must be 0..{MAX_BACK_YEARS}", ["backYears"]))
+    return problems
+
+
+# --- reads ------------------------------------------------------------------
+
+
+async def payment_by_external_id(db: Db, tenant_id: int, channel: str, external_id: str) -> PaymentRow | None:
+    row = (
+        await db.execute(
+            text(f"SELECT {PAYMENT_COLUMNS} FROM payment WHERE tenant_id = :t AND channel = :c AND external_id = :x"),
+            {"t": tenant_id, "c": channel, "x": external_id},
+        )
+    ).first()
+    return payment_row(row) if row else None
+
+
+async def payments_by_ids(db: Db, tenant_id: int, scope_path: str, ids: list[int]) -> dict[int, PaymentRow]:
+    rows = await db.execute(
+        text(
+            f"""SELECT {PAYMENT_COLUMNS} FROM payment
+                 WHERE tenant_id = :t AND id = ANY(CAST(:ids AS bigint[])) AND unit_path ^@ :scope"""
+        ),
+        {"t": tenant_id, "ids": ids, "scope": scope_path},
+    )
+    return {r.id: payment_row(r) for r in rows}
+
+
+async def enrollment_history(db: Db, tenant_id: int, person: PersonRow, before_year: int) -> dict[int, bool]:
+    """Earlier years: imported history (医保局) and the years this system collected.
+    A year counts as enrolled if either source says so."""
+    rows = await db.execute(
+        text(
+            """
+            SELECT year, bool_or(enrolled) AS enrolled FROM (
+                SELECT year, enrolled FROM enrollment_history
+                 WHERE tenant_id = :t AND id_number = :n AND year < :y
+                UNION ALL
+                SELECT year, status IN ('PAID', 'SUBSIDIZED') FROM enrollment
+                 WHERE tenant_id = :t AND person_id = :p AND year < :y
+            ) h GROUP BY year
+            """
+        ),
+        {"t": tenant_id, "n": person.id_number, "p": person.id, "y": before_year},
+    )
+    return {r.year: r.enrolled for r in rows}
+
+
+# --- the write --------------------------------------------------------------
+
+
+async def _lock_enrollment(db: Db, tenant_id: int, person_id: int, year: int):  # noqa: ANN202
+    return (
+        await db.execute(
+            text(
+                """SELECT status, amount_due FROM enrollment
+                    WHERE tenant_id = :t AND person_id = :p AND year = :y FOR UPDATE"""
+            ),
+            {"t": tenant_id, "p": person_id, "y": year},
+        )
+    ).first()
+
+
+async def _accepted_exists(db: Db, tenant_id: int, person_id: int, year: int) -> bool:
+    return bool(
+        await db.scalar(
+            text("SELECT 1 FROM payment WHERE tenant_id = :t AND person_id = :p AND year = :y AND status = 'ACCEPTED'"),
+            {"t": tenant_id, "p": person_id, "y": year},
+        )
+    )
+
+
+def _replay(existing: PaymentRow, person: PersonRow, new: NewPayment) -> Recorded:
+    same = (existing.person_id, existing.year, existing.amount) == (person.id, new.year, new.amount)
+    if not same:
+        raise Rejected(
+            [Problem("EXTERNAL_ID_CONFLICT", f"externalId {new.external_id} was recorded for another payment", ["externalId"])]
+        )
+    return Recorded(existing, replayed=True)
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    timing: Timing
+    benefit_start: date
+    due: Decimal
+
+
+async def _judge(db: Db, tenant_id: int, person: PersonRow, policy: YearPolicy, new: NewPayment, amount_due: Decimal) -> _Accepted:
+    """The rules for a first payment: window, amount, benefit start."""
+    paid_on = shanghai_day(new.paid_at)
+    try:
+        timing = benefits.classify(policy, paid_on, person.birth_date, bool(new.extension_proof))
+    except TimingRefused as refused:
+        raise Rejected([refused.problem]) from None
+    if amount_due == 0 and timing is not Timing.LATE:
+        raise Rejected([Problem("NOTHING_DUE", "this person is fully subsidised: nothing is to be collected", ["idNumber"])])
+    history = await enrollment_history(db, tenant_id, person, new.year)
+    breaks = benefits.break_years(new.year, history)
+    if new.back_years > breaks:
+        raise Rejected(
+            [Problem("INVALID_BACK_YEARS", f"backYears {new.back_years} is more than the {breaks} years of break on record", ["backYears"])]
+        )
+    expected = benefits.expected_amount(policy, timing, amount_due, new.back_years)
+    if new.amount != expected:
+        raise Rejected([Problem("AMOUNT_MISMATCH", f"the amount due is {expected}, not {new.amount}", ["amount"])])
+    start = benefits.benefit_start(policy, timing, paid_on, person.birth_date, breaks, new.back_years)
+    return _Accepted(timing, start.day, amount_due)
+
+
+async def _insert(
+    db: Db, tenant_id: int, person: PersonRow, new: NewPayment, recorder: Recorder, status: str,
+    timing: Timing, benefit_start: date | None, due: Decimal,
+) -> PaymentRow:
+    params: Mapping[str, object] = {
+        "t": tenant_id, "person": person.id, "year": new.year, "amount": new.amount, "due": due,
+        "channel": new.channel, "status": status, "timing": timing.value, "paid_at": new.paid_at,
+        "start": benefit_start, "back": new.back_years, "receipt": new.receipt_no, "external": new.external_id,
+        "proof": new.extension_proof, "unit": person.unit_id, "path": person.unit_path,
+        "collector": recorder.user_id if new.channel == "CASH_AGENT" else None, "by": recorder.subject,
+    }
+    try:
+        async with db.savepoint():
+            row = (
+                await db.execute(
+                    text(
+                        f"""
+                        INSERT INTO payment (tenant_id, person_id, year, amount, due_at_payment, channel, status, timing,
+                                             paid_at, benefit_start, back_years, receipt_no, external_id, extension_proof,
+                                             unit_id, unit_path, collector_id, recorded_by)
+                        VALUES (:t, :person, :year, :amount, :due, :channel, :status, :timing, :paid_at, :start, :back,
+                                :receipt, :external, :proof, :unit, :path, :collector, :by)
+                        RETURNING {PAYMENT_COLUMNS}
+                        """
+                    ),
+                    params,
+                )
+            ).one()
+    except IntegrityError as error:
+        problem = _unique_problem(str(error.orig), new)
+        if problem is None:
+            raise
+        raise Rejected([problem]) from None
+    return payment_row(row)
+
+
+def _unique_problem(message: str, new: NewPayment) -> Problem | None:
+    if "payment_receipt_unique" in message:
+        return Problem("RECEIPT_NO_USED", f"receipt {new.receipt_no} is already used in this county", ["receiptNo"])
+    if "payment_external_unique" in message:
+        return Problem("EXTERNAL_ID_CONFLICT", f"externalId {new.external_id} is already recorded", ["externalId"])
+    return None
+
+
+async def open_duplicate_refund(db: Db, tenant_id: int, payment: PaymentRow) -> int:
+    return await db.scalar(
+        text(
+            """
+            INSERT INTO refund (tenant_id, payment_id, reason, amount, status, automatic, requested_by, note)
+            VALUES (:t, :p, 'DUPLICATE_PAYMENT', :amount, 'REQUESTED', true, 'system',
+                    'opened when the person-year was found already paid')
+            RETURNING id
+            """
+        ),
+        {"t": tenant_id, "p": payment.id, "amount": payment.amount},
+    )
+
+
+async def record_payment(
+    db: Db, tenant_id: int, person: PersonRow, policy: YearPolicy, new: NewPayment, recorder: Recorder, now: datetime
+) -> Recorded:
+    """Record one payment for a person-year (see the module docstring). Raises Rejected."""
+    problems = check_new_payment(new, now)
+    if problems:
+        raise Rejected(problems)
+    enrollment = await _lock_enrollment(db, tenant_id, person.id, new.year)
+    if enrollment is None:
+        raise Rejected([Problem("NO_POLICY", f"{new.year} has no year policy in this county", ["year"])])
+    if new.external_id:
+        existing = await payment_by_external_id(db, tenant_id, new.channel, new.external_id)
+        if existing is not None:
+            return _replay(existing, person, new)
+    if await _accepted_exists(db, tenant_id, person.id, new.year):
+        timing = _timing_for_duplicate(policy, new, person)
+        payment = await _insert(db, tenant_id, person, new, recorder, "DUPLICATE", timing, None, Decimal(0))
+        return Recorded(payment, refund_id=await open_duplicate_refund(db, tenant_id, payment))
+    accepted = await _judge(db, tenant_id, person, policy, new, enrollment.amount_due)
+    payment = await _insert(
+        db, tenant_id, person, new, recorder, "ACCEPTED", accepted.timing, accepted.benefit_start, accepted.due
+    )
+    await mark_paid(db, tenant_id, new.year, [(person.id, new.amount, accepted.benefit_start)])
+    return Recorded(payment)
+
+
+def _timing_for_duplicate(policy: YearPolicy, new: NewPayment, person: PersonRow) -> Timing:
+    # A duplicate is kept whenever it arrived; its timing is only informative.
+    try:
+        return benefits.classify(policy, shanghai_day(new.paid_at), person.birth_date, True)
+    except TimingRefused:
+        return Timing.LATE

@@ -1,0 +1,289 @@
+"""GraphQL face of payments: recordPayment, payments, Payment and Refund types."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from domain import payment_queries, policy_store
+from domain import persons as person_rules
+from domain.idnumber import mask
+from domain.payment_queries import PaymentQuery
+from domain.payments import NewPayment, PaymentRow, Recorded, Recorder, payments_by_ids, record_payment
+from domain.refunds import RefundRow, refunds_of_payments
+from schema import loaders
+from schema.enrollments import EnrollmentType, enrollment_loader
+from schema.errors import PublicError, UserError
+from schema.mutations import Audit, run_mutation
+from schema.persons import filter_path
+from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
+from tenants.problems import Problem, Rejected
+
+if TYPE_CHECKING:
+    from schema.persons import PersonType
+
+
+class PaymentChannel(str, Enum):
+    WECHAT = "WECHAT"
+    ALIPAY = "ALIPAY"
+    TAX_APP = "TAX_APP"
+    BANK_APP = "BANK_APP"
+    BANK_COUNTER = "BANK_COUNTER"
+    POS = "POS"
+    TAX_HALL = "TAX_HALL"
+    CASH_AGENT = "CASH_AGENT"
+    SCHOOL = "SCHOOL"
+    BANK_WITHHOLDING = "BANK_WITHHOLDING"
+
+
+class PaymentStatus(str, Enum):
+    ACCEPTED = "ACCEPTED"
+    DUPLICATE = "DUPLICATE"
+    REFUNDED = "REFUNDED"
+
+
+class RefundReason(str, Enum):
+    DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"
+    JOINED_EMPLOYEE_INSURANCE = "JOINED_EMPLOYEE_INSURANCE"
+    DECEASED = "DECEASED"
+    DUPLICATE_ENROLLMENT = "DUPLICATE_ENROLLMENT"
+    MOVED_REGION = "MOVED_REGION"
+    GAVE_UP = "GAVE_UP"
+    SUBSIDY_OVERPAID = "SUBSIDY_OVERPAID"
+
+
+class PaymentTiming(str, Enum):
+    WINDOW = "WINDOW"
+    EXTENSION = "EXTENSION"
+    LATE = "LATE"
+    NEWBORN = "NEWBORN"
+
+
+PaymentChannelEnum = strawberry.enum(PaymentChannel, name="PaymentChannel")
+PaymentStatusEnum = strawberry.enum(PaymentStatus, name="PaymentStatus")
+RefundReasonEnum = strawberry.enum(RefundReason, name="RefundReason")
+PaymentTimingEnum = strawberry.enum(PaymentTiming, name="PaymentTiming", description="Which rule took the payment.")
+
+PersonRef = Annotated["PersonType", strawberry.lazy("schema.persons")]
+
+
+async def load_person(info: Info, person_id: int) -> "PersonType":
+    from schema.persons import PersonType
+
+    row = await loaders.persons(info.context).load(person_id)
+    if row is None:
+        raise PublicError("NOT_FOUND", "the person is outside your scope")
+    return PersonType.of(row, info.context.caller())
+
+
+@strawberry.type(name="Refund")
+class RefundType(Node):
+    reason: RefundReasonEnum
+    amount: Decimal
+    status: str = strawberry.field(description="REQUESTED, APPROVED, REJECTED or COMPLETED.")
+    automatic: bool = strawberry.field(description="Opened by the system (duplicates, subsidies granted after payment).")
+    event_date: date | None
+    note: str | None
+    requested_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+    completed_at: datetime | None
+    completion_ref: str | None
+    row: strawberry.Private[RefundRow]
+
+    @classmethod
+    def of(cls, row: RefundRow) -> "RefundType":
+        return cls(
+            id=to_global_id("Refund", row.id), reason=RefundReason(row.reason), amount=row.amount, status=row.status,
+            automatic=row.automatic, event_date=row.event_date, note=row.note, requested_at=row.requested_at,
+            decided_at=row.decided_at, decision_note=row.decision_note, completed_at=row.completed_at,
+            completion_ref=row.completion_ref, row=row,
+        )
+
+    @strawberry.field
+    async def payment(self, info: Info) -> "PaymentType":
+        principal = info.context.county_caller()
+        found = await payments_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [self.row.payment_id])
+        if self.row.payment_id not in found:
+            raise PublicError("NOT_FOUND", "the payment is outside your scope")
+        return PaymentType.of(found[self.row.payment_id])
+
+
+@strawberry.type(name="Payment")
+class PaymentType(Node):
+    year: int
+    amount: Decimal
+    channel: PaymentChannelEnum
+    status: PaymentStatusEnum
+    timing: PaymentTimingEnum
+    paid_at: datetime
+    benefit_start: date | None
+    receipt_no: str | None
+    external_id: str | None
+    recorded_at: datetime
+    row: strawberry.Private[PaymentRow]
+
+    @classmethod
+    def of(cls, row: PaymentRow) -> "PaymentType":
+        return cls(
+            id=to_global_id("Payment", row.id), year=row.year, amount=row.amount, channel=PaymentChannel(row.channel),
+            status=PaymentStatus(row.status), timing=PaymentTiming(row.timing), paid_at=row.paid_at,
+            benefit_start=row.benefit_start, receipt_no=row.receipt_no, external_id=row.external_id,
+            recorded_at=row.recorded_at, row=row,
+        )
+
+    @strawberry.field
+    async def person(self, info: Info) -> PersonRef:
+        return await load_person(info, self.row.person_id)
+
+    @strawberry.field(description="Refunds of this payment, oldest first.")
+    async def refunds(self, info: Info) -> list[RefundType]:
+        principal = info.context.county_caller()
+        rows = await refunds_of_payments(info.context.db, principal.tenant_id, [self.row.id])
+        return [RefundType.of(r) for r in rows]
+
+
+@strawberry.type
+class PaymentEdge:
+    node: PaymentType
+    cursor: str
+
+
+@strawberry.type
+class PaymentConnection:
+    edges: list[PaymentEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class PaymentFilter:
+    unit: strawberry.ID | None = None
+    year: int | None = None
+    channel: PaymentChannelEnum | None = None
+    status: PaymentStatusEnum | None = None
+    id_number: str | None = strawberry.field(default=None, description="One person's payments.")
+
+
+@strawberry.input
+class RecordPaymentInput:
+    id_number: str
+    year: int
+    amount: Decimal
+    channel: PaymentChannelEnum
+    paid_at: datetime
+    receipt_no: str | None = None
+    external_id: str | None = None
+    extension_proof: str | None = None
+    back_years: int | None = strawberry.field(
+        default=0, description="Earlier years of a break paid back now (补缴), each at the current standard."
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class RecordPaymentPayload:
+    payment: PaymentType | None
+    enrollment: EnrollmentType | None
+    refund: RefundType | None = strawberry.field(description="The DUPLICATE_PAYMENT refund opened for a duplicate.")
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Recorded:
+    context = info.context
+    principal = context.mutation_caller()
+    person = None
+    if principal.tenant_id is not None:
+        person = await person_rules.person_by_id_number(context.db, principal.tenant_id, "/", input.id_number)
+    if person is None:
+        await context.require("payment", "write")
+        raise Rejected([Problem("PERSON_NOT_FOUND", "no person with this ID number is registered in this county", ["idNumber"])])
+    if not await context.may("payment", "write", person.unit_path):
+        await context.require("payment", "write")  # the role may not at all: FORBIDDEN as usual
+        raise Rejected([Problem("OUT_OF_SCOPE", "this person is registered outside your jurisdiction", ["idNumber"])])
+    policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year)
+    if policy is None:
+        raise Rejected([Problem("NO_POLICY", f"{input.year} has no year policy in this county", ["year"])])
+    new = NewPayment(
+        year=input.year, amount=input.amount, channel=input.channel.value, paid_at=input.paid_at,
+        receipt_no=_blank_to_none(input.receipt_no), external_id=_blank_to_none(input.external_id),
+        extension_proof=_blank_to_none(input.extension_proof), back_years=input.back_years or 0,
+    )
+    recorded = await record_payment(
+        context.db, principal.tenant_id, person, policy, new, Recorder(principal.subject, principal.id),
+        context.services.clock.now(),
+    )
+    payment = recorded.payment
+    audit.entity, audit.entity_id = "payment", payment.id
+    audit.after = {
+        "idNumber": mask(person.id_number), "year": payment.year, "amount": str(payment.amount),
+        "channel": payment.channel, "status": payment.status, "replayed": recorded.replayed,
+    }
+    return recorded
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+@strawberry.type
+class PaymentQueries:
+    @strawberry.field(description="Payments in the caller's scope, newest first.")
+    async def payments(
+        self, info: Info, filter: PaymentFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> PaymentConnection:
+        context = info.context
+        principal = await context.check("payment", "read")
+        size = page_size(first, context.services.page_default, context.services.page_max)
+        cursor = decode_cursor(after, 1)
+        path = await filter_path(info, principal, filter.unit if filter else None)
+        person_id = None
+        if filter and filter.id_number:
+            person = await person_rules.person_by_id_number(context.db, principal.tenant_id, path, filter.id_number)
+            person_id = person.id if person else -1
+        query = PaymentQuery(
+            tenant_id=principal.tenant_id, path=path, year=filter.year if filter else None,
+            channel=filter.channel.value if filter and filter.channel else None,
+            status=filter.status.value if filter and filter.status else None, person_id=person_id,
+        )
+        page = await payment_queries.list_payments(context.db, query, size, cursor[0] if cursor else None)
+        edges = [PaymentEdge(node=PaymentType.of(r), cursor=encode_cursor([r.id])) for r in page.rows]
+        return PaymentConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=page.total,
+        )
+
+
+async def resolve_payment_node(info: Info, pk: int) -> PaymentType | None:
+    principal = await info.context.check("payment", "read")
+    found = await payments_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [pk])
+    return PaymentType.of(found[pk]) if pk in found else None
+
+
+@strawberry.type
+class PaymentMutations:
+    @strawberry.mutation(description="Collectors and up, in scope; the tax bureau county-wide. Duplicates are kept and refunded.")
+    async def record_payment(self, info: Info, input: RecordPaymentInput) -> RecordPaymentPayload:
+        outcome = await run_mutation(info, "recordPayment", lambda audit: _record(info, input, audit))
+        recorded = outcome.value
+        if recorded is None:
+            return RecordPaymentPayload(
+                payment=None, enrollment=None, refund=None, user_errors=outcome.errors,
+                client_mutation_id=input.client_mutation_id,
+            )
+        row = await enrollment_loader(info, recorded.payment.year).load(recorded.payment.person_id)
+        refund = None
+        if recorded.refund_id is not None:
+            principal = info.context.caller()
+            refunds = await refunds_of_payments(info.context.db, principal.tenant_id, [recorded.payment.id])
+            refund = next((RefundType.of(r) for r in refunds if r.id == recorded.refund_id), None)
+        return RecordPaymentPayload(
+            payment=PaymentType.of(recorded.payment), enrollment=EnrollmentType.of(row) if row else None,
+            refund=refund, user_errors=[], client_mutation_id=input.client_mutation_id,
+        )

@@ -1,0 +1,201 @@
+"""GraphQL face of refunds: requestRefund, decideRefund, completeRefund, refunds."""
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+
+from domain import policy_store, refunds
+from domain.payments import payments_by_ids
+from domain.refunds import RefundQuery, RefundRequest, RefundRow
+from schema.errors import UserError
+from schema.mutations import Audit, run_mutation
+from schema.payments import RefundReasonEnum, RefundType
+from schema.persons import filter_path
+from schema.relay import PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id
+from tenants.problems import Problem, Rejected
+
+
+@strawberry.input
+class RequestRefundInput:
+    payment: strawberry.ID
+    reason: RefundReasonEnum
+    note: str | None = None
+    event_date: date | None = strawberry.field(
+        default=None, description="When it happened: needed for employee insurance, death, duplicate enrolment, giving up."
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class RequestRefundPayload:
+    refund: RefundType | None
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class DecideRefundInput:
+    refund: strawberry.ID
+    approve: bool
+    note: str | None = None
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class DecideRefundPayload:
+    refund: RefundType | None
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class CompleteRefundInput:
+    refund: strawberry.ID
+    reference: str | None = strawberry.field(default=None, description="The channel's transaction number of the pay-back.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class CompleteRefundPayload:
+    refund: RefundType | None
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class RefundFilter:
+    unit: strawberry.ID | None = None
+    year: int | None = None
+    status: str | None = None
+    reason: RefundReasonEnum | None = None
+
+
+@strawberry.type
+class RefundEdge:
+    node: RefundType
+    cursor: str
+
+
+@strawberry.type
+class RefundConnection:
+    edges: list[RefundEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+NOT_FOUND_PAYMENT = Problem("NOT_FOUND", "no such payment in your scope", ["payment"])
+NOT_FOUND_REFUND = Problem("NOT_FOUND", "no such refund in your scope", ["refund"])
+
+
+async def _request(info: Info, input: RequestRefundInput, audit: Audit) -> RefundRow:
+    context = info.context
+    principal = context.mutation_caller()
+    payment_id = parse_global_id(input.payment, "Payment")
+    found = {}
+    if payment_id is not None and principal.tenant_id is not None:
+        found = await payments_by_ids(context.db, principal.tenant_id, principal.scope_path, [payment_id])
+    if payment_id not in found:
+        await context.require("refund", "request")
+        raise Rejected([NOT_FOUND_PAYMENT])
+    payment = found[payment_id]
+    await context.require("refund", "request", payment.unit_path)
+    policy = await policy_store.load_policy(context.db, principal.tenant_id, payment.year)
+    request = RefundRequest(reason=input.reason.value, note=input.note, event_date=input.event_date)
+    row = await refunds.request_refund(
+        context.db, principal.tenant_id, payment, policy, request, principal.subject, context.services.clock.today()
+    )
+    audit.entity, audit.entity_id = "refund", row.id
+    audit.after = {"payment": payment.id, "reason": row.reason, "amount": str(row.amount)}
+    return row
+
+
+async def _locked_refund(info: Info, refund_id: strawberry.ID, act: str) -> RefundRow:
+    context = info.context
+    principal = context.mutation_caller()
+    pk = parse_global_id(refund_id, "Refund")
+    found = None
+    if pk is not None and principal.tenant_id is not None:
+        found = await refunds.refund_in_scope(context.db, principal.tenant_id, principal.scope_path, pk, lock=True)
+    if found is None:
+        await context.require("refund", act)
+        raise Rejected([NOT_FOUND_REFUND])
+    row, unit_path = found
+    await context.require("refund", act, unit_path)
+    return row
+
+
+async def _decide(info: Info, input: DecideRefundInput, audit: Audit) -> RefundRow:
+    context = info.context
+    refund = await _locked_refund(info, input.refund, "decide")
+    row = await refunds.decide_refund(
+        context.db, context.principal.tenant_id, refund, input.approve, input.note, context.principal.subject
+    )
+    audit.entity, audit.entity_id = "refund", row.id
+    audit.before, audit.after = {"status": refund.status}, {"status": row.status}
+    return row
+
+
+async def _complete(info: Info, input: CompleteRefundInput, audit: Audit) -> RefundRow:
+    context = info.context
+    refund = await _locked_refund(info, input.refund, "complete")
+    row = await refunds.complete_refund(
+        context.db, context.principal.tenant_id, refund, input.reference, context.principal.subject
+    )
+    audit.entity, audit.entity_id = "refund", row.id
+    audit.before, audit.after = {"status": refund.status}, {"status": row.status}
+    return row
+
+
+@strawberry.type
+class RefundQueries:
+    @strawberry.field(description="Refunds of payments in the caller's scope, newest first.")
+    async def refunds(
+        self, info: Info, filter: RefundFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> RefundConnection:
+        context = info.context
+        principal = await context.check("payment", "read")
+        size = page_size(first, context.services.page_default, context.services.page_max)
+        cursor = decode_cursor(after, 1)
+        path = await filter_path(info, principal, filter.unit if filter else None)
+        query = RefundQuery(
+            tenant_id=principal.tenant_id, path=path,
+            status=filter.status if filter else None,
+            reason=filter.reason.value if filter and filter.reason else None,
+            year=filter.year if filter else None,
+        )
+        rows, has_next, total = await refunds.list_refunds(context.db, query, size, cursor[0] if cursor else None)
+        edges = [RefundEdge(node=RefundType.of(r), cursor=encode_cursor([r.id])) for r in rows]
+        return RefundConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=total,
+        )
+
+
+async def resolve_refund_node(info: Info, pk: int) -> RefundType | None:
+    principal = await info.context.check("payment", "read")
+    found = await refunds.refund_in_scope(info.context.db, principal.tenant_id, principal.scope_path, pk)
+    return RefundType.of(found[0]) if found else None
+
+
+@strawberry.type
+class RefundMutations:
+    @strawberry.mutation(description="Collectors, townships, the tax bureau and 医保局, for a payment in scope.")
+    async def request_refund(self, info: Info, input: RequestRefundInput) -> RequestRefundPayload:
+        outcome = await run_mutation(info, "requestRefund", lambda audit: _request(info, input, audit))
+        refund = RefundType.of(outcome.value) if outcome.value else None
+        return RequestRefundPayload(refund=refund, user_errors=outcome.errors, client_mutation_id=input.client_mutation_id)
+
+    @strawberry.mutation(description="The tax bureau or 医保局: approve (the books move) or reject a requested refund.")
+    async def decide_refund(self, info: Info, input: DecideRefundInput) -> DecideRefundPayload:
+        outcome = await run_mutation(info, "decideRefund", lambda audit: _decide(info, input, audit))
+        refund = RefundType.of(outcome.value) if outcome.value else None
+        return DecideRefundPayload(refund=refund, user_errors=outcome.errors, client_mutation_id=input.client_mutation_id)
+
+    @strawberry.mutation(description="The tax bureau: the approved refund was paid back on the payment's channel.")
+    async def complete_refund(self, info: Info, input: CompleteRefundInput) -> CompleteRefundPayload:
+        outcome = await run_mutation(info, "completeRefund", lambda audit: _complete(info, input, audit))
+        refund = RefundType.of(outcome.value) if outcome.value else None
+        return CompleteRefundPayload(refund=refund, user_errors=outcome.errors, client_mutation_id=input.client_mutation_id)

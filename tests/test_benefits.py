@@ -1,0 +1,133 @@
+"""Payment timing and benefit start, table-driven with the seeds' dates (no database)."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from domain.benefits import (
+    Timing,
+    TimingRefused,
+    add_months,
+    benefit_start,
+    break_years,
+    classify,
+    expected_amount,
+    waiting_months,
+)
+from domain.policy import policy_from_dict
+
+POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies"
+
+
+def policy(name: str):
+    return policy_from_dict(json.loads((POLICIES / name).read_text(encoding="utf-8")))
+
+
+BAIGONGSHAN = policy("baigongshan-2022.json")  # window 2021-09-01..12-31, extension to 02-28 with proof
+ZAOZHUANG = policy("zaozhuang-2022.json")  # window 2021-11-01..12-20, late: 280 + 550, 30 days
+NEIXIANG_2027 = policy("neixiang-2027.json")  # window 2026-09-01..12-31, no extension, late refused
+ADULT = date(1980, 5, 5)
+
+
+@pytest.mark.parametrize(
+    "policy, paid_on, birth, proof, timing, start",
+    [
+        (BAIGONGSHAN, date(2021, 10, 10), ADULT, False, Timing.WINDOW, date(2022, 1, 1)),
+        (BAIGONGSHAN, date(2021, 12, 31), ADULT, False, Timing.WINDOW, date(2022, 1, 1)),
+        (BAIGONGSHAN, date(2022, 1, 15), ADULT, True, Timing.EXTENSION, date(2022, 1, 16)),  # the day after
+        (BAIGONGSHAN, date(2022, 2, 28), ADULT, True, Timing.EXTENSION, date(2022, 3, 1)),
+        (BAIGONGSHAN, date(2022, 5, 20), date(2022, 3, 1), False, Timing.NEWBORN, date(2022, 3, 1)),  # from birth
+        (BAIGONGSHAN, date(2022, 1, 10), date(2021, 12, 20), False, Timing.NEWBORN, date(2022, 1, 1)),
+        (ZAOZHUANG, date(2021, 12, 20), ADULT, False, Timing.WINDOW, date(2022, 1, 1)),
+        (ZAOZHUANG, date(2021, 12, 25), ADULT, False, Timing.LATE, date(2022, 1, 24)),  # 30 days after
+        (ZAOZHUANG, date(2022, 3, 1), ADULT, False, Timing.LATE, date(2022, 3, 31)),
+        (NEIXIANG_2027, date(2026, 11, 23), ADULT, False, Timing.WINDOW, date(2027, 1, 1)),
+    ],
+)
+def test_timing_and_benefit_start(policy, paid_on, birth, proof, timing, start):
+    found = classify(policy, paid_on, birth, proof)
+    assert found is timing
+    assert benefit_start(policy, found, paid_on, birth).day == start
+
+
+@pytest.mark.parametrize(
+    "policy, paid_on, birth, proof, code",
+    [
+        (BAIGONGSHAN, date(2021, 8, 31), ADULT, False, "WINDOW_NOT_OPEN"),
+        (BAIGONGSHAN, date(2022, 1, 15), ADULT, False, "EXTENSION_PROOF_REQUIRED"),
+        (BAIGONGSHAN, date(2022, 3, 1), ADULT, True, "WINDOW_CLOSED"),
+        (BAIGONGSHAN, date(2022, 8, 1), date(2022, 3, 1), False, "WINDOW_CLOSED"),  # newborn after 90 days
+        (NEIXIANG_2027, date(2027, 1, 1), ADULT, False, "WINDOW_CLOSED"),
+        (ZAOZHUANG, date(2023, 1, 2), ADULT, False, "WINDOW_CLOSED"),  # the benefit year is over
+    ],
+)
+def test_refused_timings_name_the_rule(policy, paid_on, birth, proof, code):
+    with pytest.raises(TimingRefused) as refused:
+        classify(policy, paid_on, birth, proof)
+    assert refused.value.problem.code == code
+
+
+def test_expected_amounts():
+    assert expected_amount(ZAOZHUANG, Timing.LATE, Decimal("140.00")) == Decimal("830.00")  # 280 + 550
+    assert expected_amount(ZAOZHUANG, Timing.WINDOW, Decimal("140.00")) == Decimal("140.00")
+    assert expected_amount(NEIXIANG_2027, Timing.WINDOW, Decimal("400.00"), back_years=2) == Decimal("1200.00")
+
+
+@pytest.mark.parametrize(
+    "history, breaks",
+    [
+        ({}, 0),  # nothing known: not presumed broken
+        ({2026: True}, 0),
+        ({2024: True, 2025: False, 2026: False}, 2),
+        ({2024: True}, 2),  # a missing year after the last enrolled one is a break too
+        ({2025: False, 2026: False}, 2),
+        ({2021: True, 2026: False}, 5),
+        ({2026: True, 2027: False}, 0),  # later years do not count
+    ],
+)
+def test_break_years(history, breaks):
+    assert break_years(2027, history) == breaks
+
+
+@pytest.mark.parametrize(
+    "year, timing, breaks, back, months",
+    [
+        (2024, Timing.WINDOW, 3, 0, 0),  # before the 2024 rules
+        (2027, Timing.WINDOW, 0, 0, 0),  # continuous, central period
+        (2027, Timing.WINDOW, 1, 0, 3),  # fixed 3
+        (2027, Timing.WINDOW, 2, 0, 4),  # DOMAIN.md: 2025 and 2026 missed → 3 + 1
+        (2027, Timing.WINDOW, 2, 1, 3),  # one back year paid removes the variable month
+        (2027, Timing.WINDOW, 3, 5, 3),  # never below the fixed 3
+        (2027, Timing.WINDOW, 4, 0, 6),
+        (2027, Timing.WINDOW, 5, 0, 7),
+        (2027, Timing.WINDOW, 5, 4, 6),  # a break of 4+ years keeps at least 6 after repair
+        (2027, Timing.EXTENSION, 0, 0, 3),  # outside the central period
+        (2027, Timing.NEWBORN, 5, 0, 0),  # newborns are exempt
+    ],
+)
+def test_waiting_months(year, timing, breaks, back, months):
+    assert waiting_months(year, timing, breaks, back) == months
+
+
+def test_the_domain_example_benefits_from_may_first():
+    """No enrolment in 2025 and 2026, pays for 2027 in the central period → 2027-05-01."""
+    breaks = break_years(2027, {2024: True, 2025: False, 2026: False})
+    start = benefit_start(NEIXIANG_2027, Timing.WINDOW, date(2026, 11, 1), ADULT, breaks)
+    assert (start.day, start.waiting_months) == (date(2027, 5, 1), 4)
+
+
+def test_extension_after_2025_waits_three_months_from_the_day_after_payment():
+    with_extension = replace(NEIXIANG_2027, extension_end=date(2027, 2, 28))
+    timing = classify(with_extension, date(2027, 1, 30), ADULT, False)
+    assert timing is Timing.EXTENSION
+    assert benefit_start(with_extension, timing, date(2027, 1, 30), ADULT).day == date(2027, 4, 30)
+
+
+def test_add_months_clamps_to_the_month_end():
+    assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
+    assert add_months(date(2026, 11, 15), 3) == date(2027, 2, 15)
