@@ -85,6 +85,24 @@ def cmd_policy_apply(args: argparse.Namespace) -> int:
     return apply_policy_file(args.tenant, args.file)
 
 
+def cmd_quotas_apply(args: argparse.Namespace) -> int:
+    from api.quota_cli import apply_quota_file
+
+    return apply_quota_file(args.tenant, args.file, args.year)
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from api.quota_cli import snapshot_command
+
+    return snapshot_command(args.tenant, args.year)
+
+
+def cmd_tally_verify(args: argparse.Namespace) -> int:
+    from api.quota_cli import tally_command
+
+    return tally_command(args.tenant, args.year, args.repair)
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from schema.build import build_schema
 
@@ -119,6 +137,25 @@ def parser() -> argparse.ArgumentParser:
     apply.add_argument("tenant", help="tenant code, e.g. 411325")
     apply.add_argument("file")
     apply.set_defaults(run=cmd_policy_apply)
+
+    quotas = commands.add_parser("quotas", help="quotas (征缴任务)").add_subparsers(dest="quotas_command", required=True)
+    quotas_apply = quotas.add_parser("apply", help="set a year's quota table from a JSON file (examples/quotas/)")
+    quotas_apply.add_argument("tenant", help="tenant code, e.g. 411325")
+    quotas_apply.add_argument("file")
+    quotas_apply.add_argument("--year", type=int, help="apply the table to another year than the file's")
+    quotas_apply.set_defaults(run=cmd_quotas_apply)
+
+    snapshot = commands.add_parser("snapshot", help="freeze today's progress of every unit (run daily, near midnight)")
+    snapshot.add_argument("--tenant", help="one county's code (default: every county)")
+    snapshot.add_argument("--year", type=int, help="this benefit year (default: every year whose collection is under way)")
+    snapshot.set_defaults(run=cmd_snapshot)
+
+    tally = commands.add_parser("tally", help="enrolment tallies behind progress").add_subparsers(dest="tally_command", required=True)
+    verify = tally.add_parser("verify", help="compare the tallies with a recount of the enrolments")
+    verify.add_argument("tenant", help="tenant code, e.g. 411325")
+    verify.add_argument("--year", type=int)
+    verify.add_argument("--repair", action="store_true", help="set drifted tallies to the recount")
+    verify.set_defaults(run=cmd_tally_verify)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(run=cmd_export_schema)
     return root

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, TypeVar
 
+from domain.assessment import AssessmentRules, RulesFormatError, rules_from_dict, rules_to_dict, validate_rules
 from tenants.kinds import DepartmentCode
 from tenants.problems import Problem
 
@@ -84,6 +85,7 @@ class YearPolicy:
     remit_amount: Decimal = Decimal("10000")  # … or once 10,000 yuan is held
     newborn_days: int = 90
     late_wait_days: int = 30  # FULL_COST_WAIT: benefits start this many days after payment
+    assessment: AssessmentRules | None = None  # rewards and penalties of the year (domain/assessment.py)
 
     @property
     def reference_date(self) -> date:
@@ -114,6 +116,8 @@ def validate_policy(policy: YearPolicy, departments: Iterable[DepartmentCode]) -
     for index, category in enumerate(policy.categories):
         problems += _check_category(category, index, policy.standard, allowed, seen)
         seen.add(category.code)
+    if policy.assessment is not None:
+        problems += validate_rules(policy.assessment)
     return problems
 
 
@@ -261,7 +265,7 @@ def _is_money(value: Decimal) -> bool:
 _POLICY_KEYS = {
     "year", "standard", "fiscalSubsidy", "windowStart", "windowEnd", "extensionEnd",
     "extensionNeedsProof", "listCutoff", "ageReferenceDate", "lateRule", "lateWaitDays",
-    "categories", "refundClaimDeadline", "remitDays", "remitAmount", "newbornDays",
+    "categories", "refundClaimDeadline", "remitDays", "remitAmount", "newbornDays", "assessment",
 }
 # Descriptive keys a file may carry; they are not part of the policy.
 _INFO_KEYS = {"tenant", "source", "notes"}
@@ -298,7 +302,18 @@ def policy_from_dict(d: dict[str, Any]) -> YearPolicy:
         remit_days=_get(d, "remitDays", int, "", default=5),
         remit_amount=_decimal(d, "remitAmount", "", default=Decimal("10000")),
         newborn_days=_get(d, "newbornDays", int, "", default=90),
+        assessment=_assessment_from_dict(d.get("assessment")),
     )
+
+
+def _assessment_from_dict(value: Any) -> AssessmentRules | None:
+    if value is None:
+        return None
+    try:
+        return rules_from_dict(value)
+    except RulesFormatError as error:
+        key = f"assessment.{error.key}" if error.key else "assessment"
+        raise PolicyFormatError(key, error.detail) from None
 
 
 def _category_from_dict(c: Any, prefix: str) -> SubsidyCategory:
@@ -345,6 +360,7 @@ def policy_to_dict(p: YearPolicy) -> dict[str, Any]:
         "remitAmount": _money_text(p.remit_amount),
         "newbornDays": p.newborn_days,
         "categories": [_category_to_dict(c) for c in p.categories],
+        "assessment": rules_to_dict(p.assessment) if p.assessment is not None else None,
     }
 
 

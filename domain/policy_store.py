@@ -6,8 +6,10 @@ from decimal import Decimal
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
+from domain.assessment import AssessmentRules, rules_from_dict, rules_to_dict
 from domain.enrollments import recompute_year
 from domain.models import SubsidyBatch, SubsidyCategoryRow, YearPolicyRow
+from domain.quota_models import AssessmentRulesRow
 from domain.policy import FunderShare, LateRule, SubsidyCategory, SubsidyMode, SubsidyRule, YearPolicy, validate_policy
 from domain.subsidies import category_amount
 from tenants.kinds import DepartmentCode
@@ -97,6 +99,7 @@ async def save_policy(db: Db, tenant_id: int, policy: YearPolicy, actor: str) ->
             SubsidyCategoryRow.code.not_in(keep),
         )
     )
+    await _save_assessment(db, tenant_id, policy, actor)
     if policy.categories:
         statement = insert(SubsidyCategoryRow)
         rows = [_category_values(tenant_id, policy, c, i) for i, c in enumerate(policy.categories)]
@@ -108,6 +111,30 @@ async def save_policy(db: Db, tenant_id: int, policy: YearPolicy, actor: str) ->
             rows,
         )
     return await recompute_year(db, tenant_id, policy.year)
+
+
+async def _save_assessment(db: Db, tenant_id: int, policy: YearPolicy, actor: str) -> None:
+    """The policy is set whole: a policy without assessment rules drops the old ones."""
+    if policy.assessment is None:
+        await db.execute(
+            delete(AssessmentRulesRow).where(AssessmentRulesRow.tenant_id == tenant_id, AssessmentRulesRow.year == policy.year)
+        )
+        return
+    rules = rules_to_dict(policy.assessment)
+    await db.execute(
+        insert(AssessmentRulesRow)
+        .values(tenant_id=tenant_id, year=policy.year, rules=rules, updated_by=actor)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "year"], set_={"rules": rules, "updated_by": actor, "updated_at": text("now()")}
+        )
+    )
+
+
+async def _load_assessment(db: Db, tenant_id: int, year: int) -> AssessmentRules | None:
+    rules = await db.scalar(
+        select(AssessmentRulesRow.rules).where(AssessmentRulesRow.tenant_id == tenant_id, AssessmentRulesRow.year == year)
+    )
+    return rules_from_dict(rules) if rules is not None else None
 
 
 def _category_from_row(row) -> SubsidyCategory:  # noqa: ANN001
@@ -141,6 +168,7 @@ async def load_policy(db: Db, tenant_id: int, year: int) -> YearPolicy | None:
         categories=tuple(_category_from_row(c) for c in categories),
         **{name: getattr(policy, name) for name in _POLICY_COLUMNS if name != "late_rule"},
         late_rule=LateRule(policy.late_rule),
+        assessment=await _load_assessment(db, tenant_id, year),
     )
 
 

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from domain import policy_store
 from domain.policy import FunderShare, LateRule, SubsidyCategory, SubsidyMode, SubsidyRule, YearPolicy
 from domain.subsidies import category_amount
+from schema.assessment import AssessmentRulesInput, AssessmentRulesType, to_rules
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation
 from schema.tenants import DepartmentCodeEnum
@@ -74,6 +75,7 @@ class YearPolicyType:
     remit_amount: Decimal
     newborn_days: int
     categories: list[SubsidyCategoryType]
+    assessment: AssessmentRulesType | None = strawberry.field(description="Rewards and penalties of the year.")
 
     @classmethod
     def of(cls, policy: YearPolicy) -> "YearPolicyType":
@@ -94,6 +96,7 @@ class YearPolicyType:
             remit_amount=policy.remit_amount,
             newborn_days=policy.newborn_days,
             categories=[SubsidyCategoryType.of(c, policy.standard) for c in policy.categories],
+            assessment=AssessmentRulesType.of(policy.assessment) if policy.assessment else None,
         )
 
 
@@ -134,6 +137,7 @@ class YearPolicyInput:
     remit_days: int = 5
     remit_amount: Decimal = Decimal("10000")
     newborn_days: int = 90
+    assessment: AssessmentRulesInput | None = None
     client_mutation_id: str | None = None
 
 
@@ -176,6 +180,7 @@ def to_policy(input: YearPolicyInput) -> YearPolicy:
             )
             for c in input.categories
         ),
+        assessment=to_rules(input.assessment),
     )
 
 

@@ -5,6 +5,10 @@ import strawberry
 from strawberry.types import Info
 
 from schema.accounts import AccountMutations, AccountQueries
+from schema.assessment import AssessmentQueries
+from schema.field_lists import FieldListQueries
+from schema.progress import ProgressMutations, ProgressQueries
+from schema.quotas import QuotaMutations, QuotaQueries
 from schema.payments import PaymentMutations, PaymentQueries, resolve_payment_node
 from schema.refunds import RefundMutations, RefundQueries, resolve_refund_node
 from schema.policies import PolicyMutations, PolicyQueries
@@ -22,7 +26,10 @@ _NODE_RESOLVERS = {
 
 
 @strawberry.type
-class Query(AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries, PaymentQueries, RefundQueries):
+class Query(
+    AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries, PaymentQueries, RefundQueries,
+    QuotaQueries, ProgressQueries, FieldListQueries, AssessmentQueries,
+):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = from_global_id(id)
@@ -37,7 +44,8 @@ class Query(AccountQueries, TenantQueries, PersonQueries, PolicyQueries, Subsidy
 
 @strawberry.type
 class Mutation(
-    AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations, PaymentMutations, RefundMutations
+    AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations, PaymentMutations, RefundMutations,
+    QuotaMutations, ProgressMutations,
 ):
     pass
 

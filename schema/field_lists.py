@@ -1,0 +1,36 @@
+"""GraphQL face of the field lists: unpaidPersons (催缴名单), page by page.
+
+The same lists come as .xlsx downloads at stable URLs (api/downloads.py)."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from domain import persons as person_rules
+from domain.persons import PersonQuery
+from schema.persons import PersonConnection, PersonEdge, PersonType
+from schema.progress import in_scope_unit
+from schema.relay import PageInfo, decode_cursor, encode_cursor, page_size
+
+
+@strawberry.type
+class FieldListQueries:
+    @strawberry.field(description="Persons of a unit's subtree (the caller's own unit if null) who have not paid the "
+                      "year yet, village by village; ask `enrollment(year:)` for the amount due.")
+    async def unpaid_persons(
+        self, info: Info, year: int, unit: strawberry.ID | None = None, first: int | None = None, after: str | None = None
+    ) -> PersonConnection:
+        context = info.context
+        principal = await context.check("person", "read")
+        row = await in_scope_unit(info, principal, unit)
+        services = context.services
+        size = page_size(first, services.page_default, services.page_max)
+        cursor = decode_cursor(after, 2)
+        query = PersonQuery(tenant_id=principal.tenant_id, path=row.path if row else principal.scope_path, year=year, status="UNPAID")
+        page = await person_rules.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
+        edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]
+        return PersonConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=page.total,
+        )

@@ -1,0 +1,188 @@
+"""GraphQL face of progress: quotaProgress, progressHistory, takeProgressSnapshot."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+from fractions import Fraction
+
+import strawberry
+from strawberry.types import Info
+
+from authz.principal import Principal
+from domain import policy_store
+from domain import progress as progress_rules
+from domain.progress import Counts, Point, UnitProgress
+from schema import loaders
+from schema.errors import PublicError, UserError
+from schema.mutations import Audit, run_mutation
+from schema.relay import from_global_id
+from schema.tenants import UnitType
+from tenants.problems import Problem, Rejected
+from tenants.units import UnitRow
+
+
+class HistoryInterval(Enum):
+    DAY = "DAY"
+    WEEK = "WEEK"  # the last snapshot of each ISO week: 一周一排名
+
+
+HistoryIntervalEnum = strawberry.enum(HistoryInterval, name="HistoryInterval")
+_CENT = Decimal("0.01")
+
+
+def _percent(enrolled: int, target: int) -> Decimal:
+    if not target:
+        return Decimal("0.00")
+    return (Decimal(enrolled * 100) / Decimal(target)).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+@strawberry.type(name="QuotaProgress")
+class QuotaProgressType:
+    unit: UnitType
+    target: int = strawberry.field(description="The unit's quota, or the sum of the quotas below it.")
+    enrolled: int = strawberry.field(description="PAID + SUBSIDIZED persons of the unit's subtree.")
+    rate: float = strawberry.field(description="enrolled / target; 0 without a target.")
+    percent: Decimal = strawberry.field(description="The rate in percent, 2 decimals: \"96.50\".")
+    rank: int = strawberry.field(description="Among its siblings: higher rate first, equal rates share a rank.")
+    siblings: int = strawberry.field(description="Ranked among this many units.")
+    remaining: int = strawberry.field(description="Persons still missing to reach the target.")
+    persons: int
+    paid: int
+    subsidized: int
+    unpaid: int
+    refunded: int
+    measured_on: date | None = strawberry.field(description="The snapshot day of the figures; null: live.")
+
+    @classmethod
+    def of(cls, row: UnitProgress) -> "QuotaProgressType":
+        c = row.counts
+        return cls(
+            unit=UnitType.from_row(row.unit), target=row.target, enrolled=c.enrolled, rate=float(row.rate),
+            percent=_percent(c.enrolled, row.target), rank=row.rank, siblings=row.siblings,
+            remaining=max(0, row.target - c.enrolled), persons=c.persons, paid=c.paid, subsidized=c.subsidized,
+            unpaid=c.unpaid, refunded=c.refunded, measured_on=row.measured_on,
+        )
+
+
+@strawberry.type
+class ProgressPoint:
+    day: date
+    target: int
+    enrolled: int
+    rate: float
+    percent: Decimal
+    rank: int | None = strawberry.field(description="Among its siblings that day; null for the whole county.")
+    siblings: int | None
+    persons: int
+    paid: int
+    subsidized: int
+
+    @classmethod
+    def of(cls, point: Point) -> "ProgressPoint":
+        c: Counts = point.counts
+        rate = Fraction(c.enrolled, point.target) if point.target else Fraction(0)
+        return cls(
+            day=point.day, target=point.target, enrolled=c.enrolled, rate=float(rate),
+            percent=_percent(c.enrolled, point.target), rank=point.rank, siblings=point.siblings,
+            persons=c.persons, paid=c.paid, subsidized=c.subsidized,
+        )
+
+
+async def _visible_unit(info: Info, unit: strawberry.ID) -> UnitRow:
+    """A unit the caller may see: inside its scope or above it (else NOT_FOUND)."""
+    row = await loaders.units(info.context).load(from_global_id(unit, "Unit")[1])
+    if row is None:
+        raise PublicError("NOT_FOUND", "unit does not exist in this county")
+    return row
+
+
+async def in_scope_unit(info: Info, principal: Principal, unit: strawberry.ID | None) -> UnitRow | None:
+    """The unit asked for, which must be inside the caller's scope; None: the caller's
+    own scope unit (the county for county-wide roles)."""
+    if unit is None:
+        if principal.scope_unit_id is None:
+            return None
+        return await loaders.units(info.context).load(principal.scope_unit_id)
+    row = await _visible_unit(info, unit)
+    if not principal.covers(row.path):
+        raise PublicError("FORBIDDEN", "unit is outside your scope")
+    return row
+
+
+@strawberry.input
+class TakeProgressSnapshotInput:
+    year: int
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class TakeProgressSnapshotPayload:
+    day: date | None
+    units: int
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+async def _snapshot(info: Info, input: TakeProgressSnapshotInput, audit: Audit) -> tuple[date, int]:
+    context = info.context
+    principal = await context.require("progress", "snapshot")
+    if await policy_store.load_policy(context.db, principal.tenant_id, input.year) is None:
+        raise Rejected([Problem("NOT_FOUND", f"{input.year} has no year policy", ["year"])])
+    day = context.services.clock.today()
+    units = await progress_rules.take_snapshot(context.db, principal.tenant_id, input.year, day)
+    audit.entity, audit.entity_id = "progress_snapshot", input.year
+    audit.after = {"day": day.isoformat(), "units": units}
+    return day, units
+
+
+@strawberry.type
+class ProgressQueries:
+    @strawberry.field(
+        description="The children of `parent` (the county's top level if null), ranked. Live, or as it stood on `asOf` "
+        "(from the daily snapshots). A scoped caller asking above its scope sees its own line with its rank."
+    )
+    async def quota_progress(
+        self, info: Info, year: int, parent: strawberry.ID | None = None, as_of: date | None = None
+    ) -> list[QuotaProgressType]:
+        context = info.context
+        principal = await context.check("progress", "read")
+        parent_row = await _visible_unit(info, parent) if parent else None
+        db, tenant = context.db, principal.tenant_id
+        if as_of is None or as_of >= context.services.clock.today():
+            rows = await progress_rules.live_children(db, tenant, year, parent_row)
+        elif await progress_rules.has_snapshot(db, tenant, year, as_of):
+            rows = await progress_rules.snapshot_children(db, tenant, year, parent_row, as_of)
+        else:
+            raise PublicError("NO_SNAPSHOT", f"no progress snapshot of {year} on or before {as_of}")
+        return [QuotaProgressType.of(r) for r in progress_rules.visible(rows, principal.scope_path)]
+
+    @strawberry.field(description="A unit's daily snapshots (its rank among its siblings each day); the caller's own "
+                      "unit (or the county) if null. WEEK: the last snapshot of each week.")
+    async def progress_history(
+        self,
+        info: Info,
+        year: int,
+        unit: strawberry.ID | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        interval: HistoryIntervalEnum = HistoryInterval.DAY,
+    ) -> list[ProgressPoint]:
+        context = info.context
+        principal = await context.check("progress", "read")
+        row = await in_scope_unit(info, principal, unit)
+        first, last = since or date(year - 2, 1, 1), until or date(year + 1, 12, 31)
+        points = await progress_rules.unit_history(context.db, principal.tenant_id, year, row.id if row else None, first, last)
+        if interval == HistoryInterval.WEEK:
+            points = progress_rules.weekly(points)
+        return [ProgressPoint.of(p) for p in points]
+
+
+@strawberry.type
+class ProgressMutations:
+    @strawberry.mutation(description="COUNTY_ADMIN: freeze today's progress of every unit (also `zhengjiao snapshot`).")
+    async def take_progress_snapshot(self, info: Info, input: TakeProgressSnapshotInput) -> TakeProgressSnapshotPayload:
+        outcome = await run_mutation(info, "takeProgressSnapshot", lambda audit: _snapshot(info, input, audit))
+        day, units = outcome.value or (None, 0)
+        return TakeProgressSnapshotPayload(day=day, units=units, user_errors=outcome.errors,
+                                           client_mutation_id=input.client_mutation_id)
