@@ -10,7 +10,12 @@ from schema.field_lists import FieldListQueries
 from schema.progress import ProgressMutations, ProgressQueries
 from schema.quotas import QuotaMutations, QuotaQueries
 from schema.payments import PaymentMutations, PaymentQueries, resolve_payment_node
+from schema.payment_imports import PaymentImportMutations, PaymentImportQueries, resolve_payment_import_node
+from schema.enrollment_history import EnrollmentHistoryMutations, EnrollmentHistoryQueries
+from schema.reconciliation import ReconciliationQueries
 from schema.refunds import RefundMutations, RefundQueries, resolve_refund_node
+from schema.reimbursements import ReimbursementMutations, ReimbursementQueries
+from schema.remittances import RemittanceMutations, RemittanceQueries
 from schema.policies import PolicyMutations, PolicyQueries
 from schema.subsidies import SubsidyMutations, SubsidyQueries
 from schema.persons import PersonMutations, PersonQueries, resolve_person_node
@@ -22,13 +27,16 @@ _NODE_RESOLVERS = {
     "Person": resolve_person_node,
     "Payment": resolve_payment_node,
     "Refund": resolve_refund_node,
+    "PaymentImport": resolve_payment_import_node,
 }
 
 
 @strawberry.type
 class Query(
     AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries, PaymentQueries, RefundQueries,
+    RemittanceQueries, ReimbursementQueries, ReconciliationQueries,
     QuotaQueries, ProgressQueries, FieldListQueries, AssessmentQueries,
+    PaymentImportQueries, EnrollmentHistoryQueries,
 ):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -45,7 +53,9 @@ class Query(
 @strawberry.type
 class Mutation(
     AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations, PaymentMutations, RefundMutations,
+    RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
+    PaymentImportMutations, EnrollmentHistoryMutations,
 ):
     pass
 
