@@ -21,7 +21,7 @@ from strawberry.asgi import GraphQL
 from api.database import DatabaseUrls, connection_options, resolve_urls
 from api.settings import Settings, get_settings
 from api.downloads import download_routes
-from api.templates import subsidy_list_template_endpoint
+from api.templates import payment_file_template_endpoint, subsidy_list_template_endpoint
 from authz.enforcer import Enforcers
 from authz.passwords import Passwords
 from authz.tokens import bearer_token, read_token
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/templates/subsidy-list.xlsx", subsidy_list_template_endpoint),
+            Route("/templates/payment-file.xlsx", payment_file_template_endpoint),
             *download_routes(),
         ],
         lifespan=runtime.lifespan,

@@ -1,4 +1,4 @@
-"""Downloadable templates: the subsidy-list workbook departments fill in."""
+"""Downloadable templates: the subsidy-list workbook departments fill in, the tax bureau's payment file."""
 from __future__ import annotations
 
 import io
@@ -45,4 +45,47 @@ async def subsidy_list_template_endpoint(request: Request) -> Response:
         subsidy_list_template(),
         media_type=XLSX,
         headers={"content-disposition": "attachment; filename=\"subsidy-list.xlsx\"; filename*=UTF-8''%E8%B5%84%E5%8A%A9%E5%90%8D%E5%8D%95.xlsx"},
+    )
+
+
+PAYMENT_FILE_HEADERS = ["证件号码", "姓名", "金额", "渠道", "缴费时间", "流水号", "收据号"]
+_PAYMENT_NOTES = [
+    "每行一笔缴费；第一行为表头，请勿修改表头名称（也可用英文 id number, name, amount, channel, paid at, external id, receipt no）。",
+    "证件号码：18位居民身份证号码，须为本县已登记的参保人；本列已设为文本格式。姓名可空，填写时须与登记的姓名一致。",
+    "金额：须等于该参保人本年度应缴金额（元，最多两位小数），例如 400.00。",
+    "渠道：微信、支付宝、税务APP/电子税务局、手机银行、银行柜台、POS、办税服务厅、学校、银行代扣（或 WECHAT, ALIPAY, TAX_APP, "
+    "BANK_APP, BANK_COUNTER, POS, TAX_HALL, SCHOOL, BANK_WITHHOLDING）。现金由村（社区）经办人开具收据并上解，不通过本文件导入。",
+    "缴费时间：例如 2026-11-05 10:30:00；未写时区的按北京时间。须在本年度征缴期内。",
+    "流水号：渠道的交易流水号，必填；同一渠道同一流水号只记一次，重复导入同一文件不会重复记账。",
+    "同一人本年度已缴费的，再次缴费记为重复缴费并自动生成退费申请。",
+    "可先勾选“试运行”（dryRun）检查错误，不会写入任何数据；勾选“全部成功才导入”（atomic）时，有任何一行错误则整个文件都不导入。",
+]
+
+
+def payment_file_template() -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "缴费明细"
+    sheet.append(PAYMENT_FILE_HEADERS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for column, width in zip("ABCDEFG", (22, 12, 10, 14, 20, 28, 16)):
+        sheet.column_dimensions[column].width = width
+    for row in range(2, 5002):
+        for column in (1, 6, 7):  # ID numbers and references stay text
+            sheet.cell(row=row, column=column).number_format = "@"
+    notes = book.create_sheet("填写说明")
+    for line in _PAYMENT_NOTES:
+        notes.append([line])
+    notes.column_dimensions["A"].width = 120
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def payment_file_template_endpoint(request: Request) -> Response:
+    return Response(
+        payment_file_template(),
+        media_type=XLSX,
+        headers={"content-disposition": "attachment; filename=\"payment-file.xlsx\"; filename*=UTF-8''%E7%BC%B4%E8%B4%B9%E6%98%8E%E7%BB%86.xlsx"},
     )

@@ -46,6 +46,13 @@ PAYMENT_FILE_ALIASES: dict[str, list[str]] = {
 }
 
 
+ENROLLMENT_HISTORY_ALIASES: dict[str, list[str]] = {
+    "id_number": ["证件号码", "身份证号", "身份证号码", "公民身份号码", "证件号", "id number", "idnumber", "id_number"],
+    "name": ["姓名", "name"],
+    "year": ["年度", "参保年度", "年份", "缴费年度", "year"],
+    "enrolled": ["参保状态", "是否参保", "状态", "enrolled", "status", "enrollment status"],
+}
+
 class SheetError(ValueError):
     """The upload cannot be read as a table at all; `message` says why, for the user."""
 

@@ -1,0 +1,527 @@
+"""Importing a channel file (缴费明细) of the tax bureau: the rules of `record_payment`, set-wise.
+
+A file of 100,000 payments goes through a few statements, never a loop over rows:
+
+1. the cells are read and checked in Python (`domain.payment_files`) and COPYed into a
+   temporary staging table;
+2. the enrolment rows of the file's persons are locked (`FOR UPDATE`, ordered by
+   person id), as `record_payment` locks its one row, so a payment recorded at the same
+   moment either waits for the import or is seen by it: never two ACCEPTED payments;
+3. one statement classifies every row (`_CLASSIFY`) with the same rules as
+   `record_payment`: person registered, name, idempotent 流水号 per channel, timing and
+   benefit start (`domain.benefit_sql`), amount due, duplicates. Within the file, a
+   person's payments count in the order they were made: the first that passes is
+   ACCEPTED, later ones are DUPLICATE (kept, with a DUPLICATE_PAYMENT refund);
+4. unless it is a dry run, the import is recorded (`payment_import`), the payments and
+   refunds are inserted with one statement, and the enrolments move to PAID with
+   `mark_paid` (tallies in the same statement).
+
+By default the good rows are written and the bad ones reported; `atomic` writes nothing
+when any row fails. A file that cannot be read at all is refused whole.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from domain import benefit_sql
+from domain.enrollment_status import mark_paid
+from domain.payment_files import STAGE_COLUMNS, FileContext, staged_rows
+from domain.policy import YearPolicy
+from domain.sheets import PAYMENT_FILE_ALIASES, SheetError, Table, map_headers, read_table, require
+from tenants.problems import Problem, Rejected
+from tenants.session import Db
+
+ROW_ERROR_LIMIT = 1000  # reported in full up to this many; the counts are always exact
+# The optional extension-proof column (八公山: migrant workers' proof) beside the shared aliases.
+PAYMENT_ALIASES = {**PAYMENT_FILE_ALIASES, "extension_proof": ["延期证明", "证明材料", "extension proof", "extension_proof"]}
+REQUIRED = {"channel": "渠道", "paid_at": "缴费时间", "external_id": "流水号"}
+
+
+@dataclass(frozen=True)
+class PaymentFile:
+    year: int
+    file_name: str
+    data: bytes
+    dry_run: bool = False
+    atomic: bool = False
+
+
+@dataclass(frozen=True)
+class Importer:
+    subject: str  # "u:12", recorded as payment.recorded_by and payment_import.imported_by
+    scope_path: str  # persons outside it are not found
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    year: int
+    file_name: str
+    checksum: str
+    rows_total: int
+    accepted: int
+    duplicates: int
+    already_imported: int
+    rejected: int
+    dry_run: bool
+    atomic: bool
+    written: bool = False
+    import_id: int | None = None
+    row_errors: list[RowProblem] = field(default_factory=list)
+
+
+class RowsRejected(Rejected):
+    """Atomic mode and some rows failed: nothing is written; the report says why."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(
+            [Problem("ROW_ERRORS", f"{report.rejected} of {report.rows_total} rows have errors: atomic import wrote nothing", ["file"])]
+        )
+        self.report = report
+
+
+# --- reading ----------------------------------------------------------------
+
+
+def read_payment_file(data: bytes, file_name: str) -> tuple[Table, dict[str, int]]:
+    try:
+        table = read_table(data, file_name)
+    except SheetError as error:
+        raise Rejected([Problem("UNREADABLE_FILE", f"{file_name}: {error.message}", ["file"])]) from None
+    mapping = map_headers(table.headers, PAYMENT_ALIASES)
+    found = ", ".join(h for h in table.headers if h) or "none"
+    if require(mapping, ["id_number"]):
+        raise Rejected(
+            [Problem("NO_ID_COLUMN", f"{file_name}: no ID number column (证件号码 or 身份证号); headers found: {found}", ["file"])]
+        )
+    if require(mapping, ["amount"]):
+        raise Rejected([Problem("NO_AMOUNT_COLUMN", f"{file_name}: no amount column (金额); headers found: {found}", ["file"])])
+    missing = require(mapping, REQUIRED)
+    if missing:
+        names = ", ".join(REQUIRED[m] for m in missing)
+        raise Rejected(
+            [Problem("MISSING_COLUMNS", f"{file_name}: a channel file needs the columns {names}; headers found: {found}", ["file"])]
+        )
+    return table, mapping
+
+
+_STAGE = """
+CREATE TEMP TABLE payment_stage (
+    row_number int PRIMARY KEY, id_number text, name text, amount numeric(12, 2), channel text, raw_channel text,
+    paid_at timestamptz, external_id text, receipt_no text, proof text, error text
+) ON COMMIT DROP
+"""
+
+
+async def _stage(db: Db, table: Table, context: FileContext) -> None:
+    async with db.driver() as conn:
+        async with conn.cursor() as cursor:
+            await cursor.execute("DROP TABLE IF EXISTS payment_stage")
+            await cursor.execute("DROP TABLE IF EXISTS payment_outcome")
+            await cursor.execute(_STAGE)
+            async with cursor.copy(f"COPY payment_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+                for row in staged_rows(table, context):
+                    await copy.write_row(row)
+            # The planner needs the real row count to hash-join 100,000 rows, not loop.
+            await cursor.execute("ANALYZE payment_stage")
+
+
+# --- locking and classifying ----------------------------------------------------
+
+_LOCK = """
+SELECT count(*) FROM (
+    SELECT 1 FROM enrollment e
+     WHERE e.tenant_id = :tenant AND e.year = :year
+       AND e.person_id IN (SELECT p.id FROM payment_stage s
+                             JOIN person p ON p.tenant_id = :tenant AND p.id_number = s.id_number
+                            WHERE s.error IS NULL)
+     ORDER BY e.person_id
+       FOR UPDATE OF e
+) locked
+"""
+
+_PAID_ON = "(paid_at AT TIME ZONE 'Asia/Shanghai')::date"
+
+# One row per staged row. Each CTE adds one kind of fact; `verdict` is the first rule a
+# row breaks, in the order record_payment checks them.
+_CLASSIFY = f"""
+CREATE TEMP TABLE payment_outcome ON COMMIT DROP AS
+WITH staged AS (
+    SELECT s.*, {_PAID_ON} AS paid_on, p.id AS person_id, p.name AS registered_name, p.birth_date,
+           p.unit_id, p.unit_path
+      FROM payment_stage s
+      LEFT JOIN person p ON p.tenant_id = :tenant AND p.id_number = s.id_number AND p.unit_path ^@ :scope
+     WHERE s.error IS NULL
+),
+-- The same 流水号 (per channel) or receipt more than once in the file.
+in_file AS (
+    SELECT s.*,
+           row_number() OVER ext_ordered AS nth,
+           min(row_number) OVER ext AS first_row,
+           max(row_number) OVER ext AS last_row,
+           (min(id_number) OVER ext <> max(id_number) OVER ext OR min(amount) OVER ext <> max(amount) OVER ext
+            OR min(paid_at) OVER ext <> max(paid_at) OVER ext) AS ext_differs,
+           receipt_no IS NOT NULL AND (first_value(channel) OVER receipt_ordered <> channel
+                                       OR first_value(external_id) OVER receipt_ordered <> external_id) AS receipt_reused,
+           first_value(row_number) OVER receipt_ordered AS receipt_row
+      FROM staged s
+    WINDOW ext AS (PARTITION BY channel, external_id),
+           ext_ordered AS (PARTITION BY channel, external_id ORDER BY row_number),
+           receipt_ordered AS (PARTITION BY receipt_no ORDER BY row_number)
+),
+file_persons AS (SELECT DISTINCT person_id, id_number FROM staged WHERE person_id IS NOT NULL),
+-- Earlier years, as domain.payments.enrollment_history reads them for one person.
+history AS (
+    SELECT f.person_id, h.year, h.enrolled
+      FROM file_persons f
+      JOIN enrollment_history h ON h.tenant_id = :tenant AND h.id_number = f.id_number AND h.year < :year
+    UNION ALL
+    SELECT f.person_id, e.year, e.status IN ('PAID', 'SUBSIDIZED')
+      FROM file_persons f
+      JOIN enrollment e ON e.tenant_id = :tenant AND e.person_id = f.person_id AND e.year < :year
+),
+breaks AS (SELECT person_id, {benefit_sql.break_years("year", "enrolled")} AS breaks FROM history GROUP BY person_id),
+facts AS (
+    SELECT i.*, e.amount_due, e.person_id IS NOT NULL AS has_enrollment,
+           x.id AS existing_id, (x.person_id, x.year, x.amount) = (i.person_id, :year, i.amount) AS same_as_existing,
+           r.id IS NOT NULL AND r.id IS DISTINCT FROM x.id AS receipt_used,
+           a.id IS NOT NULL AS paid_before,
+           coalesce(b.breaks, 0) AS breaks,
+           {benefit_sql.timing("i.paid_on", "i.birth_date", "i.proof IS NOT NULL")} AS timing,
+           -- a duplicate is kept whenever it arrived; its timing is only informative
+           {benefit_sql.timing("i.paid_on", "i.birth_date", "true")} AS duplicate_timing
+      FROM in_file i
+      LEFT JOIN enrollment e ON e.tenant_id = :tenant AND e.year = :year AND e.person_id = i.person_id
+      LEFT JOIN payment x ON x.tenant_id = :tenant AND x.channel = i.channel AND x.external_id = i.external_id
+      LEFT JOIN payment r ON r.tenant_id = :tenant AND r.receipt_no = i.receipt_no
+      LEFT JOIN payment a ON a.tenant_id = :tenant AND a.person_id = i.person_id AND a.year = :year
+                         AND a.status = 'ACCEPTED'
+      LEFT JOIN breaks b ON b.person_id = i.person_id
+),
+-- What stops a row before the payment rules are even asked; or it was imported already.
+blocked AS (
+    SELECT f.*,
+           CASE
+               WHEN person_id IS NULL THEN 'PERSON_NOT_FOUND'
+               WHEN name <> '' AND name <> registered_name THEN 'NAME_MISMATCH'
+               WHEN ext_differs THEN 'EXTERNAL_ID_REUSED_IN_FILE'
+               WHEN existing_id IS NOT NULL AND NOT same_as_existing THEN 'EXTERNAL_ID_CONFLICT'
+               WHEN existing_id IS NOT NULL OR nth > 1 THEN NULL
+               WHEN receipt_used OR receipt_reused THEN 'RECEIPT_NO_USED'
+               WHEN NOT has_enrollment THEN 'NO_ENROLLMENT'
+           END AS block,
+           existing_id IS NOT NULL AND same_as_existing AS imported_before,
+           {benefit_sql.expected_amount("timing", "amount_due")} AS expected
+      FROM facts f
+),
+judged AS (
+    SELECT b.*,
+           CASE
+               WHEN timing IN {benefit_sql.REFUSALS} THEN timing
+               WHEN amount_due = 0 AND timing <> 'LATE' THEN 'NOTHING_DUE'
+               WHEN amount <> expected THEN 'AMOUNT_MISMATCH'
+           END AS verdict,
+           row_number() OVER (ORDER BY paid_at, row_number) AS ord
+      FROM blocked b
+     WHERE block IS NULL AND NOT imported_before AND nth = 1
+),
+-- A person's payments in the order they were made: the first that passes is ACCEPTED.
+sequenced AS (
+    SELECT j.*, min(ord) FILTER (WHERE verdict IS NULL) OVER (PARTITION BY person_id) AS first_ok
+      FROM judged j
+),
+decided AS (
+    SELECT row_number,
+           CASE WHEN paid_before OR ord > first_ok THEN 'DUPLICATE' WHEN ord = first_ok THEN 'ACCEPTED' END AS outcome,
+           CASE WHEN paid_before OR ord >= first_ok THEN NULL ELSE verdict END AS verdict
+      FROM sequenced
+),
+settled AS (
+    SELECT b.*, d.outcome AS decided_outcome,
+           coalesce(b.block, d.verdict) AS first_error
+      FROM blocked b LEFT JOIN decided d USING (row_number)
+)
+SELECT s.row_number, s.error AS stage_error, t.person_id, t.id_number, t.amount, t.channel, t.paid_at, t.external_id,
+       t.receipt_no, t.proof, t.unit_id, t.unit_path, t.amount_due, t.expected, t.breaks,
+       CASE
+           WHEN t.first_error IS NOT NULL THEN NULL
+           WHEN t.imported_before THEN 'ALREADY_IMPORTED'
+           WHEN t.nth > 1 THEN 'REPEATED'  -- settled below by the row it repeats
+           ELSE t.decided_outcome
+       END AS outcome,
+       coalesce(s.error, t.first_error) AS error,
+       CASE WHEN t.first_error = 'EXTERNAL_ID_REUSED_IN_FILE'
+            THEN CASE WHEN t.row_number = t.first_row THEN t.last_row ELSE t.first_row END
+            WHEN t.first_error = 'RECEIPT_NO_USED' AND t.receipt_reused THEN t.receipt_row
+            WHEN t.nth > 1 THEN t.first_row
+       END AS other_row,
+       CASE WHEN t.decided_outcome = 'ACCEPTED' THEN t.timing
+            WHEN t.duplicate_timing IN {benefit_sql.REFUSALS} THEN 'LATE'
+            ELSE t.duplicate_timing END AS pay_timing,
+       CASE WHEN t.decided_outcome = 'ACCEPTED'
+            THEN {benefit_sql.benefit_start("t.timing", "t.paid_on", "t.birth_date", "t.breaks")} END AS benefit_start
+  FROM payment_stage s LEFT JOIN settled t USING (row_number)
+"""
+
+# A line repeating an earlier line of the file (same channel, 流水号 and content) is the
+# same payment: already imported when that row was taken, an error when it was not.
+_SETTLE_REPEATS = """
+UPDATE payment_outcome r
+   SET outcome = CASE WHEN f.outcome IS NOT NULL THEN 'ALREADY_IMPORTED' END,
+       error = CASE WHEN f.outcome IS NULL THEN 'SAME_AS_BAD_ROW' END
+  FROM payment_outcome f
+ WHERE r.outcome = 'REPEATED' AND f.row_number = r.other_row
+"""
+
+_COUNTS = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE outcome = 'ACCEPTED') AS accepted,
+       count(*) FILTER (WHERE outcome = 'DUPLICATE') AS duplicates,
+       count(*) FILTER (WHERE outcome = 'ALREADY_IMPORTED') AS already,
+       count(*) FILTER (WHERE error IS NOT NULL) AS rejected
+  FROM payment_outcome
+"""
+
+
+async def _classify(db: Db, tenant_id: int, policy: YearPolicy, scope_path: str) -> None:
+    params = {**benefit_sql.policy_params(policy), "tenant": tenant_id, "year": policy.year, "scope": scope_path}
+    await db.execute(text(_CLASSIFY), params)
+    await db.execute(text(_SETTLE_REPEATS))
+
+
+# --- row errors ----------------------------------------------------------------
+
+_COLUMN_OF = {
+    "EMPTY_ROW": None,
+    "MISSING_AMOUNT": "amount", "INVALID_AMOUNT": "amount", "NOTHING_DUE": "amount", "AMOUNT_MISMATCH": "amount",
+    "MISSING_CHANNEL": "channel", "UNKNOWN_CHANNEL": "channel", "CASH_NOT_IN_FILES": "channel",
+    "MISSING_PAID_AT": "paid_at", "INVALID_PAID_AT": "paid_at", "PAID_AT_IN_FUTURE": "paid_at",
+    "WINDOW_NOT_OPEN": "paid_at", "WINDOW_CLOSED": "paid_at", "EXTENSION_PROOF_REQUIRED": "extension_proof",
+    "MISSING_EXTERNAL_ID": "external_id", "INVALID_EXTERNAL_ID": "external_id",
+    "EXTERNAL_ID_REUSED_IN_FILE": "external_id", "EXTERNAL_ID_CONFLICT": "external_id", "SAME_AS_BAD_ROW": "external_id",
+    "INVALID_RECEIPT_NO": "receipt_no", "RECEIPT_NO_USED": "receipt_no",
+    "NAME_MISMATCH": "name",
+}
+
+
+def _message(code: str, row, policy: YearPolicy) -> str:  # noqa: ANN001
+    fixed = {
+        "EMPTY_ROW": "the row is empty",
+        "MISSING_ID": "no ID number",
+        "INVALID_ID_FORMAT": "not an ID number (18 characters, or an old 15-digit one)",
+        "INVALID_ID_DATE": "the ID number holds an impossible birth date",
+        "INVALID_ID_CHECKSUM": "the ID number's check character does not match",
+        "MISSING_AMOUNT": "no amount",
+        "INVALID_AMOUNT": "the amount must be more than 0, in yuan with at most 2 decimals",
+        "MISSING_CHANNEL": "no channel (渠道)",
+        "UNKNOWN_CHANNEL": "unknown channel: use 微信, 支付宝, 税务APP, 手机银行, 银行柜台, POS, 办税服务厅, 学校, 银行代扣 "
+                           "or WECHAT, ALIPAY, TAX_APP, BANK_APP, BANK_COUNTER, POS, TAX_HALL, SCHOOL, BANK_WITHHOLDING",
+        "CASH_NOT_IN_FILES": "cash goes through the collectors' receipts and remittances, not channel files",
+        "MISSING_PAID_AT": "no payment time (缴费时间)",
+        "INVALID_PAID_AT": "not a payment time (use 2026-11-05 10:30:00)",
+        "PAID_AT_IN_FUTURE": "the payment time is in the future",
+        "MISSING_EXTERNAL_ID": "no 流水号: a channel file needs the channel's transaction number on every row",
+        "INVALID_EXTERNAL_ID": "the 流水号 must be 1-64 letters, digits or - _ . / : #",
+        "INVALID_RECEIPT_NO": "the receipt number must be 1-64 letters, digits or - _ . / : #",
+        "PERSON_NOT_FOUND": "no person with this ID number is registered in this county",
+        "NAME_MISMATCH": "the name differs from the registered person's",
+        "NO_ENROLLMENT": f"the person has no {policy.year} enrolment",
+        "EXTERNAL_ID_CONFLICT": "this 流水号 was recorded for another payment (person, year or amount)",
+        "NOTHING_DUE": "this person is fully subsidised: nothing is to be collected",
+        "WINDOW_NOT_OPEN": f"the {policy.year} collection opens on {policy.window_start}",
+        "WINDOW_CLOSED": f"the {policy.year} collection closed on {policy.last_payment_day}",
+        "EXTENSION_PROOF_REQUIRED": f"the window closed on {policy.window_end}; a payment in the extension needs proof (延期证明)",
+    }
+    if code in fixed:
+        return fixed[code]
+    if code == "AMOUNT_MISMATCH":
+        return f"the amount due is {row.expected}, not {row.amount}"
+    if code == "EXTERNAL_ID_REUSED_IN_FILE":
+        return f"the same 流水号 is in row {row.other_row} with another person, amount or time"
+    if code == "RECEIPT_NO_USED":
+        return f"the receipt number is used in row {row.other_row}" if row.other_row else "the receipt number is already used in this county"
+    if code == "SAME_AS_BAD_ROW":
+        return f"repeats row {row.other_row}, which has an error"
+    return code
+
+
+async def _row_errors(db: Db, policy: YearPolicy, table: Table, mapping: dict[str, int]) -> list[RowProblem]:
+    def column(code: str) -> str | None:
+        name = _COLUMN_OF.get(code, "id_number")
+        return table.headers[mapping[name]] if name in mapping else None
+
+    rows = await db.execute(
+        text(
+            """SELECT row_number, error, expected, amount, other_row FROM payment_outcome
+                WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"""
+        ),
+        {"limit": ROW_ERROR_LIMIT},
+    )
+    return [RowProblem(r.row_number, column(r.error), r.error, _message(r.error, r, policy)) for r in rows]
+
+
+# --- writing -----------------------------------------------------------------------
+
+_RECORD_IMPORT = """
+INSERT INTO payment_import (tenant_id, year, file_name, checksum, imported_by, rows_total, accepted, duplicates,
+                            already_imported, rejected)
+VALUES (:tenant, :year, :file, :checksum, :actor, :total, :accepted, :duplicates, :already, :rejected)
+RETURNING id
+"""
+
+_INSERT_PAYMENTS = """
+WITH inserted AS (
+    INSERT INTO payment (tenant_id, person_id, year, amount, due_at_payment, channel, status, timing, paid_at,
+                         benefit_start, back_years, receipt_no, external_id, extension_proof, unit_id, unit_path,
+                         import_id, recorded_by)
+    SELECT :tenant, person_id, :year, amount, CASE WHEN outcome = 'ACCEPTED' THEN amount_due ELSE 0 END, channel,
+           outcome, pay_timing, paid_at, benefit_start, 0, receipt_no, external_id, proof, unit_id, unit_path,
+           :import, :actor
+      FROM payment_outcome
+     WHERE outcome IN ('ACCEPTED', 'DUPLICATE')
+     ORDER BY row_number
+    RETURNING id, status, amount
+),
+refunds AS (
+    INSERT INTO refund (tenant_id, payment_id, reason, amount, status, automatic, requested_by, note)
+    SELECT :tenant, id, 'DUPLICATE_PAYMENT', amount, 'REQUESTED', true, 'system',
+           'opened when the person-year was found already paid'
+      FROM inserted WHERE status = 'DUPLICATE'
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted) AS payments, (SELECT count(*) FROM refunds) AS refunds
+"""
+
+_ACCEPTED = """
+SELECT person_id, amount, benefit_start FROM payment_outcome WHERE outcome = 'ACCEPTED' ORDER BY person_id
+"""
+
+
+async def _write(db: Db, tenant_id: int, year: int, report: ImportReport, actor: str) -> int:
+    import_id = await db.scalar(
+        text(_RECORD_IMPORT),
+        {
+            "tenant": tenant_id, "year": year, "file": report.file_name[:255], "checksum": report.checksum,
+            "actor": actor, "total": report.rows_total, "accepted": report.accepted,
+            "duplicates": report.duplicates, "already": report.already_imported, "rejected": report.rejected,
+        },
+    )
+    try:
+        await db.execute(text(_INSERT_PAYMENTS), {"tenant": tenant_id, "year": year, "import": import_id, "actor": actor})
+    except IntegrityError as error:
+        # Only a payment recorded by someone else meanwhile with one of the file's 流水号
+        # or receipt numbers gets here (the enrolment locks stop everything else).
+        if "payment_external_unique" in str(error.orig) or "payment_receipt_unique" in str(error.orig):
+            raise Rejected(
+                [Problem("CONCURRENT_PAYMENT", "a payment with one of these 流水号 was recorded meanwhile: import the file again", ["file"])]
+            ) from None
+        raise
+    accepted = [(r.person_id, r.amount, r.benefit_start) for r in await db.execute(text(_ACCEPTED))]
+    await mark_paid(db, tenant_id, year, accepted)
+    return import_id
+
+
+# --- the whole import --------------------------------------------------------------
+
+
+async def import_payments(
+    db: Db, tenant_id: int, policy: YearPolicy, upload: PaymentFile, importer: Importer, now: datetime, today: date
+) -> ImportReport:
+    """Check and (unless a dry run, or atomic with errors) record a channel file.
+    Raises Rejected when the file as a whole cannot be taken, RowsRejected in atomic
+    mode when rows fail."""
+    table, mapping = read_payment_file(upload.data, upload.file_name)
+    # Sorting and hashing 100,000 rows in memory rather than in temporary files.
+    await db.execute(text("SET LOCAL work_mem = '64MB'"))
+    await _stage(db, table, FileContext(mapping, now, today))
+    writing = not upload.dry_run
+    if writing:
+        await db.execute(text(_LOCK), {"tenant": tenant_id, "year": policy.year})
+    await _classify(db, tenant_id, policy, importer.scope_path)
+    counts = (await db.execute(text(_COUNTS))).mappings().one()
+    if counts["total"] == 0:
+        raise Rejected([Problem("EMPTY_FILE", f"{upload.file_name}: the file has a header but no rows", ["file"])])
+    report = ImportReport(
+        year=policy.year, file_name=upload.file_name, checksum=hashlib.sha256(upload.data).hexdigest(),
+        rows_total=counts["total"], accepted=counts["accepted"], duplicates=counts["duplicates"],
+        already_imported=counts["already"], rejected=counts["rejected"], dry_run=upload.dry_run, atomic=upload.atomic,
+        row_errors=await _row_errors(db, policy, table, mapping),
+    )
+    if upload.atomic and report.rejected:
+        report.accepted = report.duplicates = report.already_imported = 0
+        raise RowsRejected(report)
+    if writing:
+        report.import_id = await _write(db, tenant_id, policy.year, report, importer.subject)
+        report.written = True
+    return report
+
+
+# --- reading past imports --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    id: int
+    year: int
+    file_name: str
+    checksum: str
+    imported_by: str
+    imported_at: datetime
+    rows_total: int
+    accepted: int
+    duplicates: int
+    already_imported: int
+    rejected: int
+
+
+_IMPORT_COLUMNS = """i.id, i.year, i.file_name, i.checksum, coalesce(u.username, i.imported_by) AS imported_by,
+                     i.imported_at, i.rows_total, i.accepted, i.duplicates, i.already_imported, i.rejected"""
+_IMPORT_FROM = """payment_import i
+  LEFT JOIN app_user u ON u.tenant_id = i.tenant_id AND i.imported_by = 'u:' || u.id"""
+
+
+def _import_row(r) -> ImportRow:  # noqa: ANN001
+    return ImportRow(
+        r.id, r.year, r.file_name, r.checksum, r.imported_by, r.imported_at, r.rows_total, r.accepted, r.duplicates,
+        r.already_imported, r.rejected,
+    )
+
+
+async def list_imports(
+    db: Db, tenant_id: int, year: int | None, first: int, before_id: int | None
+) -> tuple[list[ImportRow], bool, int]:
+    """A county's imports, newest first: (page, has_next, total)."""
+    where = "i.tenant_id = :t AND (CAST(:y AS int) IS NULL OR i.year = :y)"
+    params = {"t": tenant_id, "y": year}
+    rows = (
+        await db.execute(
+            text(
+                f"""SELECT {_IMPORT_COLUMNS} FROM {_IMPORT_FROM}
+                     WHERE {where} AND (CAST(:before AS bigint) IS NULL OR i.id < :before)
+                     ORDER BY i.id DESC LIMIT :limit"""
+            ),
+            {**params, "before": before_id, "limit": first + 1},
+        )
+    ).all()
+    total = await db.scalar(text(f"SELECT count(*) FROM payment_import i WHERE {where}"), params)
+    return [_import_row(r) for r in rows[:first]], len(rows) > first, total
+
+
+async def imports_by_ids(db: Db, tenant_id: int, ids: list[int]) -> dict[int, ImportRow]:
+    rows = await db.execute(
+        text(f"SELECT {_IMPORT_COLUMNS} FROM {_IMPORT_FROM} WHERE i.tenant_id = :t AND i.id = ANY(CAST(:ids AS bigint[]))"),
+        {"t": tenant_id, "ids": ids},
+    )
+    return {r.id: _import_row(r) for r in rows}

@@ -1,0 +1,94 @@
+"""GraphQL face of earlier years' enrolment: importEnrollmentHistory, enrollmentHistory."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from domain import enrollment_history
+from domain.enrollment_history import HistoryEntry, HistoryFile, HistoryReport
+from domain.idnumber import IdNumberError, parse_id_number
+from schema.errors import PublicError, RowError, UserError
+from schema.mutations import Audit, run_mutation
+from schema.payment_imports import read_upload
+
+
+@strawberry.input
+class ImportEnrollmentHistoryInput:
+    file: Upload = strawberry.field(description=".xlsx or .csv: 证件号码, 姓名 (optional), 年度, 参保状态 (已参保/未参保).")
+    dry_run: bool | None = strawberry.field(default=False, description="Check and report, write nothing.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class ImportEnrollmentHistoryPayload:
+    rows_total: int
+    accepted: int
+    rejected: int
+    inserted: int = strawberry.field(description="Person-years new to the history.")
+    updated: int = strawberry.field(description="Person-years whose status changed.")
+    unchanged: int
+    dry_run: bool
+    row_errors: list[RowError]
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+    @classmethod
+    def of(cls, report: HistoryReport | None, errors: list[UserError], client_mutation_id: str | None):  # noqa: ANN206
+        if report is None:
+            return cls(rows_total=0, accepted=0, rejected=0, inserted=0, updated=0, unchanged=0, dry_run=False,
+                       row_errors=[], user_errors=errors, client_mutation_id=client_mutation_id)
+        return cls(
+            rows_total=report.rows_total, accepted=report.accepted, rejected=report.rejected, inserted=report.inserted,
+            updated=report.updated, unchanged=report.unchanged, dry_run=report.dry_run,
+            row_errors=[RowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in report.row_errors],
+            user_errors=errors, client_mutation_id=client_mutation_id,
+        )
+
+
+@strawberry.type
+class EnrollmentHistoryEntry:
+    year: int
+    enrolled: bool
+    source: str
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> "EnrollmentHistoryEntry":
+        return cls(year=entry.year, enrolled=entry.enrolled, source=entry.source)
+
+
+async def _import(info: Info, input: ImportEnrollmentHistoryInput, audit: Audit) -> HistoryReport:
+    context = info.context
+    principal = await context.require("history", "import")
+    name, data = await read_upload(input.file)
+    report = await enrollment_history.import_history(
+        context.db, principal.tenant_id, HistoryFile(name, data, bool(input.dry_run)), principal.subject,
+        context.services.clock.today(),
+    )
+    audit.entity = "enrollment_history"
+    audit.after = {
+        "file": name, "dryRun": report.dry_run, "rows": report.rows_total, "accepted": report.accepted,
+        "inserted": report.inserted, "updated": report.updated, "rejected": report.rejected,
+    }
+    return report
+
+
+@strawberry.type
+class EnrollmentHistoryQueries:
+    @strawberry.field(description="Earlier years' enrolment of an ID number, as imported (医保局).")
+    async def enrollment_history(self, info: Info, id_number: str) -> list[EnrollmentHistoryEntry]:
+        principal = await info.context.check("history", "import")
+        try:
+            number = parse_id_number(id_number).value
+        except IdNumberError as error:
+            raise PublicError(error.code, error.message) from None
+        rows = await enrollment_history.history_of(info.context.db, principal.tenant_id, number)
+        return [EnrollmentHistoryEntry.of(r) for r in rows]
+
+
+@strawberry.type
+class EnrollmentHistoryMutations:
+    @strawberry.mutation(description="医保局: earlier years' enrolment by ID number, upserted (the breaks behind waiting periods).")
+    async def import_enrollment_history(self, info: Info, input: ImportEnrollmentHistoryInput) -> ImportEnrollmentHistoryPayload:
+        outcome = await run_mutation(info, "importEnrollmentHistory", lambda audit: _import(info, input, audit))
+        return ImportEnrollmentHistoryPayload.of(outcome.value, outcome.errors, input.client_mutation_id)

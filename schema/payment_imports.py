@@ -1,0 +1,194 @@
+"""GraphQL face of channel files: importPayments, paymentImports, PaymentImport."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from authz.principal import COUNTY_SCOPE
+from domain import payment_imports, policy_store
+from domain.payment_imports import ImportReport, ImportRow, Importer, PaymentFile, RowsRejected
+from schema.errors import PublicError, RowError, UserError
+from schema.mutations import Audit, run_mutation
+from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, from_global_id, page_size, to_global_id
+from schema.subsidies import MAX_UPLOAD_BYTES
+from tenants.problems import Problem, Rejected
+
+
+@strawberry.type(name="PaymentImport")
+class PaymentImportType(Node):
+    year: int
+    file_name: str
+    checksum: str = strawberry.field(description="sha256 of the file as uploaded.")
+    imported_by: str
+    imported_at: datetime
+    rows_total: int
+    accepted: int
+    duplicates: int
+    already_imported: int
+    rejected: int
+
+    @classmethod
+    def of(cls, row: ImportRow) -> "PaymentImportType":
+        return cls(
+            id=to_global_id("PaymentImport", row.id), year=row.year, file_name=row.file_name, checksum=row.checksum,
+            imported_by=row.imported_by, imported_at=row.imported_at, rows_total=row.rows_total, accepted=row.accepted,
+            duplicates=row.duplicates, already_imported=row.already_imported, rejected=row.rejected,
+        )
+
+
+@strawberry.type
+class PaymentImportEdge:
+    node: PaymentImportType
+    cursor: str
+
+
+@strawberry.type
+class PaymentImportConnection:
+    edges: list[PaymentImportEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class ImportPaymentsInput:
+    year: int
+    file: Upload = strawberry.field(description="A channel file, .xlsx or .csv: 证件号码, 姓名, 金额, 渠道, 缴费时间, 流水号 (收据号).")
+    dry_run: bool | None = strawberry.field(default=False, description="Check and report, write nothing.")
+    atomic: bool | None = strawberry.field(
+        default=False, description="Write nothing when any row has an error (default: write the good rows)."
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class ImportPaymentsPayload:
+    accepted: int = strawberry.field(description="New payments that paid a person-year.")
+    duplicates: int = strawberry.field(description="Payments for a person-year already paid: kept as DUPLICATE, refund opened.")
+    already_imported: int = strawberry.field(description="Rows whose 流水号 was recorded before with the same content.")
+    rejected: int = strawberry.field(description="Rows with an error (see rowErrors).")
+    rows_total: int
+    dry_run: bool
+    atomic: bool
+    written: bool = strawberry.field(description="Whether anything was recorded.")
+    import_id: strawberry.ID | None = strawberry.field(description="The recorded PaymentImport (none for dry runs).")
+    row_errors: list[RowError]
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+    @classmethod
+    def of(cls, report: ImportReport | None, errors: list[UserError], client_mutation_id: str | None) -> "ImportPaymentsPayload":
+        if report is None:
+            return cls(
+                accepted=0, duplicates=0, already_imported=0, rejected=0, rows_total=0, dry_run=False, atomic=False,
+                written=False, import_id=None, row_errors=[], user_errors=errors, client_mutation_id=client_mutation_id,
+            )
+        return cls(
+            accepted=report.accepted, duplicates=report.duplicates, already_imported=report.already_imported,
+            rejected=report.rejected, rows_total=report.rows_total, dry_run=report.dry_run, atomic=report.atomic,
+            written=report.written,
+            import_id=to_global_id("PaymentImport", report.import_id) if report.import_id else None,
+            row_errors=[RowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in report.row_errors],
+            user_errors=errors, client_mutation_id=client_mutation_id,
+        )
+
+    @strawberry.field(description="The recorded import.")
+    async def payment_import(self, info: Info) -> PaymentImportType | None:
+        if self.import_id is None:
+            return None
+        return await resolve_payment_import_node(info, from_global_id(self.import_id)[1])
+
+
+async def read_upload(file: Upload) -> tuple[str, bytes]:
+    """The file's name and bytes, refused when larger than the upload limit."""
+    name = getattr(file, "filename", None) or "upload"
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise Rejected([Problem("FILE_TOO_LARGE", f"{name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", ["file"])])
+    return name, data
+
+
+@dataclass
+class _Held:
+    report: ImportReport | None = None  # an atomic import's report, kept across its rejection
+
+
+async def _import(info: Info, input: ImportPaymentsInput, audit: Audit, held: _Held) -> ImportReport:
+    context = info.context
+    principal = await context.require("payment", "import")
+    policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year)
+    if policy is None:
+        raise Rejected([Problem("NO_POLICY", f"{input.year} has no year policy in this county", ["year"])])
+    name, data = await read_upload(input.file)
+    upload = PaymentFile(input.year, name, data, bool(input.dry_run), bool(input.atomic))
+    clock = context.services.clock
+    audit.entity = "payment_import"
+    try:
+        report = await payment_imports.import_payments(
+            context.db, principal.tenant_id, policy, upload, Importer(principal.subject, principal.scope_path),
+            clock.now(), clock.today(),
+        )
+    except RowsRejected as rejected:
+        held.report = rejected.report
+        raise
+    audit.entity_id = report.import_id
+    audit.after = {
+        "year": input.year, "file": name, "checksum": report.checksum, "dryRun": report.dry_run, "atomic": report.atomic,
+        "rows": report.rows_total, "accepted": report.accepted, "duplicates": report.duplicates,
+        "alreadyImported": report.already_imported, "rejected": report.rejected,
+    }
+    return report
+
+
+async def _may_list_imports(info: Info) -> bool:
+    """The tax bureau, and whoever reads payments county-wide (finance, 医保局, the admin)."""
+    context = info.context
+    principal = context.county_caller()
+    if await context.may("payment", "import"):
+        return True
+    return principal.scope_path == COUNTY_SCOPE and await context.may("payment", "read")
+
+
+async def resolve_payment_import_node(info: Info, pk: int) -> PaymentImportType | None:
+    if not await _may_list_imports(info):
+        return None
+    principal = info.context.county_caller()
+    found = await payment_imports.imports_by_ids(info.context.db, principal.tenant_id, [pk])
+    return PaymentImportType.of(found[pk]) if pk in found else None
+
+
+@strawberry.type
+class PaymentImportQueries:
+    @strawberry.field(description="Channel files imported, newest first: the tax bureau and county-wide payment readers.")
+    async def payment_imports(
+        self, info: Info, year: int | None = None, first: int | None = None, after: str | None = None
+    ) -> PaymentImportConnection:
+        context = info.context
+        principal = context.county_caller()
+        if not await _may_list_imports(info):
+            raise PublicError("FORBIDDEN", "your role or scope does not allow this")
+        size = page_size(first, context.services.page_default, context.services.page_max)
+        cursor = decode_cursor(after, 1)
+        rows, has_next, total = await payment_imports.list_imports(
+            context.db, principal.tenant_id, year, size, cursor[0] if cursor else None
+        )
+        edges = [PaymentImportEdge(node=PaymentImportType.of(r), cursor=encode_cursor([r.id])) for r in rows]
+        return PaymentImportConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=total,
+        )
+
+
+@strawberry.type
+class PaymentImportMutations:
+    @strawberry.mutation(
+        description="The tax bureau: a channel file of payments, checked row by row with the rules of recordPayment."
+    )
+    async def import_payments(self, info: Info, input: ImportPaymentsInput) -> ImportPaymentsPayload:
+        held = _Held()
+        outcome = await run_mutation(info, "importPayments", lambda audit: _import(info, input, audit, held))
+        return ImportPaymentsPayload.of(outcome.value or held.report, outcome.errors, input.client_mutation_id)
