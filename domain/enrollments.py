@@ -158,7 +158,14 @@ SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM overpaid
 
 _ALL = "true"
 _BY_IDS = "p.id = ANY(CAST(:person_ids AS bigint[]))"
-_BY_ID_NUMBERS = "p.id_number = ANY(CAST(:id_numbers AS text[]))"
+# The caller's numbers, collected into a temporary table with statistics (see
+# recompute_selected_id_numbers) and joined: never an array the planner may turn into an
+# index condition repeated for every outer row (quadratic: 18,000 numbers took minutes).
+_BY_ID_NUMBERS = "p.id_number IN (SELECT id_number FROM recompute_id_number)"
+# From this many persons on, reading person, membership and enrollment whole and hashing
+# beats probing them (600,000 persons: 100,000 → 3.9 s instead of 6.5 s; 20,000 → 1.7 s
+# instead of 2.6 s; 5,000 → 0.8 s probing, 1.5 s hashing).
+_HASH_FROM = 10_000
 
 
 async def _run(db: Db, tenant_id: int, year: int, person_filter: str, extra: dict) -> int:
@@ -183,7 +190,35 @@ async def recompute_persons(db: Db, tenant_id: int, person_ids: list[int], years
 
 
 async def recompute_id_numbers(db: Db, tenant_id: int, year: int, id_numbers: list[str]) -> int:
-    return await _run(db, tenant_id, year, _BY_ID_NUMBERS, {"id_numbers": id_numbers})
+    """The persons holding these ID numbers; numbers nobody holds are skipped."""
+    return await recompute_selected_id_numbers(
+        db, tenant_id, year, "SELECT unnest(CAST(:id_numbers AS text[]))", {"id_numbers": id_numbers}
+    )
+
+
+async def recompute_selected_id_numbers(db: Db, tenant_id: int, year: int, select: str, params: dict | None = None) -> int:
+    """The persons holding the ID numbers `select` returns (one column, e.g. read from
+    the caller's staging table); numbers nobody holds are skipped."""
+    await db.execute(text("DROP TABLE IF EXISTS recompute_id_number"))
+    selected = await db.execute(
+        text(
+            "CREATE TEMP TABLE recompute_id_number ON COMMIT DROP AS"
+            f" SELECT DISTINCT id_number FROM ({select}) AS selected(id_number)"
+        ),
+        params or {},
+    )
+    await db.execute(text("ANALYZE recompute_id_number"))
+    if selected.rowcount < _HASH_FROM:
+        return await _run(db, tenant_id, year, _BY_ID_NUMBERS, {})
+    # The row-level-security conditions shrink the planner's estimates for the small
+    # tables (a year's 4 categories look like 1 row), so it would rather cross-join them
+    # with 100,000 persons and probe each pair; for this one statement, it may not.
+    previous = await db.scalar(text("SELECT current_setting('enable_nestloop')"))
+    await db.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
+    written = await _run(db, tenant_id, year, _BY_ID_NUMBERS, {})
+    # (On an error the transaction or savepoint rolls back, and the setting with it.)
+    await db.execute(text("SELECT set_config('enable_nestloop', :previous, true)"), {"previous": previous})
+    return written
 
 
 async def policy_years(db: Db, tenant_id: int) -> list[int]:

@@ -68,17 +68,36 @@ class HistoryRow:
     recognized_on: date | None
 
 
+# A version writes entries only for what changed (domain/subsidy_lists.py): a number's
+# state at a version is its last entry up to that version. So for each list the person
+# appears in, every version is read: with an entry, as written; without one, KEPT when
+# the last entry before it left the number on the list (its recognition date carries
+# over), and absent otherwise.
+_PERSON_HISTORY = """
+WITH entries AS (
+    SELECT b.year, b.category_code, b.version, e.change, e.recognized_on
+      FROM subsidy_list_entry e
+      JOIN subsidy_batch b ON b.tenant_id = e.tenant_id AND b.id = e.batch_id
+     WHERE e.tenant_id = :t AND e.id_number = :n AND (CAST(:y AS int) IS NULL OR b.year = :y)
+),
+versions AS (
+    SELECT b.year, b.category_code, b.version, b.uploaded_at
+      FROM subsidy_batch b
+     WHERE b.tenant_id = :t
+       AND (b.year, b.category_code) IN (SELECT year, category_code FROM entries)
+)
+SELECT v.year, v.category_code, v.version, CASE WHEN last.version = v.version THEN last.change ELSE 'KEPT' END AS change,
+       v.uploaded_at, last.recognized_on
+  FROM versions v
+  CROSS JOIN LATERAL (
+        SELECT x.version, x.change, x.recognized_on FROM entries x
+         WHERE x.year = v.year AND x.category_code = v.category_code AND x.version <= v.version
+         ORDER BY x.version DESC LIMIT 1) last
+ WHERE last.version = v.version OR last.change <> 'REMOVED'
+ ORDER BY v.year, v.category_code, v.version
+"""
+
+
 async def person_history(db: Db, tenant_id: int, id_number: str, year: int | None) -> list[HistoryRow]:
-    rows = await db.execute(
-        text(
-            """
-            SELECT b.year, b.category_code, b.version, e.change, b.uploaded_at, e.recognized_on
-              FROM subsidy_list_entry e
-              JOIN subsidy_batch b ON b.tenant_id = e.tenant_id AND b.id = e.batch_id
-             WHERE e.tenant_id = :t AND e.id_number = :n AND (CAST(:y AS int) IS NULL OR b.year = :y)
-             ORDER BY b.year, b.category_code, b.version
-            """
-        ),
-        {"t": tenant_id, "n": id_number, "y": year},
-    )
-    return [HistoryRow(*r) for r in rows]
+    rows = await db.execute(text(_PERSON_HISTORY), {"t": tenant_id, "n": id_number, "y": year})
+    return [HistoryRow(r.year, r.category_code, r.version, r.change, r.uploaded_at, r.recognized_on) for r in rows]

@@ -162,3 +162,69 @@ def test_history_and_batches_per_department(client, county):
     assert newest["version"] == 2 and len(newest["checksum"]) == 64 and newest["fileName"] == "list.csv"
     assert batches(client, county.tokens["medical"])["totalCount"] == 3
     assert batches(client, county.tokens["tax"])["totalCount"] == 0
+
+
+HISTORY_DATES = "query($id: String!) { person(idNumber: $id) { subsidyHistory { version change recognizedOn } } }"
+
+
+def test_history_reads_every_version_though_only_changes_are_written(client, county):
+    (a, name_a), (b, name_b) = people(client, county, 2)
+    civil = county.tokens["civil_affairs"]
+
+    def send(*rows):
+        result = upload(client, civil, 2023, "dibao", csv_list(list(rows)))
+        assert result["userErrors"] == [] and result["rowErrors"] == [], result
+        return (result["batch"]["version"], result["batch"]["added"], result["batch"]["removed"])
+
+    assert send((name_a, a, "", "2022-11-01", None), (name_b, b, "", "2022-11-01", None)) == (1, 2, 0)
+    assert send((name_b, b, "", "2022-11-01", None), (name_a, a, "", "2022-11-20", "复核")) == (2, 0, 0)  # a's row changed
+    assert send((name_b, b, "", "2022-11-01", None)) == (3, 0, 1)
+    assert send((name_a, a, "", "2022-12-01", None), (name_b, b, "", "2022-11-01", None)) == (4, 1, 0)
+
+    def history(number):
+        rows = client.data(HISTORY_DATES, {"id": number}, county.tokens["admin"])["person"]["subsidyHistory"]
+        return [(h["version"], h["change"], h["recognizedOn"]) for h in rows]
+
+    assert history(a) == [(1, "ADDED", "2022-11-01"), (2, "KEPT", "2022-11-20"), (3, "REMOVED", None), (4, "ADDED", "2022-12-01")]
+    assert history(b) == [(1, "ADDED", "2022-11-01"), (2, "KEPT", "2022-11-01"), (3, "KEPT", "2022-11-01"), (4, "KEPT", "2022-11-01")]
+    assert enrollment(client, county.tokens["admin"], a, 2023)["reimbursementDue"] == "80.00"
+
+
+def _id_number_inputs() -> list[str]:
+    """Valid and broken numbers of every kind parse_id_number tells apart."""
+    import random
+
+    from domain.idnumber import check_character, make_id_number
+
+    rng = random.Random(7)
+    numbers = [make_id_number("411325", date(1890 + rng.randrange(140), 1 + rng.randrange(12), 1 + rng.randrange(28)), rng.randrange(1000)) for _ in range(3000)]
+    numbers += [make_id_number("411325", day, 17) for day in (date(1889, 12, 31), date(1890, 1, 1), date(1899, 12, 31), date(1900, 1, 1), date(2000, 2, 29), date(2026, 11, 22), date(2026, 11, 23), date(2026, 11, 24), date(2099, 1, 1))]
+    broken = []
+    for number in numbers[:500]:
+        broken.append(number[:-1] + ("0" if number[-1] != "0" else "1"))  # check character
+        broken.append(number[:10] + "1331" + number[14:17] + check_character(number[:10] + "1331" + number[14:17]))  # 13th month
+        broken.append(number.lower().replace("X", "x"))
+        broken.append(" " + number[:6] + " " + number[6:])
+        broken.append("0" + number[1:])
+        broken.append(number[:17])
+        broken.append(number + "1")
+        broken.append(number.translate(str.maketrans("0123456789", "０１２３４５６７８９")))  # full-width digits
+    seventeen = "41132519550612031"
+    return numbers + broken + ["411325550612031", seventeen + check_character(seventeen), "", "X" * 18, "4113251990010100ZX", "19900101" * 2 + "1X"]
+
+
+def test_fast_id_number_check_agrees_with_parse_id_number():
+    from domain.idnumber import IdNumberError, parse_id_number
+    from domain.subsidy_lists import IdNumbers
+
+    today = date(2026, 11, 23)
+    fast = IdNumbers(today)
+
+    def outcome(parse, raw):
+        try:
+            return parse(raw)
+        except IdNumberError as error:
+            return error.code
+
+    for raw in _id_number_inputs():
+        assert outcome(fast.parse, raw) == outcome(lambda r: parse_id_number(r, today=today).value, raw), raw
