@@ -88,7 +88,7 @@ _UNPAID = """
 SELECT p.id_number, p.name, e.amount_due, u.code AS township
   FROM enrollment e
   JOIN person p ON p.tenant_id = e.tenant_id AND p.id = e.person_id
-  JOIN unit u ON u.tenant_id = p.tenant_id AND u.path = substring(p.unit_path from '^/[0-9]+/[0-9]+/')
+  JOIN unit u ON u.tenant_id = p.tenant_id AND u.path = substring(p.unit_path from '^/[0-9]+/')
  WHERE e.tenant_id = :t AND e.year = :y AND e.status = 'UNPAID' AND e.amount_due > 0
  ORDER BY hashtext(p.id_number || :salt)
  LIMIT :n
@@ -302,6 +302,29 @@ def split_by_township(payers: list[Payer], clients: int, requests: int) -> dict[
     return {code: by_township[code][:share] for code in chosen}
 
 
+def report_import(fmt: str, result: dict, seconds: float, rss: PeakRss, same: bool, paid: int) -> None:
+    from api.demo import TENANT_CODE
+
+    print()
+    print(f"(a) importPayments, {TENANT_CODE}, {YEAR}, {fmt}, user shuiwu")
+    print(f"    rows {result['rowsTotal']:,}: accepted {result['accepted']:,}, duplicates {result['duplicates']:,}, "
+          f"already imported {result['alreadyImported']:,}, rejected {result['rejected']:,}")
+    if result["rowErrors"]:
+        print(f"    first row errors: {result['rowErrors'][:3]}")
+    print(f"    {seconds:.2f} s, {result['rowsTotal'] / seconds:,.0f} rows/s")
+    print(f"    peak RSS of the process {rss.peak / 2**20:.0f} MB ({(rss.peak - rss.start) / 2**20:+.0f} MB over "
+          f"{rss.start / 2**20:.0f} MB before the request)")
+    print(f"    tallies equal a recount: {same}; {paid:,} enrolments of {YEAR} PAID", flush=True)
+
+
+def report_record(work: dict[str, list[Payer]], wall: float, latencies: list[float]) -> None:
+    done = len(latencies)
+    print(f"(b) recordPayment, {len(work)} clients (township users, CASH_AGENT), {done:,} requests")
+    print(f"    {done / wall:.0f} requests/s; latency ms p50 {percentile(latencies, 50):.1f}  "
+          f"p95 {percentile(latencies, 95):.1f}  p99 {percentile(latencies, 99):.1f}  max {latencies[-1]:.1f}  "
+          f"mean {statistics.fmean(latencies):.1f}", flush=True)
+
+
 # --- main ------------------------------------------------------------------------------
 
 
@@ -349,32 +372,16 @@ def main(argv: list[str] | None = None) -> int:
 
             tax = login("shuiwu")
             seconds, result, rss = run_import(http, tax, data, f"bench-{run}.{args.format}")
-            work: dict[str, list[Payer]] = {}
+            same, paid = asyncio.run(_tallies_match(settings, urls, tenant_id))
+            report_import(args.format, result, seconds, rss, same, paid)
             if args.requests:
                 work = split_by_township(for_clients, args.clients, args.requests)
                 tokens = township_tokens(http, login("admin"), password, list(work))
-        same, paid = asyncio.run(_tallies_match(settings, urls, tenant_id))
-        wall, latencies = record_payments(base_url, tokens, work, run) if work else (0.0, [])
+                wall, latencies = record_payments(base_url, tokens, work, run)
+                report_record(work, wall, latencies)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-    print()
-    print(f"(a) importPayments, {TENANT_CODE}, {YEAR}, {args.format}, user shuiwu")
-    print(f"    rows {result['rowsTotal']:,}: accepted {result['accepted']:,}, duplicates {result['duplicates']:,}, "
-          f"already imported {result['alreadyImported']:,}, rejected {result['rejected']:,}")
-    if result["rowErrors"]:
-        print(f"    first row errors: {result['rowErrors'][:3]}")
-    print(f"    {seconds:.2f} s, {result['rowsTotal'] / seconds:,.0f} rows/s")
-    print(f"    peak RSS of the process {rss.peak / 2**20:.0f} MB ({(rss.peak - rss.start) / 2**20:+.0f} MB over "
-          f"{rss.start / 2**20:.0f} MB before the request)")
-    print(f"    tallies equal a recount: {same}; {paid:,} enrolments of {YEAR} PAID")
-    if latencies:
-        done = len(latencies)
-        print(f"(b) recordPayment, {len(work)} clients (township users, CASH_AGENT), {done:,} requests")
-        print(f"    {done / wall:.0f} requests/s; latency ms p50 {percentile(latencies, 50):.1f}  "
-              f"p95 {percentile(latencies, 95):.1f}  p99 {percentile(latencies, 99):.1f}  max {latencies[-1]:.1f}  "
-              f"mean {statistics.fmean(latencies):.1f}")
     return 0 if result["rejected"] == 0 and same else 1
 
 

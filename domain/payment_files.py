@@ -200,3 +200,4 @@ def staged_rows(table: Table, context: FileContext) -> Iterator[tuple]:
             yield (gap, None, "", None, None, "", None, None, None, None, "EMPTY_ROW")
         previous = number
         yield stage_row(number, cells, columns, context)
+

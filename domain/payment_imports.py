@@ -13,8 +13,8 @@ A file of 100,000 payments goes through a few statements, never a loop over rows
    person's payments count in the order they were made: the first that passes is
    ACCEPTED, later ones are DUPLICATE (kept, with a DUPLICATE_PAYMENT refund);
 4. unless it is a dry run, the import is recorded (`payment_import`), the payments and
-   refunds are inserted with one statement, and the enrolments move to PAID with
-   `mark_paid` (tallies in the same statement).
+   refunds are inserted with one statement, and the enrolments move to PAID with the
+   statement of `mark_paid` (tallies in the same statement).
 
 By default the good rows are written and the bad ones reported; `atomic` writes nothing
 when any row fails. A file that cannot be read at all is refused whole.
@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from domain import benefit_sql
-from domain.enrollment_status import mark_paid
+from domain.enrollments import tally_deltas, tally_upsert
 from domain.payment_files import STAGE_COLUMNS, FileContext, staged_rows
 from domain.policy import YearPolicy
 from domain.sheets import PAYMENT_FILE_ALIASES, SheetError, Table, map_headers, read_table, require
@@ -37,6 +37,7 @@ from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
 ROW_ERROR_LIMIT = 1000  # reported in full up to this many; the counts are always exact
+IMPORT_STATEMENT_TIMEOUT_S = 300  # one statement of a 100,000-row file takes seconds, not 15
 # The optional extension-proof column (八公山: migrant workers' proof) beside the shared aliases.
 PAYMENT_ALIASES = {**PAYMENT_FILE_ALIASES, "extension_proof": ["延期证明", "证明材料", "extension proof", "extension_proof"]}
 REQUIRED = {"channel": "渠道", "paid_at": "缴费时间", "external_id": "流水号"}
@@ -153,34 +154,29 @@ SELECT count(*) FROM (
 """
 
 _PAID_ON = "(paid_at AT TIME ZONE 'Asia/Shanghai')::date"
+_ROWS_PER_MILLISECOND = 2**21  # more rows than a 64 MB file can hold: (time, row) in one bigint
 
 # One row per staged row. Each CTE adds one kind of fact; `verdict` is the first rule a
-# row breaks, in the order record_payment checks them.
+# row breaks, in the order record_payment checks them. Facts about a few rows (a 流水号
+# or receipt twice in the file, a person paying twice) come from narrow aggregates
+# joined back, not from sorting 100,000 wide rows.
 _CLASSIFY = f"""
 CREATE TEMP TABLE payment_outcome ON COMMIT DROP AS
 WITH staged AS (
-    SELECT s.*, {_PAID_ON} AS paid_on, p.id AS person_id, p.name AS registered_name, p.birth_date,
-           p.unit_id, p.unit_path
+    SELECT s.row_number, s.id_number, s.name, s.amount, s.channel, s.paid_at, s.external_id, s.receipt_no, s.proof,
+           {_PAID_ON} AS paid_on, p.id AS person_id, p.name AS registered_name, p.birth_date, p.unit_id, p.unit_path
       FROM payment_stage s
       LEFT JOIN person p ON p.tenant_id = :tenant AND p.id_number = s.id_number AND p.unit_path ^@ :scope
      WHERE s.error IS NULL
 ),
--- The same 流水号 (per channel) or receipt more than once in the file.
-in_file AS (
-    SELECT s.*,
-           row_number() OVER ext_ordered AS nth,
-           min(row_number) OVER ext AS first_row,
-           max(row_number) OVER ext AS last_row,
-           (min(id_number) OVER ext <> max(id_number) OVER ext OR min(amount) OVER ext <> max(amount) OVER ext
-            OR min(paid_at) OVER ext <> max(paid_at) OVER ext) AS ext_differs,
-           receipt_no IS NOT NULL AND (first_value(channel) OVER receipt_ordered <> channel
-                                       OR first_value(external_id) OVER receipt_ordered <> external_id) AS receipt_reused,
-           first_value(row_number) OVER receipt_ordered AS receipt_row
-      FROM staged s
-    WINDOW ext AS (PARTITION BY channel, external_id),
-           ext_ordered AS (PARTITION BY channel, external_id ORDER BY row_number),
-           receipt_ordered AS (PARTITION BY receipt_no ORDER BY row_number)
+-- A 流水号 (per channel) more than once in the file: the same payment repeated, or two
+-- payments given one number (then every row of it is refused: which is right is unknown).
+ext_groups AS (
+    SELECT channel, external_id, min(row_number) AS first_row, max(row_number) AS last_row,
+           (min(id_number) <> max(id_number) OR min(amount) <> max(amount) OR min(paid_at) <> max(paid_at)) AS differs
+      FROM staged GROUP BY channel, external_id HAVING count(*) > 1
 ),
+{{receipt_groups}}
 file_persons AS (SELECT DISTINCT person_id, id_number FROM staged WHERE person_id IS NOT NULL),
 -- Earlier years, as domain.payments.enrollment_history reads them for one person.
 history AS (
@@ -195,30 +191,36 @@ history AS (
 breaks AS (SELECT person_id, {benefit_sql.break_years("year", "enrolled")} AS breaks FROM history GROUP BY person_id),
 facts AS (
     SELECT i.*, e.amount_due, e.person_id IS NOT NULL AS has_enrollment,
+           g.first_row, g.last_row, coalesce(g.differs, false) AS ext_differs,
+           g.first_row IS NOT NULL AND i.row_number <> g.first_row AS repeat,
            x.id AS existing_id, (x.person_id, x.year, x.amount) = (i.person_id, :year, i.amount) AS same_as_existing,
-           r.id IS NOT NULL AND r.id IS DISTINCT FROM x.id AS receipt_used,
+           {{receipt_facts}},
            a.id IS NOT NULL AS paid_before,
            coalesce(b.breaks, 0) AS breaks,
            {benefit_sql.timing("i.paid_on", "i.birth_date", "i.proof IS NOT NULL")} AS timing,
            -- a duplicate is kept whenever it arrived; its timing is only informative
-           {benefit_sql.timing("i.paid_on", "i.birth_date", "true")} AS duplicate_timing
-      FROM in_file i
+           {benefit_sql.timing("i.paid_on", "i.birth_date", "true")} AS duplicate_timing,
+           -- the order payments were made in (milliseconds, then the row): a person's
+           -- earliest good one is accepted
+           floor(extract(epoch FROM i.paid_at) * 1000)::bigint * {_ROWS_PER_MILLISECOND} + i.row_number AS ord
+      FROM staged i
+      LEFT JOIN ext_groups g ON g.channel = i.channel AND g.external_id = i.external_id
       LEFT JOIN enrollment e ON e.tenant_id = :tenant AND e.year = :year AND e.person_id = i.person_id
       LEFT JOIN payment x ON x.tenant_id = :tenant AND x.channel = i.channel AND x.external_id = i.external_id
-      LEFT JOIN payment r ON r.tenant_id = :tenant AND r.receipt_no = i.receipt_no
+      {{receipt_join}}
       LEFT JOIN payment a ON a.tenant_id = :tenant AND a.person_id = i.person_id AND a.year = :year
                          AND a.status = 'ACCEPTED'
       LEFT JOIN breaks b ON b.person_id = i.person_id
 ),
 -- What stops a row before the payment rules are even asked; or it was imported already.
-blocked AS (
+judged AS (
     SELECT f.*,
            CASE
                WHEN person_id IS NULL THEN 'PERSON_NOT_FOUND'
                WHEN name <> '' AND name <> registered_name THEN 'NAME_MISMATCH'
                WHEN ext_differs THEN 'EXTERNAL_ID_REUSED_IN_FILE'
                WHEN existing_id IS NOT NULL AND NOT same_as_existing THEN 'EXTERNAL_ID_CONFLICT'
-               WHEN existing_id IS NOT NULL OR nth > 1 THEN NULL
+               WHEN existing_id IS NOT NULL OR repeat THEN NULL
                WHEN receipt_used OR receipt_reused THEN 'RECEIPT_NO_USED'
                WHEN NOT has_enrollment THEN 'NO_ENROLLMENT'
            END AS block,
@@ -226,46 +228,44 @@ blocked AS (
            {benefit_sql.expected_amount("timing", "amount_due")} AS expected
       FROM facts f
 ),
-judged AS (
-    SELECT b.*,
+candidates AS (
+    SELECT j.*,
            CASE
                WHEN timing IN {benefit_sql.REFUSALS} THEN timing
                WHEN amount_due = 0 AND timing <> 'LATE' THEN 'NOTHING_DUE'
                WHEN amount <> expected THEN 'AMOUNT_MISMATCH'
-           END AS verdict,
-           row_number() OVER (ORDER BY paid_at, row_number) AS ord
-      FROM blocked b
-     WHERE block IS NULL AND NOT imported_before AND nth = 1
-),
--- A person's payments in the order they were made: the first that passes is ACCEPTED.
-sequenced AS (
-    SELECT j.*, min(ord) FILTER (WHERE verdict IS NULL) OVER (PARTITION BY person_id) AS first_ok
+           END AS verdict
       FROM judged j
+     WHERE block IS NULL AND NOT imported_before AND NOT repeat
+),
+firsts AS (
+    SELECT person_id, min(ord) FILTER (WHERE verdict IS NULL) AS first_ok
+      FROM candidates GROUP BY person_id
 ),
 decided AS (
-    SELECT row_number,
-           CASE WHEN paid_before OR ord > first_ok THEN 'DUPLICATE' WHEN ord = first_ok THEN 'ACCEPTED' END AS outcome,
-           CASE WHEN paid_before OR ord >= first_ok THEN NULL ELSE verdict END AS verdict
-      FROM sequenced
+    SELECT c.row_number,
+           CASE WHEN c.paid_before OR c.ord > f.first_ok THEN 'DUPLICATE' WHEN c.ord = f.first_ok THEN 'ACCEPTED' END
+               AS outcome,
+           CASE WHEN c.paid_before OR c.ord >= f.first_ok THEN NULL ELSE c.verdict END AS verdict
+      FROM candidates c JOIN firsts f USING (person_id)
 ),
 settled AS (
-    SELECT b.*, d.outcome AS decided_outcome,
-           coalesce(b.block, d.verdict) AS first_error
-      FROM blocked b LEFT JOIN decided d USING (row_number)
+    SELECT j.*, d.outcome AS decided_outcome, coalesce(j.block, d.verdict) AS first_error
+      FROM judged j LEFT JOIN decided d USING (row_number)
 )
 SELECT s.row_number, s.error AS stage_error, t.person_id, t.id_number, t.amount, t.channel, t.paid_at, t.external_id,
        t.receipt_no, t.proof, t.unit_id, t.unit_path, t.amount_due, t.expected, t.breaks,
        CASE
            WHEN t.first_error IS NOT NULL THEN NULL
            WHEN t.imported_before THEN 'ALREADY_IMPORTED'
-           WHEN t.nth > 1 THEN 'REPEATED'  -- settled below by the row it repeats
+           WHEN t.repeat THEN 'REPEATED'  -- settled below by the row it repeats
            ELSE t.decided_outcome
        END AS outcome,
        coalesce(s.error, t.first_error) AS error,
        CASE WHEN t.first_error = 'EXTERNAL_ID_REUSED_IN_FILE'
             THEN CASE WHEN t.row_number = t.first_row THEN t.last_row ELSE t.first_row END
             WHEN t.first_error = 'RECEIPT_NO_USED' AND t.receipt_reused THEN t.receipt_row
-            WHEN t.nth > 1 THEN t.first_row
+            WHEN t.repeat THEN t.first_row
        END AS other_row,
        CASE WHEN t.decided_outcome = 'ACCEPTED' THEN t.timing
             WHEN t.duplicate_timing IN {benefit_sql.REFUSALS} THEN 'LATE'
@@ -274,6 +274,33 @@ SELECT s.row_number, s.error AS stage_error, t.person_id, t.id_number, t.amount,
             THEN {benefit_sql.benefit_start("t.timing", "t.paid_on", "t.birth_date", "t.breaks")} END AS benefit_start
   FROM payment_stage s LEFT JOIN settled t USING (row_number)
 """
+
+# Receipt numbers are checked (against the county's, and for two payments with one
+# receipt in the file) only when the file has them.
+_RECEIPT_PARTS = {
+    "receipt_groups": """receipt_firsts AS (
+    SELECT DISTINCT ON (receipt_no) receipt_no, row_number, channel, external_id
+      FROM staged WHERE receipt_no IS NOT NULL ORDER BY receipt_no, row_number
+),""",
+    "receipt_facts": """r.id IS NOT NULL AND r.id IS DISTINCT FROM x.id AS receipt_used,
+           rf.receipt_no IS NOT NULL AND (rf.channel, rf.external_id) <> (i.channel, i.external_id) AS receipt_reused,
+           rf.row_number AS receipt_row""",
+    "receipt_join": """LEFT JOIN payment r ON r.tenant_id = :tenant AND r.receipt_no = i.receipt_no
+      LEFT JOIN receipt_firsts rf ON rf.receipt_no = i.receipt_no""",
+}
+_NO_RECEIPTS = {
+    "receipt_groups": "",
+    "receipt_facts": "false AS receipt_used, false AS receipt_reused, NULL::int AS receipt_row",
+    "receipt_join": "",
+}
+
+
+def classify_statement(has_receipts: bool) -> str:
+    statement = _CLASSIFY
+    for name, part in (_RECEIPT_PARTS if has_receipts else _NO_RECEIPTS).items():
+        statement = statement.replace("{" + name + "}", part)
+    return statement
+
 
 # A line repeating an earlier line of the file (same channel, 流水号 and content) is the
 # same payment: already imported when that row was taken, an error when it was not.
@@ -295,9 +322,12 @@ SELECT count(*) AS total,
 """
 
 
-async def _classify(db: Db, tenant_id: int, policy: YearPolicy, scope_path: str) -> None:
+async def _classify(db: Db, tenant_id: int, policy: YearPolicy, scope_path: str, has_receipts: bool) -> None:
     params = {**benefit_sql.policy_params(policy), "tenant": tenant_id, "year": policy.year, "scope": scope_path}
-    await db.execute(text(_CLASSIFY), params)
+    await db.execute(text(classify_statement(has_receipts)), params)
+    # Real row counts for the statements that read it (a nested loop over 100,000 rows
+    # estimated as 200 costs seconds).
+    await db.execute(text("ANALYZE payment_outcome"))
     await db.execute(text(_SETTLE_REPEATS))
 
 
@@ -391,7 +421,9 @@ WITH inserted AS (
            :import, :actor
       FROM payment_outcome
      WHERE outcome IN ('ACCEPTED', 'DUPLICATE')
-     ORDER BY row_number
+     -- in person order: the person-year and unit-path indexes, and the foreign-key
+     -- checks on person, then walk their pages in order instead of at random
+     ORDER BY person_id, row_number
     RETURNING id, status, amount
 ),
 refunds AS (
@@ -404,8 +436,25 @@ refunds AS (
 SELECT (SELECT count(*) FROM inserted) AS payments, (SELECT count(*) FROM refunds) AS refunds
 """
 
-_ACCEPTED = """
-SELECT person_id, amount, benefit_start FROM payment_outcome WHERE outcome = 'ACCEPTED' ORDER BY person_id
+# domain.enrollment_status.mark_paid, with the accepted rows read from payment_outcome
+# instead of 100,000-element arrays sent back and forth: the same statement shape, so
+# the tallies move with the rows, by the status the UPDATE found under its lock.
+_MARK_PAID = f"""
+WITH changed AS (
+    UPDATE enrollment e
+       SET previous_status = e.status, status = 'PAID',
+           paid_amount = e.paid_amount + o.amount, benefit_start = o.benefit_start
+      FROM payment_outcome o
+     WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id = o.person_id AND o.outcome = 'ACCEPTED'
+    RETURNING e.person_id, e.status, e.previous_status
+),
+moved AS (
+    SELECT p.unit_id, p.unit_path, {tally_deltas("c.status", "c.previous_status")}
+      FROM changed c JOIN person p ON p.tenant_id = :tenant AND p.id = c.person_id
+     GROUP BY p.unit_id, p.unit_path
+),
+tallied AS ({tally_upsert("moved")})
+SELECT count(*) FROM changed
 """
 
 
@@ -428,8 +477,7 @@ async def _write(db: Db, tenant_id: int, year: int, report: ImportReport, actor:
                 [Problem("CONCURRENT_PAYMENT", "a payment with one of these 流水号 was recorded meanwhile: import the file again", ["file"])]
             ) from None
         raise
-    accepted = [(r.person_id, r.amount, r.benefit_start) for r in await db.execute(text(_ACCEPTED))]
-    await mark_paid(db, tenant_id, year, accepted)
+    await db.execute(text(_MARK_PAID), {"tenant": tenant_id, "year": year})
     return import_id
 
 
@@ -443,13 +491,15 @@ async def import_payments(
     Raises Rejected when the file as a whole cannot be taken, RowsRejected in atomic
     mode when rows fail."""
     table, mapping = read_payment_file(upload.data, upload.file_name)
-    # Sorting and hashing 100,000 rows in memory rather than in temporary files.
+    # Sorting and hashing 100,000 rows in memory rather than in temporary files; and a
+    # statement budget for a file, not for one request's look-up (this transaction only).
     await db.execute(text("SET LOCAL work_mem = '64MB'"))
+    await db.execute(text(f"SET LOCAL statement_timeout = '{IMPORT_STATEMENT_TIMEOUT_S}s'"))
     await _stage(db, table, FileContext(mapping, now, today))
     writing = not upload.dry_run
     if writing:
         await db.execute(text(_LOCK), {"tenant": tenant_id, "year": policy.year})
-    await _classify(db, tenant_id, policy, importer.scope_path)
+    await _classify(db, tenant_id, policy, importer.scope_path, "receipt_no" in mapping)
     counts = (await db.execute(text(_COUNTS))).mappings().one()
     if counts["total"] == 0:
         raise Rejected([Problem("EMPTY_FILE", f"{upload.file_name}: the file has a header but no rows", ["file"])])
