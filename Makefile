@@ -31,3 +31,12 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .zhengjiao .zhengjiao-test
+
+## benchmarks beyond `make bench` (see bench/README.md); each uses its own data directory
+.PHONY: bench-upload bench-demo
+bench-upload: $(STAMP)
+	$(BIN)/python bench/subsidy_upload.py --rounds 2
+
+bench-demo: $(STAMP)
+	rm -rf /tmp/zj-demo-bench
+	ZHENGJIAO_DATA_DIR=/tmp/zj-demo-bench $(BIN)/zhengjiao demo --persons 600000

@@ -231,6 +231,7 @@ class PeakRss:
 
     def __init__(self) -> None:
         self._peak = 0
+        self.before = 0
         self._running = False
         self._thread: threading.Thread | None = None
 
@@ -246,7 +247,7 @@ class PeakRss:
             Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
         except OSError:
             pass
-        self._peak = self._status("VmRSS")
+        self.before = self._peak = self._status("VmRSS")
         self._running = True
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -269,6 +270,7 @@ class Measured:
     rows: int
     seconds: float
     peak_rss: int
+    rss_before: int
     batch: dict
 
 
@@ -321,7 +323,7 @@ def run_round(http: httpx.Client, token: str, args, lists: Lists, urls, settings
         seconds, payload = upload(http, token, args.category, data, f"{args.category}-v{version}.xlsx")
         peak = rss.stop()
         _check(label, payload, lists, version)
-        measured.append(Measured(label, lists.rows, seconds, peak, payload["batch"]))
+        measured.append(Measured(label, lists.rows, seconds, peak, rss.before, payload["batch"]))
     listed = gql(http, ENROLLMENT, {"id": lists.sample}, token)["person"]["enrollment"]
     if listed["subsidyCategory"] is None:
         raise RuntimeError("the listed person's enrolment was not recomputed")
@@ -374,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
                     b = m.batch
                     print(
                         f"round {number} {m.label}: {m.rows:,} rows in {m.seconds:.2f} s = {m.rows / m.seconds:,.0f} rows/s,"
-                        f" peak RSS {m.peak_rss / 2**20:.0f} MB (version {b['version']}: accepted {b['rowsAccepted']:,},"
+                        f" peak RSS {m.peak_rss / 2**20:.0f} MB ({m.rss_before / 2**20:.0f} MB before;"
+                        f" version {b['version']}: accepted {b['rowsAccepted']:,},"
                         f" added {b['added']:,}, removed {b['removed']:,}, pending {b['pending']})",
                         flush=True,
                     )
