@@ -336,6 +336,7 @@ async def _load(urls: DatabaseUrls, settings: Settings, persons: int, seed: int,
     from authz.passwords import Passwords
     from authz.roles import Role
     from tenants.kinds import DepartmentCode
+    from domain.quotas import load_demo_quotas
     from tenants.onboarding import OnboardRequest, create_tenant, find_tenant
     from tenants.problems import Rejected
 
@@ -405,6 +406,7 @@ async def _load(urls: DatabaseUrls, settings: Settings, persons: int, seed: int,
         # Fresh statistics before the set-wise enrolment queries plan over 600k rows.
         await db.execute(text("ANALYZE person"))
         await _policies_and_lists(db, tenant.id, seed)
+        await load_demo_quotas(db, tenant.id)
     return _Loaded(tenant.id, len(rows), loaded, not operator_exists, accounts, unit_names)
 
 

@@ -39,7 +39,7 @@ class Person(SQLModel, table=True):
         Index("person_tenant_name", "tenant_id", "name", postgresql_ops={"name": "text_pattern_ops"}),
     )
 
-    tenant_id: int = Field(sa_column=tenant_id_column())
+    tenant_id: int = Field(sa_column=tenant_id_column(references_tenant=False))
     id: int | None = Field(default=None, sa_column=id_column())
     id_number: str = Field(sa_column=Column(Text, nullable=False))
     name: str = Field(sa_column=Column(Text, nullable=False))
@@ -144,7 +144,8 @@ class SubsidyBatch(SQLModel, table=True):
 
 
 class SubsidyListEntry(SQLModel, table=True):
-    """Every accepted row of every batch: the history of who was on which version."""
+    """The changes each batch made to its list (ADDED, REMOVED, or KEPT with other
+    details): who was on which version follows from them (domain/subsidy_history.py)."""
 
     __tablename__ = "subsidy_list_entry"
     __table_args__ = (
@@ -153,7 +154,7 @@ class SubsidyListEntry(SQLModel, table=True):
         Index("subsidy_list_entry_person", "tenant_id", "id_number"),
     )
 
-    tenant_id: int = Field(sa_column=tenant_id_column())
+    tenant_id: int = Field(sa_column=tenant_id_column(references_tenant=False))
     batch_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     id_number: str = Field(sa_column=Column(Text, primary_key=True))
     name: str = Field(sa_column=Column(Text, nullable=False))
@@ -177,7 +178,7 @@ class SubsidyMembership(SQLModel, table=True):
         Index("subsidy_membership_person", "tenant_id", "id_number", "year"),
     )
 
-    tenant_id: int = Field(sa_column=tenant_id_column())
+    tenant_id: int = Field(sa_column=tenant_id_column(references_tenant=False))
     year: int = Field(sa_column=Column(Integer, primary_key=True))
     category_code: str = Field(sa_column=Column(Text, primary_key=True))
     id_number: str = Field(sa_column=Column(Text, primary_key=True))
@@ -196,7 +197,7 @@ class Enrollment(SQLModel, table=True):
         Index("enrollment_tenant_year_status", "tenant_id", "year", "status"),
     )
 
-    tenant_id: int = Field(sa_column=tenant_id_column())
+    tenant_id: int = Field(sa_column=tenant_id_column(references_tenant=False))
     person_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     year: int = Field(sa_column=Column(Integer, primary_key=True))
     status: str = Field(sa_column=Column(Text, nullable=False))
