@@ -327,6 +327,13 @@ SELECT %s, id_number, name, birth_date, sex, unit_id, unit_path, %s FROM demo_pe
 """
 
 
+_COUNT_UNITS = """
+UPDATE unit u SET persons = c.n
+  FROM (SELECT unit_id, count(*) AS n FROM demo_person GROUP BY unit_id) c
+ WHERE u.tenant_id = %(t)s AND u.id = c.unit_id
+"""
+
+
 async def _load(urls: DatabaseUrls, settings: Settings, persons: int, seed: int, password: str) -> _Loaded:
     from sqlalchemy import text
     from tqdm import tqdm
@@ -402,6 +409,7 @@ async def _load(urls: DatabaseUrls, settings: Settings, persons: int, seed: int,
                     bar.set_postfix_str("moving into person, indexing…")
                     await cur.execute(_MOVE, (tenant.id, CREATED_BY))
                     loaded = cur.rowcount
+                    await cur.execute(_COUNT_UNITS, {"t": tenant.id})
                     bar.set_postfix_str("done")
         # Fresh statistics before the set-wise enrolment queries plan over 600k rows.
         await db.execute(text("ANALYZE person"))

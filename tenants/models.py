@@ -74,6 +74,9 @@ class Unit(SQLModel, table=True):
     # Materialised path of unit ids, "/12/345/"; collation C so LIKE 'prefix%' uses the index.
     path: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
     depth: int = Field(sa_column=Column(Integer, nullable=False))
+    # Persons registered directly in this unit, moved with each registration: a
+    # township's total is a sum over its few units, not a count of 60,000 rows.
+    persons: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Department(SQLModel, table=True):

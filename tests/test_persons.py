@@ -69,6 +69,9 @@ def test_concurrent_registration_of_one_person(client, new_county):
     assert outcomes == ["PERSON_EXISTS", "ok"]
     total = client.data(PERSONS, {"filter": {"search": number}}, county.tokens["admin"])["persons"]["totalCount"]
     assert total == 1
+    # the village's counter moved once (totals of unit lists come from the counters)
+    village = client.data(PERSONS, {"filter": {"unit": county.units["100201"]}}, county.tokens["admin"])["persons"]
+    assert village["totalCount"] == len(village["edges"]) == 1
 
 
 def test_persons_filters_and_keyset_pages(client, new_county):
