@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKeyConstraint, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKeyConstraint, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 from domain.models import money
@@ -43,9 +43,18 @@ class Payment(SQLModel, table=True):
         ),
         ForeignKeyConstraint(["tenant_id", "collector_id"], ["app_user.tenant_id", "app_user.id"]),
         ForeignKeyConstraint(["tenant_id", "remittance_id"], ["remittance.tenant_id", "remittance.id"]),
-        ForeignKeyConstraint(["tenant_id", "import_id"], ["payment_import.tenant_id", "payment_import.id"]),
-        UniqueConstraint("tenant_id", "receipt_no", name="payment_receipt_unique"),
-        UniqueConstraint("tenant_id", "channel", "external_id", name="payment_external_unique"),
+        # No key for import_id: it only says which file brought the row, and a key check
+        # per row of a 100,000-row file re-locks the one import row 100,000 times.
+        # Receipts and channel numbers: unique where present (a channel file has no
+        # receipts, a cash payment no channel number: no index entries for the NULLs).
+        Index(
+            "payment_receipt_unique", "tenant_id", "receipt_no", unique=True,
+            postgresql_where=text("receipt_no IS NOT NULL"),
+        ),
+        Index(
+            "payment_external_unique", "tenant_id", "channel", "external_id", unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
         CheckConstraint(_in("channel", CHANNELS), name="payment_channel_check"),
         CheckConstraint("status IN ('ACCEPTED', 'DUPLICATE', 'REFUNDED')", name="payment_status_check"),
         CheckConstraint("timing IN ('WINDOW', 'EXTENSION', 'LATE', 'NEWBORN')", name="payment_timing_check"),
