@@ -8,7 +8,7 @@ from typing import Any, AsyncIterator
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.middleware import Middleware

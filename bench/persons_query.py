@@ -14,23 +14,16 @@ a separate server process would only look better.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-os.environ["ZHENGJIAO_DATA_DIR"] = os.environ.get("ZHENGJIAO_BENCH_DATA_DIR", "/tmp/zj-bench")
-# Passwords are hashed once for the demo accounts and verified once per login: keep it cheap.
-os.environ.setdefault("ZHENGJIAO_ARGON2_TIME_COST", "1")
-os.environ.setdefault("ZHENGJIAO_ARGON2_MEMORY_KIB", "8192")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
+
+from common import LOGIN, demo_county, gql, percentile, start_server  # noqa: E402
 
 PERSONS = """
 query($filter: PersonFilter, $first: Int) {
@@ -40,52 +33,8 @@ query($filter: PersonFilter, $first: Int) {
     edges { node { id idNumber name unit { code name } } }
   }
 }"""
-LOGIN = """
-mutation($input: LoginInput!) { login(input: $input) { token userErrors { code message } } }"""
 UNITS = "{ units(first: 100) { edges { node { id code name kind } } } }"
 COUNT = "{ persons(first: 1) { totalCount } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(settings, urls):  # noqa: ANN001
-    import uvicorn
-
-    from api.app import create_app
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, urls), host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started:
-        if time.time() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
-def gql(http: httpx.Client, query: str, variables: dict | None = None, token: str | None = None) -> dict:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
-    response.raise_for_status()
-    body = response.json()
-    if body.get("errors"):
-        raise RuntimeError(body["errors"])
-    return body["data"]
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    rank = max(1, -(-len(sorted_values) * p // 100))
-    return sorted_values[int(rank) - 1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,16 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=50)
     args = parser.parse_args(argv)
 
-    from api.database import resolve_urls
-    from api.demo import DEFAULT_PASSWORD, TENANT_CODE, run_demo
-    from api.settings import get_settings
+    from api.demo import TENANT_CODE
 
-    settings = get_settings()
-    print(f"data dir {settings.data_dir}", flush=True)
-    urls = resolve_urls(settings)
-    if run_demo(persons=args.persons, if_empty=True, seed=411325, settings=settings, urls=urls) != 0:
+    county = demo_county(args.persons)
+    if county is None:
         return 1
-    password = os.environ.get("ZHENGJIAO_DEMO_PASSWORD") or DEFAULT_PASSWORD
+    settings, urls, password = county.settings, county.urls, county.password
 
     server, thread, base_url = start_server(settings, urls)
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import threading
@@ -28,16 +27,11 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-os.environ["ZHENGJIAO_DATA_DIR"] = os.environ.get("ZHENGJIAO_BENCH_DATA_DIR", "/tmp/zj-bench")
-os.environ.setdefault("ZHENGJIAO_ARGON2_TIME_COST", "1")
-os.environ.setdefault("ZHENGJIAO_ARGON2_MEMORY_KIB", "8192")
 
 import httpx  # noqa: E402
 
-from persons_query import LOGIN, gql, percentile, start_server  # noqa: E402
+from common import LOGIN, demo_county, gql, percentile, start_server  # noqa: E402
 
 YEAR = 2027
 PROGRESS = """
@@ -127,17 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--township", default="411325100", help="the township asked for (default 城关镇)")
     args = parser.parse_args(argv)
 
-    from api.database import resolve_urls
-    from api.demo import DEFAULT_PASSWORD, TENANT_CODE, run_demo
-    from api.settings import get_settings
+    from api.demo import TENANT_CODE
 
-    settings = get_settings()
-    print(f"data dir {settings.data_dir}", flush=True)
-    urls = resolve_urls(settings)
-    if run_demo(persons=args.persons, if_empty=True, seed=411325, settings=settings, urls=urls) != 0:
+    county = demo_county(args.persons)
+    if county is None:
         return 1
+    settings, urls, password = county.settings, county.urls, county.password
     persons, tenant_id = asyncio.run(prepare(urls, settings, 200_000))
-    password = os.environ.get("ZHENGJIAO_DEMO_PASSWORD") or DEFAULT_PASSWORD
 
     server, thread, base_url = start_server(settings, urls)
     clock = server.config.app.state.runtime.services.clock

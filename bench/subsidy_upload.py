@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import random
 import sys
 import threading
@@ -36,16 +35,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-os.environ["ZHENGJIAO_DATA_DIR"] = os.environ.get("ZHENGJIAO_BENCH_DATA_DIR", "/tmp/zj-bench")
-os.environ.setdefault("ZHENGJIAO_ARGON2_TIME_COST", "1")
-os.environ.setdefault("ZHENGJIAO_ARGON2_MEMORY_KIB", "8192")
 
 import httpx  # noqa: E402
 
-from persons_query import LOGIN, gql, start_server  # noqa: E402
+from common import LOGIN, demo_county, gql, start_server  # noqa: E402
 
 YEAR = 2027
 PENDING = 300  # listed, not registered (yet)
@@ -339,16 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--category", default="dibao")
     args = parser.parse_args(argv)
 
-    from api.database import resolve_urls
-    from api.demo import DEFAULT_PASSWORD, TENANT_CODE, run_demo
-    from api.settings import get_settings
+    from api.demo import TENANT_CODE
 
-    settings = get_settings()
-    print(f"data dir {settings.data_dir}", flush=True)
-    urls = resolve_urls(settings)
-    if run_demo(persons=args.persons, if_empty=True, seed=411325, settings=settings, urls=urls) != 0:
+    county = demo_county(args.persons)
+    if county is None:
         return 1
-    password = os.environ.get("ZHENGJIAO_DEMO_PASSWORD") or DEFAULT_PASSWORD
+    settings, urls, password = county.settings, county.urls, county.password
 
     started = time.perf_counter()
     persons = asyncio.run(_persons(urls, settings, args.rows + args.rows // 20 + 3))

@@ -1,12 +1,15 @@
 """Per-request DataLoaders: one query per batch of ids, scoped to the caller."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from strawberry.dataloader import DataLoader
 
 from schema.context import Context
 from tenants.units import UnitRow, units_by_ids
+
+if TYPE_CHECKING:
+    from domain.persons import PersonRow
 
 
 def _loader(context: Context, name: str, factory: Callable[[Context], DataLoader]) -> DataLoader:

@@ -1,0 +1,92 @@
+"""What every benchmark shares: its own data directory, the 600,000-person demo county,
+the real app under uvicorn in a background thread, and a small GraphQL client."""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Set before any settings are read: benchmarks never touch ./.zhengjiao or the tests'.
+os.environ["ZHENGJIAO_DATA_DIR"] = os.environ.get("ZHENGJIAO_BENCH_DATA_DIR", "/tmp/zj-bench")
+# Passwords are hashed once for the demo accounts and verified once per login: keep it cheap.
+os.environ.setdefault("ZHENGJIAO_ARGON2_TIME_COST", "1")
+os.environ.setdefault("ZHENGJIAO_ARGON2_MEMORY_KIB", "8192")
+
+import httpx  # noqa: E402
+
+LOGIN = """
+mutation($input: LoginInput!) { login(input: $input) { token userErrors { code message } } }"""
+
+
+@dataclass(frozen=True)
+class DemoCounty:
+    settings: Any  # api.settings.Settings
+    urls: Any  # api.database.DatabaseUrls
+    password: str  # of the demo accounts
+    tenant_code: str
+
+
+def demo_county(persons: int) -> DemoCounty | None:
+    """The bench data dir's demo county, loaded with `persons` persons if not there yet."""
+    from api.database import resolve_urls
+    from api.demo import DEFAULT_PASSWORD, TENANT_CODE, run_demo
+    from api.settings import get_settings
+
+    settings = get_settings()
+    print(f"data dir {settings.data_dir}", flush=True)
+    urls = resolve_urls(settings)
+    if run_demo(persons=persons, if_empty=True, seed=411325, settings=settings, urls=urls) != 0:
+        return None
+    password = os.environ.get("ZHENGJIAO_DEMO_PASSWORD") or DEFAULT_PASSWORD
+    return DemoCounty(settings, urls, password, TENANT_CODE)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(settings, urls):  # noqa: ANN001
+    import uvicorn
+
+    from api.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, urls), host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("server did not start")
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def gql(http: httpx.Client, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    response.raise_for_status()
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+    return body["data"]
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    rank = max(1, -(-len(sorted_values) * p // 100))
+    return sorted_values[int(rank) - 1]
