@@ -16,7 +16,8 @@ from datetime import date
 from sqlalchemy import text
 
 from domain.idnumber import IdNumberError, parse_id_number
-from domain.sheets import ENROLLMENT_HISTORY_ALIASES, SheetError, Table, map_headers, read_table, require
+from domain.sheets import ENROLLMENT_HISTORY_ALIASES, Table, require
+from domain.uploads import RowProblem, found_headers, open_upload
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -48,14 +49,6 @@ class HistoryFile:
     file_name: str
     data: bytes
     dry_run: bool = False
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    row: int
-    column: str | None
-    code: str
-    message: str
 
 
 @dataclass
@@ -121,16 +114,8 @@ def _staged_rows(table: Table, mapping: dict[str, int], today: date) -> Iterator
 
 
 def _read(data: bytes, file_name: str) -> tuple[Table, dict[str, int]]:
-    try:
-        table = read_table(data, file_name)
-    except SheetError as error:
-        raise Rejected([Problem("UNREADABLE_FILE", f"{file_name}: {error.message}", ["file"])]) from None
-    mapping = map_headers(table.headers, ENROLLMENT_HISTORY_ALIASES)
-    found = ", ".join(h for h in table.headers if h) or "none"
-    if require(mapping, ["id_number"]):
-        raise Rejected(
-            [Problem("NO_ID_COLUMN", f"{file_name}: no ID number column (证件号码 or 身份证号); headers found: {found}", ["file"])]
-        )
+    table, mapping = open_upload(data, file_name, ENROLLMENT_HISTORY_ALIASES)
+    found = found_headers(table)
     missing = require(mapping, ["year", "enrolled"])
     if missing:
         names = ", ".join({"year": "年度", "enrolled": "参保状态"}[m] for m in missing)

@@ -32,7 +32,8 @@ from domain import benefit_sql
 from domain.enrollments import tally_deltas, tally_upsert
 from domain.payment_files import STAGE_COLUMNS, FileContext, staged_rows
 from domain.policy import YearPolicy
-from domain.sheets import PAYMENT_FILE_ALIASES, SheetError, Table, map_headers, read_table, require
+from domain.sheets import PAYMENT_FILE_ALIASES, Table, require
+from domain.uploads import RowProblem, found_headers, open_upload
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -56,14 +57,6 @@ class PaymentFile:
 class Importer:
     subject: str  # "u:12", recorded as payment.recorded_by and payment_import.imported_by
     scope_path: str  # persons outside it are not found
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    row: int
-    column: str | None
-    code: str
-    message: str
 
 
 @dataclass
@@ -97,16 +90,8 @@ class RowsRejected(Rejected):
 
 
 def read_payment_file(data: bytes, file_name: str) -> tuple[Table, dict[str, int]]:
-    try:
-        table = read_table(data, file_name)
-    except SheetError as error:
-        raise Rejected([Problem("UNREADABLE_FILE", f"{file_name}: {error.message}", ["file"])]) from None
-    mapping = map_headers(table.headers, PAYMENT_ALIASES)
-    found = ", ".join(h for h in table.headers if h) or "none"
-    if require(mapping, ["id_number"]):
-        raise Rejected(
-            [Problem("NO_ID_COLUMN", f"{file_name}: no ID number column (证件号码 or 身份证号); headers found: {found}", ["file"])]
-        )
+    table, mapping = open_upload(data, file_name, PAYMENT_ALIASES)
+    found = found_headers(table)
     if require(mapping, ["amount"]):
         raise Rejected([Problem("NO_AMOUNT_COLUMN", f"{file_name}: no amount column (金额); headers found: {found}", ["file"])])
     missing = require(mapping, REQUIRED)

@@ -35,7 +35,8 @@ from sqlalchemy import text
 from domain.enrollments import recompute_selected_id_numbers
 from domain.idnumber import IdNumberError, parse_id_number
 from domain.policy import YearPolicy
-from domain.sheets import SUBSIDY_LIST_ALIASES, SheetError, Table, map_headers, read_table, require
+from domain.sheets import SUBSIDY_LIST_ALIASES, Table
+from domain.uploads import RowProblem, open_upload
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -57,14 +58,6 @@ MESSAGES = {
     "NAME_MISMATCH": "the name differs from the registered person's",
     "RECOGNIZED_AFTER_CUTOFF": "recognised after the list cutoff: no subsidy this year",
 }
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    row: int
-    column: str | None
-    code: str
-    message: str
 
 
 @dataclass
@@ -227,20 +220,6 @@ async def _copy_raw(db: Db, table: Table, mapping: dict[str, int], today: date) 
                     await copy.write_row(row)
                     staged += 1
     return staged
-
-
-def _read(data: bytes, file_name: str) -> tuple[Table, dict[str, int]]:
-    try:
-        table = read_table(data, file_name)
-    except SheetError as error:
-        raise Rejected([Problem("UNREADABLE_FILE", f"{file_name}: {error.message}", ["file"])]) from None
-    mapping = map_headers(table.headers, SUBSIDY_LIST_ALIASES)
-    if require(mapping, ["id_number"]):
-        found = ", ".join(h for h in table.headers if h) or "none"
-        raise Rejected(
-            [Problem("NO_ID_COLUMN", f"{file_name}: no ID number column (证件号码 or 身份证号); headers found: {found}", ["file"])]
-        )
-    return table, mapping
 
 
 # --- checking the rows, set-wise ------------------------------------------------
@@ -416,7 +395,7 @@ async def upload_list(db: Db, tenant_id: int, policy: YearPolicy, upload: Upload
     """Validate and (unless dry_run) apply one department list. Raises Rejected when
     the file as a whole cannot be taken."""
     _refuse_before_reading(policy, upload, today)
-    table, mapping = _read(upload.data, upload.file_name)
+    table, mapping = open_upload(upload.data, upload.file_name, SUBSIDY_LIST_ALIASES)
     await db.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": WORK_MEM})
     if await _copy_raw(db, table, mapping, today) == 0:
         raise Rejected([Problem("EMPTY_FILE", f"{upload.file_name}: the file has a header but no rows", ["file"])])
