@@ -8,11 +8,10 @@ from authz.accounts import BAD_CREDENTIALS, NewUser, authenticate, create_user
 from authz.principal import Principal, load_user
 from authz.roles import Role
 from authz.tokens import TokenClaims, issue_token
-from schema import loaders
 from schema.errors import UserError, user_errors
 from schema.mutations import Audit, run_mutation
 from schema.relay import parse_global_id
-from schema.tenants import DepartmentCodeEnum, TenantType, UnitType
+from schema.tenants import DepartmentCodeEnum, TenantType, UnitType, load_unit
 from tenants.audit import write_audit
 from tenants.kinds import DepartmentCode
 from tenants.onboarding import tenant_by_id
@@ -34,10 +33,7 @@ class Viewer:
 
     @strawberry.field(description="The unit the caller works in; null for county-wide roles.")
     async def scope(self, info: Info) -> UnitType | None:
-        if self.principal.scope_unit_id is None:
-            return None
-        row = await loaders.units(info.context).load(self.principal.scope_unit_id)
-        return UnitType.from_row(row) if row else None
+        return await load_unit(info, self.principal.scope_unit_id)
 
     @strawberry.field
     async def tenant(self, info: Info) -> TenantType | None:

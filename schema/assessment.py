@@ -10,9 +10,8 @@ from strawberry.types import Info
 from domain import policy_store
 from domain.assessment import AssessmentRules, MissingFrom, RewardTier, Shortfall
 from domain.assessment_service import Measurement, UnitAssessment, assess_year
-from schema import loaders
 from schema.errors import PublicError
-from schema.tenants import UnitType
+from schema.tenants import UnitType, load_unit
 
 MissingFromEnum = strawberry.enum(MissingFrom, name="MissingFrom", description="TARGET: missing = quota − enrolled; THRESHOLD: ⌈rate × quota⌉ − enrolled.")
 ZERO = Decimal(0)
@@ -121,7 +120,7 @@ class UnitAssessmentType:
 
     @strawberry.field
     async def unit(self, info: Info) -> UnitType:
-        return UnitType.from_row(await loaders.units(info.context).load(self.unit_id))
+        return await load_unit(info, self.unit_id)
 
     @classmethod
     def of(cls, a: UnitAssessment) -> "UnitAssessmentType":

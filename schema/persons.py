@@ -11,13 +11,12 @@ from domain import persons as person_rules
 from domain import subsidy_history
 from domain.idnumber import mask
 from domain.persons import NewPerson, PersonQuery, PersonRow
-from schema import loaders
 from schema.enrollments import EnrollmentStatusEnum, EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
-from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, from_global_id, page_size, parse_global_id, to_global_id
+from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id, to_global_id
 from schema.subsidies import SubsidyHistoryEntry
-from schema.tenants import UnitType
+from schema.tenants import UnitType, load_unit, visible_unit
 from tenants.problems import Problem, Rejected
 
 
@@ -38,8 +37,7 @@ class PersonType(Node):
 
     @strawberry.field
     async def unit(self, info: Info) -> UnitType:
-        row = await loaders.units(info.context).load(self.row.unit_id)
-        return UnitType.from_row(row)
+        return await load_unit(info, self.row.unit_id)
 
     @strawberry.field(description="Every version of every subsidy list that named this person.")
     async def subsidy_history(self, info: Info, year: int | None = None) -> list[SubsidyHistoryEntry]:
@@ -95,9 +93,7 @@ async def filter_path(info: Info, principal: Principal, unit: strawberry.ID | No
     """The caller's scope, narrowed to a unit's subtree when one is asked for."""
     if not unit:
         return principal.scope_path
-    row = await loaders.units(info.context).load(from_global_id(unit, "Unit")[1])
-    if row is None:
-        raise PublicError("NOT_FOUND", "unit does not exist in this county")
+    row = await visible_unit(info, unit)
     if row.path.startswith(principal.scope_path):
         return row.path
     if principal.scope_path.startswith(row.path):

@@ -16,8 +16,7 @@ from domain.progress import Counts, Point, UnitProgress
 from schema import loaders
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
-from schema.relay import from_global_id
-from schema.tenants import UnitType
+from schema.tenants import UnitType, visible_unit
 from tenants.problems import Problem, Rejected
 from tenants.units import UnitRow
 
@@ -89,14 +88,6 @@ class ProgressPoint:
         )
 
 
-async def _visible_unit(info: Info, unit: strawberry.ID) -> UnitRow:
-    """A unit the caller may see: inside its scope or above it (else NOT_FOUND)."""
-    row = await loaders.units(info.context).load(from_global_id(unit, "Unit")[1])
-    if row is None:
-        raise PublicError("NOT_FOUND", "unit does not exist in this county")
-    return row
-
-
 async def in_scope_unit(info: Info, principal: Principal, unit: strawberry.ID | None) -> UnitRow | None:
     """The unit asked for, which must be inside the caller's scope; None: the caller's
     own scope unit (the county for county-wide roles)."""
@@ -104,7 +95,7 @@ async def in_scope_unit(info: Info, principal: Principal, unit: strawberry.ID | 
         if principal.scope_unit_id is None:
             return None
         return await loaders.units(info.context).load(principal.scope_unit_id)
-    row = await _visible_unit(info, unit)
+    row = await visible_unit(info, unit)
     if not principal.covers(row.path):
         raise PublicError("FORBIDDEN", "unit is outside your scope")
     return row
@@ -147,7 +138,7 @@ class ProgressQueries:
     ) -> list[QuotaProgressType]:
         context = info.context
         principal = await context.check("progress", "read")
-        parent_row = await _visible_unit(info, parent) if parent else None
+        parent_row = await visible_unit(info, parent) if parent else None
         db, tenant = context.db, principal.tenant_id
         if as_of is None or as_of >= context.services.clock.today():
             rows = await progress_rules.live_children(db, tenant, year, parent_row)

@@ -6,11 +6,10 @@ from strawberry.types import Info
 
 from domain import quotas as quota_rules
 from domain.quotas import QuotaChange, QuotaEntry, QuotaRow
-from schema import loaders
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import parse_global_id
-from schema.tenants import UnitType
+from schema.tenants import UnitType, load_unit
 
 
 @strawberry.type(name="Quota")
@@ -21,7 +20,7 @@ class QuotaType:
 
     @strawberry.field
     async def unit(self, info: Info) -> UnitType:
-        return UnitType.from_row(await loaders.units(info.context).load(self.unit_id))
+        return await load_unit(info, self.unit_id)
 
     @classmethod
     def of(cls, year: int, row: QuotaRow) -> "QuotaType":

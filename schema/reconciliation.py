@@ -7,10 +7,9 @@ import strawberry
 from strawberry.types import Info
 
 from domain.reconciliation import ReconciliationRow, reconcile
-from schema import loaders
 from schema.payments import PaymentChannelEnum
 from schema.persons import filter_path
-from schema.tenants import UnitType
+from schema.tenants import UnitType, load_unit
 
 
 @strawberry.type
@@ -43,8 +42,7 @@ class ReconciliationLine:
 
     @strawberry.field(description="The child unit; null on the totals line and for the parent's own persons.")
     async def unit(self, info: Info) -> UnitType | None:
-        row = await loaders.units(info.context).load(self.unit_id) if self.unit_id else None
-        return UnitType.from_row(row) if row else None
+        return await load_unit(info, self.unit_id)
 
 
 @strawberry.type

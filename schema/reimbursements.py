@@ -9,13 +9,12 @@ from strawberry.types import Info
 
 from domain import reimbursements
 from domain.reimbursements import OwedRow, OwedSummary
-from schema import loaders
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation
 from schema.payments import PersonRef, load_person
 from schema.persons import filter_path
 from schema.relay import PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id
-from schema.tenants import UnitType
+from schema.tenants import UnitType, load_unit
 from tenants.problems import Problem, Rejected
 
 DEFAULT_METHOD = "一卡通"
@@ -68,8 +67,7 @@ class ReimbursementSummary:
 
     @strawberry.field(description="The child unit (township); null for persons of the parent unit itself.")
     async def unit(self, info: Info) -> UnitType | None:
-        row = await loaders.units(info.context).load(self.unit_id) if self.unit_id else None
-        return UnitType.from_row(row) if row else None
+        return await load_unit(info, self.unit_id)
 
 
 @strawberry.input

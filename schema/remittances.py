@@ -11,11 +11,10 @@ from authz.principal import Principal
 from authz.roles import Role
 from domain import remittances
 from domain.remittances import CashHeld, Collector, RemittanceRow
-from schema import loaders
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id, to_global_id
-from schema.tenants import UnitType
+from schema.tenants import UnitType, load_unit
 from tenants.problems import Problem, Rejected
 
 
@@ -60,8 +59,7 @@ class CashHolding:
 
     @strawberry.field(description="The collector's village.")
     async def unit(self, info: Info) -> UnitType | None:
-        row = await loaders.units(info.context).load(self.unit_id) if self.unit_id else None
-        return UnitType.from_row(row) if row else None
+        return await load_unit(info, self.unit_id)
 
 
 @strawberry.input

@@ -9,7 +9,7 @@ from strawberry.types import Info
 from authz.accounts import NewUser, check_credentials, create_user
 from authz.roles import Role
 from schema import loaders
-from schema.errors import UserError
+from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, from_global_id, page_size, parse_global_id, to_global_id
 from tenants import units as unit_queries
@@ -47,14 +47,25 @@ class UnitType(Node):
 
     @strawberry.field
     async def parent(self, info: Info) -> Optional["UnitType"]:
-        if self.row.parent_id is None:
-            return None
-        row = await loaders.units(info.context).load(self.row.parent_id)
-        return UnitType.from_row(row) if row else None
+        return await load_unit(info, self.row.parent_id)
 
     @strawberry.field
     async def children(self, info: Info, first: int | None = None, after: str | None = None) -> "UnitConnection":
         return await unit_connection(info, self.row.id, first, after)
+
+
+async def load_unit(info: Info, unit_id: int | None) -> UnitType | None:
+    """A unit by id through the request's loader (in the caller's scope), or None."""
+    row = await loaders.units(info.context).load(unit_id) if unit_id else None
+    return UnitType.from_row(row) if row else None
+
+
+async def visible_unit(info: Info, unit: strawberry.ID) -> UnitRow:
+    """The unit of a global ID if the caller may see it (in or above its scope)."""
+    row = await loaders.units(info.context).load(from_global_id(unit, "Unit")[1])
+    if row is None:
+        raise PublicError("NOT_FOUND", "unit does not exist in this county")
+    return row
 
 
 @strawberry.type
