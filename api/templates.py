@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import openpyxl
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,19 +23,31 @@ _NOTES = [
 ]
 
 
-def subsidy_list_template() -> bytes:
+@dataclass(frozen=True)
+class Template:
+    title: str  # the sheet's name
+    headers: list[str]
+    widths: tuple[int, ...]  # per column, in Excel's character units
+    text_columns: tuple[int, ...]  # 1-based: ID numbers and references stay text, never 4.11E+17
+    notes: list[str]  # a second sheet, 填写说明
+    file_name: str  # ASCII name of the download
+    quoted_name: str  # its Chinese name, percent-encoded (RFC 5987)
+
+
+def workbook(template: Template) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.title = "资助名单"
-    sheet.append(SUBSIDY_LIST_HEADERS)
+    sheet.title = template.title
+    sheet.append(template.headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for column, width in zip("ABCDE", (12, 22, 18, 14, 24)):
-        sheet.column_dimensions[column].width = width
+    for index, width in enumerate(template.widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
     for row in range(2, 5002):
-        sheet.cell(row=row, column=2).number_format = "@"  # ID numbers stay text
+        for column in template.text_columns:
+            sheet.cell(row=row, column=column).number_format = "@"
     notes = book.create_sheet("填写说明")
-    for line in _NOTES:
+    for line in template.notes:
         notes.append([line])
     notes.column_dimensions["A"].width = 120
     buffer = io.BytesIO()
@@ -40,12 +55,20 @@ def subsidy_list_template() -> bytes:
     return buffer.getvalue()
 
 
-async def subsidy_list_template_endpoint(request: Request) -> Response:
-    return Response(
-        subsidy_list_template(),
-        media_type=XLSX,
-        headers={"content-disposition": "attachment; filename=\"subsidy-list.xlsx\"; filename*=UTF-8''%E8%B5%84%E5%8A%A9%E5%90%8D%E5%8D%95.xlsx"},
-    )
+def download(template: Template) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette endpoint serving the template as an attachment."""
+    disposition = f"attachment; filename=\"{template.file_name}\"; filename*=UTF-8''{template.quoted_name}"
+
+    async def endpoint(request: Request) -> Response:
+        return Response(workbook(template), media_type=XLSX, headers={"content-disposition": disposition})
+
+    return endpoint
+
+
+SUBSIDY_LIST = Template(
+    title="资助名单", headers=SUBSIDY_LIST_HEADERS, widths=(12, 22, 18, 14, 24), text_columns=(2,), notes=_NOTES,
+    file_name="subsidy-list.xlsx", quoted_name="%E8%B5%84%E5%8A%A9%E5%90%8D%E5%8D%95.xlsx",
+)
 
 
 PAYMENT_FILE_HEADERS = ["证件号码", "姓名", "金额", "渠道", "缴费时间", "流水号", "收据号"]
@@ -62,30 +85,9 @@ _PAYMENT_NOTES = [
 ]
 
 
-def payment_file_template() -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "缴费明细"
-    sheet.append(PAYMENT_FILE_HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for column, width in zip("ABCDEFG", (22, 12, 10, 14, 20, 28, 16)):
-        sheet.column_dimensions[column].width = width
-    for row in range(2, 5002):
-        for column in (1, 6, 7):  # ID numbers and references stay text
-            sheet.cell(row=row, column=column).number_format = "@"
-    notes = book.create_sheet("填写说明")
-    for line in _PAYMENT_NOTES:
-        notes.append([line])
-    notes.column_dimensions["A"].width = 120
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-async def payment_file_template_endpoint(request: Request) -> Response:
-    return Response(
-        payment_file_template(),
-        media_type=XLSX,
-        headers={"content-disposition": "attachment; filename=\"payment-file.xlsx\"; filename*=UTF-8''%E7%BC%B4%E8%B4%B9%E6%98%8E%E7%BB%86.xlsx"},
-    )
+PAYMENT_FILE = Template(
+    title="缴费明细", headers=PAYMENT_FILE_HEADERS, widths=(22, 12, 10, 14, 20, 28, 16), text_columns=(1, 6, 7),
+    notes=_PAYMENT_NOTES, file_name="payment-file.xlsx", quoted_name="%E7%BC%B4%E8%B4%B9%E6%98%8E%E7%BB%86.xlsx",
+)
+subsidy_list_template_endpoint = download(SUBSIDY_LIST)
+payment_file_template_endpoint = download(PAYMENT_FILE)
