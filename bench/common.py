@@ -90,3 +90,43 @@ def percentile(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     rank = max(1, -(-len(sorted_values) * p // 100))
     return sorted_values[int(rank) - 1]
+
+
+class PeakRss:
+    """Peak resident memory of this process while running: the kernel's high-water mark
+    (reset through /proc/self/clear_refs), with a 10 ms sampler where that is refused."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self.before = 0
+        self._running = False
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _status(field: str) -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def __enter__(self) -> "PeakRss":
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        except OSError:
+            pass
+        self.before = self.peak = self._status("VmRSS")
+        self._running = True
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while self._running:
+            self.peak = max(self.peak, self._status("VmRSS"))
+            time.sleep(0.01)
+
+    def __exit__(self, *exc: object) -> None:
+        self._running = False
+        if self._thread:
+            self._thread.join()
+        self.peak = max(self.peak, self._status("VmHWM"))

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 
-from common import LOGIN, demo_county, gql, percentile, start_server  # noqa: E402
+from common import LOGIN, PeakRss, demo_county, gql, percentile, start_server  # noqa: E402
 
 YEAR = 2027
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -167,46 +167,6 @@ def channel_file(payers: list[Payer], run: str, fmt: str, now: datetime) -> byte
     return out.getvalue()
 
 
-class PeakRss:
-    """Peak resident memory of this process while running: the kernel's high-water mark
-    (reset through /proc/self/clear_refs), with a 10 ms sampler where that is refused."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._running = False
-        self._thread: threading.Thread | None = None
-
-    @staticmethod
-    def _status(field: str) -> int:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def __enter__(self) -> "PeakRss":
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-        except OSError:
-            pass
-        self.start = self._status("VmRSS")
-        self.peak = self.start
-        self._running = True
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while self._running:
-            self.peak = max(self.peak, self._status("VmRSS"))
-            time.sleep(0.01)
-
-    def __exit__(self, *exc: object) -> None:
-        self._running = False
-        if self._thread:
-            self._thread.join()
-        self.peak = max(self.peak, self._status("VmHWM"))
-
-
 # --- (a) the import ------------------------------------------------------------------
 
 
@@ -306,8 +266,8 @@ def report_import(fmt: str, result: dict, seconds: float, rss: PeakRss, same: bo
     if result["rowErrors"]:
         print(f"    first row errors: {result['rowErrors'][:3]}")
     print(f"    {seconds:.2f} s, {result['rowsTotal'] / seconds:,.0f} rows/s")
-    print(f"    peak RSS of the process {rss.peak / 2**20:.0f} MB ({(rss.peak - rss.start) / 2**20:+.0f} MB over "
-          f"{rss.start / 2**20:.0f} MB before the request)")
+    print(f"    peak RSS of the process {rss.peak / 2**20:.0f} MB ({(rss.peak - rss.before) / 2**20:+.0f} MB over "
+          f"{rss.before / 2**20:.0f} MB before the request)")
     print(f"    tallies equal a recount: {same}; {paid:,} enrolments of {YEAR} PAID", flush=True)
 
 

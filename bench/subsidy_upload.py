@@ -28,7 +28,6 @@ import io
 import json
 import random
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 
-from common import LOGIN, demo_county, gql, start_server  # noqa: E402
+from common import LOGIN, PeakRss, demo_county, gql, start_server  # noqa: E402
 
 YEAR = 2027
 PENDING = 300  # listed, not registered (yet)
@@ -219,45 +218,6 @@ def _vacuum(urls) -> None:  # noqa: ANN001
 # --- measuring ----------------------------------------------------------------
 
 
-class PeakRss:
-    """Peak resident memory of this process between start() and stop(): the kernel's
-    high-water mark, reset through /proc/self/clear_refs, with a sampler as fallback."""
-
-    def __init__(self) -> None:
-        self._peak = 0
-        self.before = 0
-        self._running = False
-        self._thread: threading.Thread | None = None
-
-    @staticmethod
-    def _status(field: str) -> int:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def start(self) -> None:
-        try:
-            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-        except OSError:
-            pass
-        self.before = self._peak = self._status("VmRSS")
-        self._running = True
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while self._running:
-            self._peak = max(self._peak, self._status("VmRSS"))
-            time.sleep(0.01)
-
-    def stop(self) -> int:
-        self._running = False
-        if self._thread:
-            self._thread.join()
-        return max(self._peak, self._status("VmHWM"))
-
-
 @dataclass
 class Measured:
     label: str
@@ -312,12 +272,10 @@ def run_round(http: httpx.Client, token: str, args, lists: Lists, urls, settings
     for version, (label, data) in enumerate((("v1 first upload", lists.first), ("v2 5% changed", lists.second)), start=1):
         if version == 2:
             _vacuum(urls)
-        rss = PeakRss()
-        rss.start()
-        seconds, payload = upload(http, token, args.category, data, f"{args.category}-v{version}.xlsx")
-        peak = rss.stop()
+        with PeakRss() as rss:
+            seconds, payload = upload(http, token, args.category, data, f"{args.category}-v{version}.xlsx")
         _check(label, payload, lists, version)
-        measured.append(Measured(label, lists.rows, seconds, peak, rss.before, payload["batch"]))
+        measured.append(Measured(label, lists.rows, seconds, rss.peak, rss.before, payload["batch"]))
     listed = gql(http, ENROLLMENT, {"id": lists.sample}, token)["person"]["enrollment"]
     if listed["subsidyCategory"] is None:
         raise RuntimeError("the listed person's enrolment was not recomputed")
