@@ -17,7 +17,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 
 from domain import benefits
 from domain.benefits import Timing, TimingRefused
@@ -231,37 +230,40 @@ async def _insert(
         "proof": new.extension_proof, "unit": person.unit_id, "path": person.unit_path,
         "collector": recorder.user_id if new.channel == "CASH_AGENT" else None, "by": recorder.subject,
     }
-    try:
-        async with db.savepoint():
-            row = (
-                await db.execute(
-                    text(
-                        f"""
-                        INSERT INTO payment (tenant_id, person_id, year, amount, due_at_payment, channel, status, timing,
-                                             paid_at, benefit_start, back_years, receipt_no, external_id, extension_proof,
-                                             unit_id, unit_path, collector_id, recorded_by)
-                        VALUES (:t, :person, :year, :amount, :due, :channel, :status, :timing, :paid_at, :start, :back,
-                                :receipt, :external, :proof, :unit, :path, :collector, :by)
-                        RETURNING {PAYMENT_COLUMNS}
-                        """
-                    ),
-                    params,
-                )
-            ).one()
-    except IntegrityError as error:
-        problem = _unique_problem(str(error.orig), new)
-        if problem is None:
-            raise
-        raise Rejected([problem]) from None
+    # DO NOTHING instead of catching the error: no savepoint on the hot path. A conflict
+    # is a receipt or channel number taken (by this county's earlier or concurrent payment).
+    row = (
+        await db.execute(
+            text(
+                f"""
+                INSERT INTO payment (tenant_id, person_id, year, amount, due_at_payment, channel, status, timing,
+                                     paid_at, benefit_start, back_years, receipt_no, external_id, extension_proof,
+                                     unit_id, unit_path, collector_id, recorded_by)
+                VALUES (:t, :person, :year, :amount, :due, :channel, :status, :timing, :paid_at, :start, :back,
+                        :receipt, :external, :proof, :unit, :path, :collector, :by)
+                ON CONFLICT DO NOTHING
+                RETURNING {PAYMENT_COLUMNS}
+                """
+            ),
+            params,
+        )
+    ).first()
+    if row is None:
+        raise Rejected([await _conflict(db, tenant_id, new)])
     return payment_row(row)
 
 
-def _unique_problem(message: str, new: NewPayment) -> Problem | None:
-    if "payment_receipt_unique" in message:
+async def _conflict(db: Db, tenant_id: int, new: NewPayment) -> Problem:
+    """Which unique key a refused insert hit."""
+    if new.receipt_no and await db.scalar(
+        text("SELECT 1 FROM payment WHERE tenant_id = :t AND receipt_no = :r"), {"t": tenant_id, "r": new.receipt_no}
+    ):
         return Problem("RECEIPT_NO_USED", f"receipt {new.receipt_no} is already used in this county", ["receiptNo"])
-    if "payment_external_unique" in message:
+    if new.external_id and await payment_by_external_id(db, tenant_id, new.channel, new.external_id):
         return Problem("EXTERNAL_ID_CONFLICT", f"externalId {new.external_id} is already recorded", ["externalId"])
-    return None
+    # One ACCEPTED payment per person-year is guaranteed by the enrolment lock; reaching
+    # this index means that lock was bypassed: fail loudly, never silently drop money.
+    raise RuntimeError("payment insert conflicted on the one-accepted-payment key")
 
 
 async def open_duplicate_refund(db: Db, tenant_id: int, payment: PaymentRow) -> int:
