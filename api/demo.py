@@ -453,7 +453,10 @@ async def _policies_and_lists(db, tenant_id: int, seed: int) -> None:  # noqa: A
             ),
             {"t": tenant_id, "salt": f"{seed}:{index}", "cut": int(share * 10_000)},
         )
-        lines = ["姓名,证件号码,认定日期"] + [f"{r.name},{r.id_number},2026-08-20" for r in rows]
+        listed = [f"{r.name},{r.id_number},2026-08-20" for r in rows]
+        if not listed:  # a tiny demo county may have nobody in a category
+            continue
+        lines = ["姓名,证件号码,认定日期", *listed]
         data = ("\n".join(lines) + "\n").encode()
         await upload_list(
             db, tenant_id, year_2027, Upload(2027, category, f"demo-{category}.csv", data), "demo", date(2026, 9, 1)

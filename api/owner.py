@@ -5,14 +5,18 @@ any request does.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from typing import AsyncIterator
+import sys
+from collections.abc import Coroutine
+from typing import Any, AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from api.database import DatabaseUrls, connection_options, to_sqlalchemy
 from api.settings import Settings
+from tenants.problems import Rejected
 from tenants.session import Db, tenant_transaction
 
 
@@ -30,3 +34,17 @@ async def owner_transaction(urls: DatabaseUrls, settings: Settings, tenant_id: i
             yield db
     finally:
         await engine.dispose()
+
+
+def run_command(work: Coroutine[Any, Any, Any]) -> tuple[int, Any]:
+    """Run a CLI command's coroutine: (0, its result), or (2, None) after printing why it
+    was refused (an unknown county, or the problems of a rejected change)."""
+    try:
+        return 0, asyncio.run(work)
+    except LookupError as error:
+        print(f"error: {error}", file=sys.stderr)
+    except Rejected as rejected:
+        for problem in rejected.problems:
+            where = ".".join(problem.field)
+            print(f"error: {where + ': ' if where else ''}{problem.message}", file=sys.stderr)
+    return 2, None

@@ -1,7 +1,6 @@
 """`zhengjiao policy apply TENANT FILE`: a year policy from a JSON file, on the owner role."""
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -10,14 +9,13 @@ from sqlalchemy import select
 
 from api.database import DatabaseUrls, resolve_urls
 from api.migrate import migrate
-from api.owner import owner_transaction
+from api.owner import owner_transaction, run_command
 from api.settings import Settings, get_settings
 from domain.policy import PolicyFormatError, YearPolicy, policy_from_dict
 from domain.policy_store import save_policy
 from tenants.audit import write_audit
 from tenants.models import Tenant
 from tenants.onboarding import bump_authz_version
-from tenants.problems import Rejected
 
 
 def read_policy_file(path: str | Path) -> YearPolicy:
@@ -47,14 +45,8 @@ def apply_policy_file(tenant_code: str, file: str) -> int:
         return 2
     urls = resolve_urls(settings)
     migrate(urls, settings)
-    try:
-        recomputed = asyncio.run(apply_policy(urls, settings, tenant_code, policy, "cli"))
-    except LookupError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except Rejected as rejected:
-        for problem in rejected.problems:
-            print(f"error: {'.'.join(problem.field)}: {problem.message}", file=sys.stderr)
-        return 2
+    status, recomputed = run_command(apply_policy(urls, settings, tenant_code, policy, "cli"))
+    if status:
+        return status
     print(f"{tenant_code}: policy {policy.year} applied, {recomputed} enrolments recomputed")
     return 0

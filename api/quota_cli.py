@@ -10,14 +10,13 @@ from sqlalchemy import text
 
 from api.database import DatabaseUrls, resolve_urls
 from api.migrate import migrate
-from api.owner import owner_transaction
+from api.owner import owner_transaction, run_command
 from api.settings import Settings, get_settings
 from domain.progress import repair_tallies, snapshot_years, take_snapshot, tally_drift
 from domain.enrollments import policy_years
 from domain.quotas import QuotaChange, QuotaFormatError, QuotaTable, apply_quota_table, read_quota_file
 from tenants.audit import write_audit
 from tenants.clock import Clock
-from tenants.problems import Rejected
 
 
 async def _tenants(urls: DatabaseUrls, settings: Settings, code: str | None) -> list[tuple[int, str, str]]:
@@ -56,15 +55,9 @@ def apply_quota_file(tenant_code: str, file: str, year: int | None) -> int:
     settings = get_settings()
     urls = resolve_urls(settings)
     migrate(urls, settings)
-    try:
-        asyncio.run(apply_quotas(urls, settings, tenant_code, table, year, "cli"))
-    except LookupError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except Rejected as rejected:
-        for problem in rejected.problems:
-            print(f"error: {problem.message}", file=sys.stderr)
-        return 2
+    status, _ = run_command(apply_quotas(urls, settings, tenant_code, table, year, "cli"))
+    if status:
+        return status
     print(f"{tenant_code}: {len(table.entries)} quotas for {year or table.year} set, total {table.sum:,}")
     return 0
 
