@@ -66,6 +66,10 @@ EMBEDDED_SETTINGS = {
     "checkpoint_timeout": "30min",
     "maintenance_work_mem": "256MB",
     "effective_cache_size": "4GB",
+    # A county's tables sit in memory: an index probe costs about what a sequential
+    # page does, and with the default (4) the planner hashes all 600,000 enrolments to
+    # update 10,000 of them (0.9 s instead of 0.3 s for a list re-upload).
+    "random_page_cost": "1.1",
 }
 
 

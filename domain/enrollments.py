@@ -23,23 +23,35 @@ def winner_order(alias: str = "") -> str:
     return f"{a}amount DESC, CASE {a}mode WHEN 'AUTO_ENROLL' THEN 0 WHEN 'DEDUCT' THEN 1 ELSE 2 END, {a}code"
 
 
+# The persons a recompute covers, read once: every later part joins this set, never
+# `person` again. A caller that has read the persons already (an upload's staging
+# table) hands in its own `selected`, with these columns.
+SELECTED_COLUMNS = "person_id, id_number, birth_date, unit_id, unit_path"
+
+
+def persons_where(condition: str) -> str:
+    """`selected`: the persons (alias p) meeting `condition`."""
+    return f"""
+    SELECT p.id AS person_id, p.id_number, p.birth_date, p.unit_id, p.unit_path
+      FROM person p
+     WHERE p.tenant_id = :tenant AND {condition}"""
+
+
 # Every category that applies to each selected person: listed ones (joined on the ID
 # number, so pending list rows count from the moment the person is registered) and
 # age-based ones (age at the policy's reference date).
 _CANDIDATES = """
-    SELECT p.id AS person_id, c.code, c.mode, c.amount
-      FROM person p
-      JOIN subsidy_membership m ON m.tenant_id = p.tenant_id AND m.id_number = p.id_number AND m.year = :year
+    SELECT s.person_id, c.code, c.mode, c.amount
+      FROM selected s
+      JOIN subsidy_membership m ON m.tenant_id = :tenant AND m.year = :year AND m.id_number = s.id_number
       JOIN subsidy_category c ON c.tenant_id = m.tenant_id AND c.year = m.year AND c.code = m.category_code
-     WHERE p.tenant_id = :tenant AND {person_filter}
     UNION ALL
-    SELECT p.id, c.code, c.mode, c.amount
-      FROM person p
-      JOIN year_policy y ON y.tenant_id = p.tenant_id AND y.year = :year
+    SELECT s.person_id, c.code, c.mode, c.amount
+      FROM selected s
+      JOIN year_policy y ON y.tenant_id = :tenant AND y.year = :year
       JOIN subsidy_category c ON c.tenant_id = y.tenant_id AND c.year = y.year
                              AND (c.min_age IS NOT NULL OR c.max_age IS NOT NULL)
-     WHERE p.tenant_id = :tenant AND {person_filter}
-       AND date_part('year', age(y.age_reference_date, p.birth_date))
+     WHERE date_part('year', age(y.age_reference_date, s.birth_date))
            BETWEEN coalesce(c.min_age, 0) AND coalesce(c.max_age, 1000)
 """
 
@@ -75,27 +87,30 @@ def tally_upsert(source: str) -> str:
 _KEEPS_STATUS = "e.status IN ('PAID', 'REFUNDED')"
 
 _RECOMPUTE = f"""
-WITH candidates AS ({_CANDIDATES}),
+WITH selected AS MATERIALIZED ({{selected}}),
+candidates AS ({_CANDIDATES}),
 best AS (
     SELECT DISTINCT ON (person_id) person_id, code, mode, amount
       FROM candidates
      ORDER BY person_id, {winner_order()}
 ),
 amounts AS (
-    SELECT p.id AS person_id, p.unit_id, p.unit_path,
+    SELECT s.person_id, s.unit_id, s.unit_path,
            b.code, b.mode, coalesce(b.amount, 0) AS subsidy,
            CASE WHEN b.mode = 'REIMBURSE' THEN y.standard ELSE y.standard - coalesce(b.amount, 0) END AS due,
            CASE WHEN b.mode = 'REIMBURSE' THEN b.amount ELSE 0 END AS reimburse
-      FROM person p
-      JOIN year_policy y ON y.tenant_id = p.tenant_id AND y.year = :year
-      LEFT JOIN best b ON b.person_id = p.id
-     WHERE p.tenant_id = :tenant AND {{person_filter}}
+      FROM selected s
+      JOIN year_policy y ON y.tenant_id = :tenant AND y.year = :year
+      LEFT JOIN best b ON b.person_id = s.person_id
 ),
--- Nothing left to collect: enrolled by the subsidy, benefits from 1 January.
+-- Nothing left to collect: enrolled by the subsidy, benefits from 1 January. `stored`:
+-- the person has this year's row (read once here, so the insert below need not look).
 computed AS MATERIALIZED (
-    SELECT a.*, CASE WHEN due = 0 THEN 'SUBSIDIZED' ELSE 'UNPAID' END AS status,
-           CASE WHEN due = 0 THEN CAST(:benefit_start AS date) END AS benefit_start
+    SELECT a.*, CASE WHEN a.due = 0 THEN 'SUBSIDIZED' ELSE 'UNPAID' END AS status,
+           CASE WHEN a.due = 0 THEN CAST(:benefit_start AS date) END AS benefit_start,
+           e.person_id IS NOT NULL AS stored
       FROM amounts a
+      LEFT JOIN enrollment e ON e.tenant_id = :tenant AND e.year = :year AND e.person_id = a.person_id
 ),
 -- Rewrite only what changed (a policy re-set touches the few rows it moves), and lock
 -- nothing else: an UPDATE skips rows its WHERE rejects, an upsert would lock them all.
@@ -125,8 +140,8 @@ inserted AS (
     SELECT :tenant, c.person_id, :year, c.status, c.due, 0, c.code, c.subsidy, c.mode, c.reimburse,
            c.benefit_start, now()
       FROM computed c
-     WHERE NOT EXISTS (SELECT 1 FROM enrollment e
-                        WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id = c.person_id)
+     WHERE NOT c.stored
+    -- (registered meanwhile by another transaction: that one computed it)
     ON CONFLICT (tenant_id, person_id, year) DO NOTHING
     RETURNING person_id, status, previous_status, amount_due
 ),
@@ -163,29 +178,38 @@ _BY_IDS = "p.id = ANY(CAST(:person_ids AS bigint[]))"
 # index condition repeated for every outer row (quadratic: 18,000 numbers took minutes).
 _BY_ID_NUMBERS = "p.id_number IN (SELECT id_number FROM recompute_id_number)"
 # From this many persons on, reading person, membership and enrollment whole and hashing
-# beats probing them (600,000 persons: 100,000 → 3.9 s instead of 6.5 s; 20,000 → 1.7 s
-# instead of 2.6 s; 5,000 → 0.8 s probing, 1.5 s hashing).
-_HASH_FROM = 10_000
+# beats probing them (600,000 persons, random_page_cost 1.1: 100,000 → 1.8 s hashing,
+# 2.0 – 2.8 s probing; 50,000 → 1.4 – 1.8 s either way; 30,000 → 0.8 – 0.9 s probing,
+# 1.2 – 1.4 s hashing).
+_HASH_FROM = 50_000
 
 
-async def _run(db: Db, tenant_id: int, year: int, person_filter: str, extra: dict) -> int:
-    sql = _RECOMPUTE.replace("{person_filter}", person_filter)
-    result = await db.execute(
-        text(sql), {"tenant": tenant_id, "year": year, "benefit_start": date(year, 1, 1), **extra}
-    )
-    return result.one().written
+async def _run(db: Db, tenant_id: int, year: int, selected: str, params: dict, hashing: bool = False) -> int:
+    sql = _RECOMPUTE.replace("{selected}", selected)
+    params = {"tenant": tenant_id, "year": year, "benefit_start": date(year, 1, 1), **params}
+    if not hashing:
+        return (await db.execute(text(sql), params)).one().written
+    # The row-level-security conditions shrink the planner's estimates for the small
+    # tables (a year's 4 categories look like 1 row), so it would rather cross-join them
+    # with 100,000 persons and probe each pair; for this one statement, it may not.
+    previous = await db.scalar(text("SELECT current_setting('enable_nestloop')"))
+    await db.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
+    written = (await db.execute(text(sql), params)).one().written
+    # (On an error the transaction or savepoint rolls back, and the setting with it.)
+    await db.execute(text("SELECT set_config('enable_nestloop', :previous, true)"), {"previous": previous})
+    return written
 
 
 async def recompute_year(db: Db, tenant_id: int, year: int) -> int:
     """Every registered person of the county, for one benefit year."""
-    return await _run(db, tenant_id, year, _ALL, {})
+    return await _run(db, tenant_id, year, persons_where(_ALL), {})
 
 
 async def recompute_persons(db: Db, tenant_id: int, person_ids: list[int], years: list[int] | None = None) -> int:
     years = years if years is not None else await policy_years(db, tenant_id)
     total = 0
     for year in years:
-        total += await _run(db, tenant_id, year, _BY_IDS, {"person_ids": person_ids})
+        total += await _run(db, tenant_id, year, persons_where(_BY_IDS), {"person_ids": person_ids})
     return total
 
 
@@ -208,17 +232,13 @@ async def recompute_selected_id_numbers(db: Db, tenant_id: int, year: int, selec
         params or {},
     )
     await db.execute(text("ANALYZE recompute_id_number"))
-    if selected.rowcount < _HASH_FROM:
-        return await _run(db, tenant_id, year, _BY_ID_NUMBERS, {})
-    # The row-level-security conditions shrink the planner's estimates for the small
-    # tables (a year's 4 categories look like 1 row), so it would rather cross-join them
-    # with 100,000 persons and probe each pair; for this one statement, it may not.
-    previous = await db.scalar(text("SELECT current_setting('enable_nestloop')"))
-    await db.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
-    written = await _run(db, tenant_id, year, _BY_ID_NUMBERS, {})
-    # (On an error the transaction or savepoint rolls back, and the setting with it.)
-    await db.execute(text("SELECT set_config('enable_nestloop', :previous, true)"), {"previous": previous})
-    return written
+    return await _run(db, tenant_id, year, persons_where(_BY_ID_NUMBERS), {}, hashing=selected.rowcount >= _HASH_FROM)
+
+
+async def recompute_selected(db: Db, tenant_id: int, year: int, selected: str, params: dict, count: int) -> int:
+    """The persons `selected` returns (`SELECTED_COLUMNS`, each person once), about
+    `count` of them: for a caller that has just read them from `person`."""
+    return await _run(db, tenant_id, year, selected, params, hashing=count >= _HASH_FROM)
 
 
 async def policy_years(db: Db, tenant_id: int) -> list[int]:
@@ -267,7 +287,8 @@ class CandidateRow:
 async def explain(db: Db, tenant_id: int, year: int, person_id: int) -> list[CandidateRow]:
     """Every category that applied to a person, winner first, in the winner order."""
     sql = f"""
-        WITH candidates AS ({_CANDIDATES.replace('{person_filter}', 'p.id = :person')})
+        WITH selected AS ({persons_where('p.id = :person')}),
+             candidates AS ({_CANDIDATES})
         SELECT k.code, c.name, k.mode, k.amount
           FROM candidates k
           JOIN subsidy_category c ON c.tenant_id = :tenant AND c.year = :year AND c.code = k.code

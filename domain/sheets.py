@@ -26,6 +26,10 @@ SUPPORTED = (".xlsx", ".csv")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old .xls (and .doc) files
 _EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)  # ="0123": Excel's way to force text in CSV
+# What a cell is trimmed of: every character str.strip() takes by default (full-width
+# spaces U+3000, NBSP, …; none lies above U+3000) and the zero-width ones it does not
+# (U+200B, the BOM).
+_BLANKS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b\ufeff"
 
 SUBSIDY_LIST_ALIASES: dict[str, list[str]] = {
     "name": ["姓名", "name"],
@@ -95,7 +99,9 @@ def _with_header(rows: Iterator[Row]) -> Table:
 def _data_rows(rows: Iterator[Row], width: int) -> Iterator[Row]:
     for number, cells in rows:
         if any(cells):
-            yield number, cells + [""] * (width - len(cells))
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            yield number, cells
 
 
 def _drop_trailing_empty(cells: list[str]) -> list[str]:
@@ -134,7 +140,9 @@ def _xlsx_cells(workbook: Any) -> Iterator[Row]:
         # calamine yields rows from row 1 (leading blank rows included), so the count
         # is the row number Excel shows.
         for number, values in enumerate(sheet.iter_rows(), start=1):
-            yield number, [_cell_text(v) for v in values]
+            # Most cells are text: trimmed inline, the rest converted (a 100,000-row list
+            # has half a million cells).
+            yield number, [v.strip(_BLANKS) if type(v) is str else _cell_text(v) for v in values]
     except SheetError:
         raise
     except Exception:  # noqa: BLE001 - a broken sheet part shows up only while reading
@@ -207,14 +215,16 @@ def _csv_records(reader: Iterable[list[str]]) -> Iterator[Row]:
 
 
 def _csv_cell(cell: str) -> str:
-    text = _trim(cell)
-    match = _EXCEL_TEXT.match(text)
-    return _trim(match.group(1)) if match else text
+    text = cell.strip(_BLANKS)
+    if text.startswith("="):
+        match = _EXCEL_TEXT.match(text)
+        if match:
+            return match.group(1).strip(_BLANKS)
+    return text
 
 
 def _trim(text: str) -> str:
-    # str.strip() covers full-width spaces (U+3000) and NBSP, not zero-width ones.
-    return text.strip().strip("\u200b\ufeff").strip()
+    return text.strip(_BLANKS)
 
 
 # --- headers ----------------------------------------------------------------

@@ -9,9 +9,9 @@ The shape of the work, for a 100,000-row list:
 
 1. `subsidy_raw`: the file as read, one COPY; ID numbers and dates parsed in Python
    (the only per-row Python work), with the well-formed common case checked from cached
-   partial sums (`IdNumbers`).
+   partial sums (`IdNumbers`), and numbers repeated in the file marked on the way.
 2. `subsidy_stage`: built once by one statement that carries everything later steps
-   need — the row's error (first failing check; duplicates by a window function), the
+   need — the row's error (the first failing check), the
    registered person, whether the number is on the current list and whether its row
    changed — so nothing joins `person` or `subsidy_membership` twice.
 3. Writes, each only of what changed: the version's entries (numbers added, removed, or
@@ -32,7 +32,7 @@ from typing import Iterator
 
 from sqlalchemy import text
 
-from domain.enrollments import recompute_selected_id_numbers
+from domain.enrollments import SELECTED_COLUMNS, recompute_selected
 from domain.idnumber import IdNumberError, parse_id_number
 from domain.policy import YearPolicy
 from domain.sheets import SUBSIDY_LIST_ALIASES, Table
@@ -91,21 +91,22 @@ _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _CHECK = "10X98765432"
 # Inside parse_id_number's range (from 1890): older birth dates take the slow path.
 _FAST_EARLIEST_BIRTH = date(1900, 1, 1)
-_SEQUENCE_SUMS = tuple(sum(int(d) * w for d, w in zip(f"{s:03d}", _WEIGHTS[14:])) for s in range(1000))
+_SEQUENCE_SUMS = {f"{s:03d}": sum(int(d) * w for d, w in zip(f"{s:03d}", _WEIGHTS[14:])) for s in range(1000)}
 
 
 class IdNumbers:
     """`parse_id_number` for a whole file, several times faster.
 
     A well-formed 18-character number has its check character verified from partial
-    sums cached per region, birth year and birth day (they repeat across a list), and
-    its birth date checked once per date. Every number that is not plainly valid goes to `parse_id_number`, which also names
-    its error, so the result is always the one `parse_id_number` gives (a test checks it)."""
+    sums cached per region and per birth date (both repeat across a list), and its birth
+    date checked once per date. Every number that is not plainly valid goes to
+    `parse_id_number`, which also names its error, so the result is always the one
+    `parse_id_number` gives (a test checks it)."""
 
     def __init__(self, today: date) -> None:
         self.today = today
-        self._parts: dict[tuple[int, str], int] = {}  # (offset, digits) → weighted sum
-        self._births: dict[str, bool] = {}  # YYYYMMDD → acceptable birth date
+        self._regions: dict[str, int] = {}  # 6 digits → weighted sum
+        self._births: dict[str, tuple[int, bool]] = {}  # YYYYMMDD → (weighted sum, acceptable date)
 
     def parse(self, raw: str) -> str:
         """The 18-character number; raises IdNumberError."""
@@ -116,29 +117,24 @@ class IdNumbers:
     def _plainly_valid(self, raw: str) -> bool:
         if len(raw) != 18 or not raw.isascii() or raw[0] == "0" or not raw[:17].isdigit():
             return False
-        total = self._part(0, raw[:6]) + self._part(6, raw[6:10]) + self._part(10, raw[10:14])
-        if _CHECK[(total + _SEQUENCE_SUMS[int(raw[14:17])]) % 11] != raw[17]:
-            return False
-        return self._acceptable_birth(raw)
+        region = self._regions.get(raw[:6])
+        if region is None:
+            region = self._regions[raw[:6]] = _weighted(raw[:6], 0)
+        birth = self._births.get(raw[6:14]) or self._birth(raw[6:14])
+        return birth[1] and _CHECK[(region + birth[0] + _SEQUENCE_SUMS[raw[14:17]]) % 11] == raw[17]
 
-    def _part(self, offset: int, digits: str) -> int:
-        key = (offset, digits)
-        total = self._parts.get(key)
-        if total is None:
-            total = self._parts[key] = sum(int(d) * w for d, w in zip(digits, _WEIGHTS[offset:]))
-        return total
+    def _birth(self, digits: str) -> tuple[int, bool]:
+        try:
+            born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+            acceptable = _FAST_EARLIEST_BIRTH <= born <= self.today
+        except ValueError:
+            acceptable = False
+        self._births[digits] = (_weighted(digits, 6), acceptable)
+        return self._births[digits]
 
-    def _acceptable_birth(self, number: str) -> bool:
-        digits = number[6:14]
-        acceptable = self._births.get(digits)
-        if acceptable is None:
-            try:
-                born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-                acceptable = _FAST_EARLIEST_BIRTH <= born <= self.today
-            except ValueError:
-                acceptable = False
-            self._births[digits] = acceptable
-        return acceptable
+
+def _weighted(digits: str, offset: int) -> int:
+    return sum(int(d) * w for d, w in zip(digits, _WEIGHTS[offset:]))
 
 
 class _Dates:
@@ -167,12 +163,15 @@ CREATE TEMP TABLE subsidy_raw (
 
 
 class _RowStager:
-    """File rows → `subsidy_raw` tuples, with the errors a single row shows by itself."""
+    """File rows → `subsidy_raw` tuples, with the errors the file shows by itself: those
+    of a single row, and a number repeated. Among rows with no error of their own, all but
+    the first of an ID number are duplicates (even when the first fails a later check)."""
 
     def __init__(self, mapping: dict[str, int], today: date) -> None:
         self.columns = tuple(mapping.get(name) for name in ("id_number", "name", "note", "recognized_on"))
         self.ids = IdNumbers(today)
         self.dates = _Dates()
+        self.seen: set[str] = set()
 
     def rows(self, table: Table) -> Iterator[tuple]:
         """Rows Excel shows as blank between data rows are EMPTY_ROW."""
@@ -202,6 +201,11 @@ class _RowStager:
             recognized = self.dates.parse(recognized_raw)
             if recognized is None:
                 error = error or "INVALID_DATE"
+        if error is None:
+            if id_number in self.seen:
+                error = "DUPLICATE_IN_FILE"
+            else:
+                self.seen.add(id_number)
         return (number, id_number, error, name, recognized, note)
 
 
@@ -224,31 +228,24 @@ async def _copy_raw(db: Db, table: Table, mapping: dict[str, int], today: date) 
 
 # --- checking the rows, set-wise ------------------------------------------------
 
-# One statement: every later step reads person_id, listed and changed from here. (The
-# window sorts by byte order: equality is all it needs, and 100,000 locale-aware
-# comparisons of ID numbers cost more than the rest of the statement.) The
-# first failing check of a row is its error; among rows with no error of their own, all
-# but the first of an ID number are duplicates (even when the first fails a later check).
+# One statement: every later step reads person_id, listed and changed from here. The
+# first failing check of a row is its error (the file's own errors came with the row).
 # `changed`: on the current list, but the row differs from the number's last entry
 # (membership.batch_id names the version that wrote it).
 _STAGE = """
 CREATE TEMP TABLE subsidy_stage ON COMMIT DROP AS
 SELECT r.row_number, r.id_number, r.name, r.recognized_on, r.note,
-       p.id AS person_id,
+       p.id AS person_id, p.birth_date, p.unit_id, p.unit_path,
        m.id_number IS NOT NULL AS listed,
        m.id_number IS NOT NULL
          AND (e.id_number IS NULL OR (e.name, e.recognized_on, e.note)
               IS DISTINCT FROM (r.name, r.recognized_on, nullif(r.note, ''))) AS changed,
        CASE
         WHEN r.error IS NOT NULL THEN r.error
-        WHEN r.row_number > r.first_row THEN 'DUPLICATE_IN_FILE'
         WHEN p.name IS NOT NULL AND r.name <> '' AND r.name <> p.name THEN 'NAME_MISMATCH'
         WHEN CAST(:cutoff AS date) IS NOT NULL AND r.recognized_on > CAST(:cutoff AS date) THEN 'RECOGNIZED_AFTER_CUTOFF'
        END AS error
-  FROM (SELECT raw.*,
-               min(raw.row_number) FILTER (WHERE raw.error IS NULL)
-                   OVER (PARTITION BY raw.id_number COLLATE "C") AS first_row
-          FROM subsidy_raw raw) r
+  FROM subsidy_raw r
   LEFT JOIN person p ON p.tenant_id = :tenant AND p.id_number = r.id_number
   LEFT JOIN subsidy_membership m ON m.tenant_id = :tenant AND m.year = :year AND m.category_code = :category
                                 AND m.id_number = r.id_number
@@ -330,8 +327,9 @@ SELECT m.id_number
 # A version writes what changed: numbers added, numbers removed, and kept numbers whose
 # row (name, date, note) differs from their last entry. A number's state at any version
 # is its last entry up to that version (domain/subsidy_history.py reads it so), so every
-# version of the list can still be told whole. Sorted by number: the index pages are
-# then visited in order.
+# version of the list can still be told whole. Sorted by number, so the index pages are
+# visited in order; by byte order, which for ID numbers (digits and X) is the index's
+# order, and several times cheaper than a locale-aware sort.
 _WRITE_ENTRIES = """
 INSERT INTO subsidy_list_entry (tenant_id, batch_id, id_number, name, row_number, recognized_on, note, change)
 SELECT :tenant, :batch, id_number, name, row_number, recognized_on, note, change
@@ -342,7 +340,7 @@ SELECT :tenant, :batch, id_number, name, row_number, recognized_on, note, change
         UNION ALL
         SELECT r.id_number, '', NULL, NULL, NULL, 'REMOVED'
           FROM subsidy_removed r) written
- ORDER BY id_number
+ ORDER BY id_number COLLATE "C"
 """
 
 # Only the membership rows that change are written; batch_id follows the number's last
@@ -361,15 +359,18 @@ _APPLY_MEMBERSHIP = [
        SELECT :tenant, :year, :category, s.id_number, :batch
          FROM subsidy_stage s
         WHERE s.error IS NULL AND NOT s.listed
-        ORDER BY s.id_number""",
+        ORDER BY s.id_number COLLATE "C"
+    """,
 ]
 
-# Whose enrolment can move: registered persons added, and every removed number
-# (recompute skips the ones nobody holds).
-_CHANGED = """
-SELECT s.id_number FROM subsidy_stage s WHERE s.error IS NULL AND NOT s.listed AND s.person_id IS NOT NULL
+# Whose enrolment can move: registered persons added, and registered persons removed
+# (each once: a number is either). The stage read the added ones from `person` already.
+_CHANGED = f"""
+SELECT {SELECTED_COLUMNS}
+  FROM subsidy_stage s WHERE s.error IS NULL AND NOT s.listed AND s.person_id IS NOT NULL
 UNION ALL
-SELECT r.id_number FROM subsidy_removed r
+SELECT p.id, p.id_number, p.birth_date, p.unit_id, p.unit_path
+  FROM subsidy_removed r JOIN person p ON p.tenant_id = :tenant AND p.id_number = r.id_number
 """
 
 
@@ -419,7 +420,7 @@ async def upload_list(db: Db, tenant_id: int, policy: YearPolicy, upload: Upload
     if upload.dry_run:
         return report
     report.batch_id = await _insert_batch(db, params, report, upload, actor)
-    await _apply(db, {**params, "batch": report.batch_id})
+    await _apply(db, {**params, "batch": report.batch_id}, report.added + report.removed)
     return report
 
 
@@ -442,10 +443,11 @@ async def _insert_batch(db: Db, params: dict, report: UploadReport, upload: Uplo
     )
 
 
-async def _apply(db: Db, batch: dict) -> None:
-    """Entries of the new version, the membership changes, the enrolments they move."""
+async def _apply(db: Db, batch: dict, changes: int) -> None:
+    """Entries of the new version, the membership changes, the enrolments they move
+    (about `changes` of them)."""
     await db.execute(text(_REMOVED), batch)
     await db.execute(text(_WRITE_ENTRIES), batch)
     for statement in _APPLY_MEMBERSHIP:
         await db.execute(text(statement), batch)
-    await recompute_selected_id_numbers(db, batch["tenant"], batch["year"], _CHANGED)
+    await recompute_selected(db, batch["tenant"], batch["year"], _CHANGED, {"tenant": batch["tenant"]}, changes)
