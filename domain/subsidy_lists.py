@@ -265,12 +265,15 @@ SELECT count(*) AS total,
 """
 
 
-async def _lock_list(db: Db, tenant_id: int, year: int, category: str) -> None:
-    """Lock the category row before reading its current list: two uploads of one list
-    run one after the other, and each compares against what the other wrote."""
+async def lock_year_lists(db: Db, tenant_id: int, year: int) -> None:
+    """Lock the year's policy row before reading any list: two uploads of one year run
+    one after the other, so each compares against the list the other wrote and
+    recomputes from the members the other added (two departments listing one person:
+    the later upload must see the earlier one's category, not overwrite its result).
+    A policy being saved holds the same row."""
     await db.execute(
-        text("SELECT 1 FROM subsidy_category WHERE tenant_id = :t AND year = :y AND code = :c FOR UPDATE"),
-        {"t": tenant_id, "y": year, "c": category},
+        text("SELECT 1 FROM year_policy WHERE tenant_id = :t AND year = :y FOR NO KEY UPDATE"),
+        {"t": tenant_id, "y": year},
     )
 
 
@@ -401,7 +404,7 @@ async def upload_list(db: Db, tenant_id: int, policy: YearPolicy, upload: Upload
     if await _copy_raw(db, table, mapping, today) == 0:
         raise Rejected([Problem("EMPTY_FILE", f"{upload.file_name}: the file has a header but no rows", ["file"])])
     params = {"tenant": tenant_id, "year": upload.year, "category": upload.category}
-    await _lock_list(db, tenant_id, upload.year, upload.category)
+    await lock_year_lists(db, tenant_id, upload.year)
     counts = await _check_rows(db, params, policy.list_cutoff)
     report = UploadReport(
         year=upload.year,

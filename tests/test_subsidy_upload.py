@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date, datetime, timezone
 
 import openpyxl
+import psycopg
 import pytest
 
+from api.database import to_libpq
+from schema.relay import from_global_id
 from tests.conftest import ALL_DEPARTMENTS
+from tests.support import GraphQLClient
 from tests.subsidy_support import campaign_day, csv_list, enrollment, policy_input, register_person, set_policy, upload
 from tests.support import new_id_number
 
@@ -228,3 +233,51 @@ def test_fast_id_number_check_agrees_with_parse_id_number():
 
     for raw in _id_number_inputs():
         assert outcome(fast.parse, raw) == outcome(lambda r: parse_id_number(r, today=today).value, raw), raw
+
+
+def test_two_lists_uploaded_at_once_both_count(client, county, server_url):
+    """Each upload recomputes the persons it touches from what it reads; two uploads of
+    one year run one after the other (the year is locked), so the second reads the
+    first's members instead of overwriting its results with an older view."""
+    persons = people(client, county, 40)
+    lists = {"tekun": csv_list(rows_of(persons)), "dibao": csv_list(rows_of(list(reversed(persons))))}
+    uploaders = {"tekun": county.tokens["civil_affairs"], "dibao": county.tokens["medical"]}
+    results: dict[str, dict] = {}
+    barrier = threading.Barrier(2)
+
+    def uploading(category: str) -> None:
+        own = GraphQLClient(server_url)
+        barrier.wait()
+        results[category] = upload(own, uploaders[category], 2023, category, lists[category])
+
+    for _ in range(3):
+        threads = [threading.Thread(target=uploading, args=(c,)) for c in lists]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(r["userErrors"] == [] and r["rowErrors"] == [] for r in results.values()), results
+        for number, _ in persons:
+            # 特困 (FULL, AUTO_ENROLL) wins over 低保 whichever list committed last
+            row = enrollment(client, county.tokens["admin"], number, 2023)
+            assert (row["status"], row["subsidyCategory"], row["amountDue"]) == ("SUBSIDIZED", "tekun", "0.00"), row
+
+
+def test_an_upload_waits_while_the_years_lists_are_being_changed(client, county, urls, server_url):
+    persons = people(client, county, 2)
+    done: dict[str, dict] = {}
+
+    def uploading() -> None:
+        done["dibao"] = upload(GraphQLClient(server_url), county.tokens["civil_affairs"], 2023, "dibao", csv_list(rows_of(persons)))
+
+    tenant_id = from_global_id(county.id)[1]
+    with psycopg.connect(to_libpq(urls.owner)) as other:  # another upload of 2023, in progress
+        other.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+        other.execute("SELECT 1 FROM year_policy WHERE tenant_id = %s AND year = 2023 FOR NO KEY UPDATE", (tenant_id,))
+        thread = threading.Thread(target=uploading)
+        thread.start()
+        thread.join(timeout=1.5)
+        assert thread.is_alive() and not done
+        other.rollback()
+    thread.join(timeout=60)
+    assert done["dibao"]["userErrors"] == [] and done["dibao"]["batch"]["added"] == 2
