@@ -15,7 +15,7 @@ from datetime import date
 
 from sqlalchemy import text
 
-from domain.idnumber import IdNumberError, parse_id_number
+from domain.idnumber import IdNumberError, id_number_of
 from domain.sheets import ENROLLMENT_HISTORY_ALIASES, Table, require
 from domain.uploads import RowProblem, found_headers, open_upload
 from tenants.problems import Problem, Rejected
@@ -92,7 +92,7 @@ def _stage_row(number: int, cells: list[str], mapping: dict[str, int], today: da
         error = "MISSING_ID"
     else:
         try:
-            id_number = parse_id_number(raw_id, today=today).value
+            id_number = id_number_of(raw_id, today)
         except IdNumberError as problem:
             error = problem.code
     year = parse_year(_cell(cells, mapping, "year"))

@@ -8,15 +8,16 @@ domain/payment_imports.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from domain.channels import CASH, channel_of
-from domain.idnumber import IdNumberError, parse_id_number
+from domain.idnumber import IdNumberError, id_number_of
 from domain.payments import CLOCK_SKEW, MAX_AMOUNT
 from domain.policy import CENT
 from domain.sheets import Table
@@ -78,38 +79,6 @@ def _zone(text: str | None) -> timezone | ZoneInfo:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
-_CHECK = "10X98765432"
-_EIGHTEEN = re.compile(r"^[1-9]\d{16}[\dX]$")
-_EARLIEST_BIRTH = date(1890, 1, 1)
-
-
-@lru_cache(maxsize=65536)
-def _birth_ok(digits: str, today: date) -> bool:
-    try:
-        born = date(int(digits[0:4]), int(digits[4:6]), int(digits[6:8]))
-    except ValueError:
-        return False
-    return _EARLIEST_BIRTH <= born <= today
-
-
-def id_number_of(raw: str, today: date) -> str:
-    """`parse_id_number(raw).value`, with a fast path for the common well-formed
-    18-character number (a 100,000-row file spends its time here); anything else goes
-    to parse_id_number, which raises IdNumberError naming the problem.
-
-    The check sum in C: the GB 11643 weights are 2^(18-i) mod 11, and 13 ≡ 2 (mod 11),
-    so Σ digit × weight ≡ 2 × (the 17 digits read in base 13) (mod 11)."""
-    value = raw.upper()
-    if (
-        len(value) == 18
-        and _EIGHTEEN.match(value)
-        and _CHECK[2 * int(value[:17], 13) % 11] == value[17]
-        and _birth_ok(value[6:14], today)
-    ):
-        return value
-    return parse_id_number(raw, today=today).value
-
-
 @lru_cache(maxsize=1024)
 def parse_amount(raw: str) -> tuple[Decimal | None, str | None]:
     """(amount, None) or (None, error code): yuan, more than 0, at most 2 decimals.
@@ -132,20 +101,20 @@ class FileContext:
     now: datetime  # the business clock: a payment after it is refused
     today: date
 
-    def columns(self) -> tuple[int | None, ...]:
-        return tuple(self.mapping.get(name) for name in _FIELDS)
+    def fields_getter(self) -> Callable[[list[str]], tuple[str, ...]]:
+        """The row's cells in `_FIELDS` order; a field the file lacks reads the blank
+        cell `staged_rows` appends last."""
+        return itemgetter(*(self.mapping.get(name, -1) for name in _FIELDS))
 
 
 # The cells a row is read from, in this order (index None: the file has no such column).
 _FIELDS = ("id_number", "name", "amount", "channel", "paid_at", "external_id", "receipt_no", "extension_proof")
 
 
-def stage_row(number: int, cells: list[str], columns: tuple[int | None, ...], context: FileContext) -> tuple:
-    """One staging tuple (STAGE_COLUMNS); `error` is the first problem of the row's own cells.
-    Cells come trimmed and padded to the header's width from domain.sheets."""
-    raw_id, name, raw_amount, raw_channel, raw_paid_at, external_id, receipt_no, proof = (
-        cells[i] if i is not None else "" for i in columns
-    )
+def stage_row(number: int, fields: tuple[str, ...], context: FileContext) -> tuple:
+    """One staging tuple (STAGE_COLUMNS) from the row's trimmed cells in `_FIELDS`
+    order; `error` is the first problem of the row's own cells."""
+    raw_id, name, raw_amount, raw_channel, raw_paid_at, external_id, receipt_no, proof = fields
     errors: list[str] = []
     id_number = None
     if not raw_id:
@@ -193,11 +162,12 @@ def _paid_at(raw: str, now: datetime, errors: list[str]) -> datetime | None:
 
 def staged_rows(table: Table, context: FileContext) -> Iterator[tuple]:
     """Staging tuples of every data row; a blank line between data rows is EMPTY_ROW."""
-    columns = context.columns()
+    fields_of = context.fields_getter()
     previous = table.header_row
     for number, cells in table.rows:
         for gap in range(previous + 1, number):
             yield (gap, None, "", None, None, "", None, None, None, None, "EMPTY_ROW")
         previous = number
-        yield stage_row(number, cells, columns, context)
+        cells.append("")  # what a missing column reads
+        yield stage_row(number, fields_of(cells), context)
 

@@ -4,9 +4,10 @@ A file of 100,000 payments goes through a few statements, never a loop over rows
 
 1. the cells are read and checked in Python (`domain.payment_files`) and COPYed into a
    temporary staging table;
-2. the enrolment rows of the file's persons are locked (`FOR UPDATE`, ordered by
-   person id), as `record_payment` locks its one row, so a payment recorded at the same
-   moment either waits for the import or is seen by it: never two ACCEPTED payments;
+2. the file's registered persons are read once into a small table, and their
+   enrolment rows locked into another (`FOR UPDATE`, ordered by person id), as
+   `record_payment` locks its one row, so a payment recorded at the same moment either
+   waits for the import or is seen by it: never two ACCEPTED payments;
 3. one statement classifies every row (`_CLASSIFY`) with the same rules as
    `record_payment`: person registered, name, idempotent 流水号 per channel, timing and
    benefit start (`domain.benefit_sql`), amount due, duplicates. Within the file, a
@@ -114,8 +115,8 @@ CREATE TEMP TABLE payment_stage (
 async def _stage(db: Db, table: Table, context: FileContext) -> None:
     async with db.driver() as conn:
         async with conn.cursor() as cursor:
-            await cursor.execute("DROP TABLE IF EXISTS payment_stage")
-            await cursor.execute("DROP TABLE IF EXISTS payment_outcome")
+            for name in ("payment_stage", "payment_person", "payment_enrolled", "payment_outcome"):
+                await cursor.execute(f"DROP TABLE IF EXISTS {name}")
             await cursor.execute(_STAGE)
             async with cursor.copy(f"COPY payment_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
                 for row in staged_rows(table, context):
@@ -124,19 +125,38 @@ async def _stage(db: Db, table: Table, context: FileContext) -> None:
             await cursor.execute("ANALYZE payment_stage")
 
 
-# --- locking and classifying ----------------------------------------------------
+# --- the file's persons, their enrolments locked ------------------------------------
 
-_LOCK = """
-SELECT count(*) FROM (
-    SELECT 1 FROM enrollment e
-     WHERE e.tenant_id = :tenant AND e.year = :year
-       AND e.person_id IN (SELECT p.id FROM payment_stage s
-                             JOIN person p ON p.tenant_id = :tenant AND p.id_number = s.id_number
-                            WHERE s.error IS NULL)
-     ORDER BY e.person_id
-       FOR UPDATE OF e
-) locked
+# Each registered person the file names (in the importer's scope), read once: the
+# classification and the writes join this small table, never `person` again.
+_PERSONS = """
+CREATE TEMP TABLE payment_person ON COMMIT DROP AS
+SELECT p.id AS person_id, p.id_number, p.name, p.birth_date, p.unit_id, p.unit_path
+  FROM person p
+ WHERE p.tenant_id = :tenant AND p.unit_path ^@ :scope
+   AND p.id_number IN (SELECT s.id_number FROM payment_stage s WHERE s.error IS NULL)
 """
+
+# Their enrolments for the year, locked in person order as `record_payment` locks its
+# one row: a payment recorded at the same moment either waits for the import or is
+# seen by it, never two ACCEPTED payments. (A dry run reads without locking.)
+_ENROLLED = """
+CREATE TEMP TABLE payment_enrolled ON COMMIT DROP AS
+SELECT e.person_id, e.amount_due
+  FROM enrollment e
+ WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id IN (SELECT person_id FROM payment_person)
+ ORDER BY e.person_id
+"""
+
+
+async def _find_persons(db: Db, tenant_id: int, year: int, scope_path: str, lock: bool) -> None:
+    await db.execute(text(_PERSONS), {"tenant": tenant_id, "scope": scope_path})
+    await db.execute(text("ANALYZE payment_person"))
+    await db.execute(text(_ENROLLED + (" FOR UPDATE OF e" if lock else "")), {"tenant": tenant_id, "year": year})
+    await db.execute(text("ANALYZE payment_enrolled"))
+
+
+# --- classifying --------------------------------------------------------------------
 
 _PAID_ON = "(paid_at AT TIME ZONE 'Asia/Shanghai')::date"
 _ROWS_PER_MILLISECOND = 2**21  # more rows than a 64 MB file can hold: (time, row) in one bigint
@@ -149,9 +169,9 @@ _CLASSIFY = f"""
 CREATE TEMP TABLE payment_outcome ON COMMIT DROP AS
 WITH staged AS (
     SELECT s.row_number, s.id_number, s.name, s.amount, s.channel, s.paid_at, s.external_id, s.receipt_no, s.proof,
-           {_PAID_ON} AS paid_on, p.id AS person_id, p.name AS registered_name, p.birth_date, p.unit_id, p.unit_path
+           {_PAID_ON} AS paid_on, p.person_id, p.name AS registered_name, p.birth_date, p.unit_id, p.unit_path
       FROM payment_stage s
-      LEFT JOIN person p ON p.tenant_id = :tenant AND p.id_number = s.id_number AND p.unit_path ^@ :scope
+      LEFT JOIN payment_person p ON p.id_number = s.id_number
      WHERE s.error IS NULL
 ),
 -- A 流水号 (per channel) more than once in the file: the same payment repeated, or two
@@ -162,15 +182,14 @@ ext_groups AS (
       FROM staged GROUP BY channel, external_id HAVING count(*) > 1
 ),
 {{receipt_groups}}
-file_persons AS (SELECT DISTINCT person_id, id_number FROM staged WHERE person_id IS NOT NULL),
 -- Earlier years, as domain.payments.enrollment_history reads them for one person.
 history AS (
     SELECT f.person_id, h.year, h.enrolled
-      FROM file_persons f
+      FROM payment_person f
       JOIN enrollment_history h ON h.tenant_id = :tenant AND h.id_number = f.id_number AND h.year < :year
     UNION ALL
     SELECT f.person_id, e.year, e.status IN ('PAID', 'SUBSIDIZED')
-      FROM file_persons f
+      FROM payment_person f
       JOIN enrollment e ON e.tenant_id = :tenant AND e.person_id = f.person_id AND e.year < :year
 ),
 breaks AS (SELECT person_id, {benefit_sql.break_years("year", "enrolled")} AS breaks FROM history GROUP BY person_id),
@@ -190,7 +209,7 @@ facts AS (
            floor(extract(epoch FROM i.paid_at) * 1000)::bigint * {_ROWS_PER_MILLISECOND} + i.row_number AS ord
       FROM staged i
       LEFT JOIN ext_groups g ON g.channel = i.channel AND g.external_id = i.external_id
-      LEFT JOIN enrollment e ON e.tenant_id = :tenant AND e.year = :year AND e.person_id = i.person_id
+      LEFT JOIN payment_enrolled e ON e.person_id = i.person_id
       LEFT JOIN payment x ON x.tenant_id = :tenant AND x.channel = i.channel AND x.external_id = i.external_id
       {{receipt_join}}
       LEFT JOIN payment a ON a.tenant_id = :tenant AND a.person_id = i.person_id AND a.year = :year
@@ -307,8 +326,8 @@ SELECT count(*) AS total,
 """
 
 
-async def _classify(db: Db, tenant_id: int, policy: YearPolicy, scope_path: str, has_receipts: bool) -> None:
-    params = {**benefit_sql.policy_params(policy), "tenant": tenant_id, "year": policy.year, "scope": scope_path}
+async def _classify(db: Db, tenant_id: int, policy: YearPolicy, has_receipts: bool) -> None:
+    params = {**benefit_sql.policy_params(policy), "tenant": tenant_id, "year": policy.year}
     await db.execute(text(classify_statement(has_receipts)), params)
     # Real row counts for the statements that read it (a nested loop over 100,000 rows
     # estimated as 200 costs seconds).
@@ -434,9 +453,9 @@ WITH changed AS (
     RETURNING e.person_id, e.status, e.previous_status
 ),
 moved AS (
-    SELECT p.unit_id, p.unit_path, {tally_deltas("c.status", "c.previous_status")}
-      FROM changed c JOIN person p ON p.tenant_id = :tenant AND p.id = c.person_id
-     GROUP BY p.unit_id, p.unit_path
+    SELECT o.unit_id, o.unit_path, {tally_deltas("c.status", "c.previous_status")}
+      FROM changed c JOIN payment_outcome o ON o.person_id = c.person_id AND o.outcome = 'ACCEPTED'
+     GROUP BY o.unit_id, o.unit_path
 ),
 tallied AS ({tally_upsert("moved")})
 SELECT count(*) FROM changed
@@ -482,9 +501,8 @@ async def import_payments(
     await db.execute(text(f"SET LOCAL statement_timeout = '{IMPORT_STATEMENT_TIMEOUT_S}s'"))
     await _stage(db, table, FileContext(mapping, now, today))
     writing = not upload.dry_run
-    if writing:
-        await db.execute(text(_LOCK), {"tenant": tenant_id, "year": policy.year})
-    await _classify(db, tenant_id, policy, importer.scope_path, "receipt_no" in mapping)
+    await _find_persons(db, tenant_id, policy.year, importer.scope_path, lock=writing)
+    await _classify(db, tenant_id, policy, "receipt_no" in mapping)
     counts = (await db.execute(text(_COUNTS))).mappings().one()
     if counts["total"] == 0:
         raise Rejected([Problem("EMPTY_FILE", f"{upload.file_name}: the file has a header but no rows", ["file"])])

@@ -8,8 +8,8 @@ out; the rest count. A file that cannot be read at all is refused whole.
 The shape of the work, for a 100,000-row list:
 
 1. `subsidy_raw`: the file as read, one COPY; ID numbers and dates parsed in Python
-   (the only per-row Python work), with the well-formed common case checked from cached
-   partial sums (`IdNumbers`), and numbers repeated in the file marked on the way.
+   (the only per-row Python work; `id_number_of` checks the common well-formed number
+   in a few C calls), and numbers repeated in the file marked on the way.
 2. `subsidy_stage`: built once by one statement that carries everything later steps
    need — the row's error (the first failing check), the
    registered person, whether the number is on the current list and whether its row
@@ -33,7 +33,7 @@ from typing import Iterator
 from sqlalchemy import text
 
 from domain.enrollments import SELECTED_COLUMNS, recompute_selected
-from domain.idnumber import IdNumberError, parse_id_number
+from domain.idnumber import IdNumberError, id_number_of
 from domain.policy import YearPolicy
 from domain.sheets import SUBSIDY_LIST_ALIASES, Table
 from domain.uploads import RowProblem, open_upload
@@ -86,57 +86,6 @@ def parse_date(raw: str) -> date | None:
 
 # --- parsing the rows -----------------------------------------------------------
 
-# ISO 7064 MOD 11-2 as in domain/idnumber.py: position i (0..16) weighs 2^(17-i) mod 11.
-_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
-_CHECK = "10X98765432"
-# Inside parse_id_number's range (from 1890): older birth dates take the slow path.
-_FAST_EARLIEST_BIRTH = date(1900, 1, 1)
-_SEQUENCE_SUMS = {f"{s:03d}": sum(int(d) * w for d, w in zip(f"{s:03d}", _WEIGHTS[14:])) for s in range(1000)}
-
-
-class IdNumbers:
-    """`parse_id_number` for a whole file, several times faster.
-
-    A well-formed 18-character number has its check character verified from partial
-    sums cached per region and per birth date (both repeat across a list), and its birth
-    date checked once per date. Every number that is not plainly valid goes to
-    `parse_id_number`, which also names its error, so the result is always the one
-    `parse_id_number` gives (a test checks it)."""
-
-    def __init__(self, today: date) -> None:
-        self.today = today
-        self._regions: dict[str, int] = {}  # 6 digits → weighted sum
-        self._births: dict[str, tuple[int, bool]] = {}  # YYYYMMDD → (weighted sum, acceptable date)
-
-    def parse(self, raw: str) -> str:
-        """The 18-character number; raises IdNumberError."""
-        if self._plainly_valid(raw):
-            return raw
-        return parse_id_number(raw, today=self.today).value
-
-    def _plainly_valid(self, raw: str) -> bool:
-        if len(raw) != 18 or not raw.isascii() or raw[0] == "0" or not raw[:17].isdigit():
-            return False
-        region = self._regions.get(raw[:6])
-        if region is None:
-            region = self._regions[raw[:6]] = _weighted(raw[:6], 0)
-        birth = self._births.get(raw[6:14]) or self._birth(raw[6:14])
-        return birth[1] and _CHECK[(region + birth[0] + _SEQUENCE_SUMS[raw[14:17]]) % 11] == raw[17]
-
-    def _birth(self, digits: str) -> tuple[int, bool]:
-        try:
-            born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-            acceptable = _FAST_EARLIEST_BIRTH <= born <= self.today
-        except ValueError:
-            acceptable = False
-        self._births[digits] = (_weighted(digits, 6), acceptable)
-        return self._births[digits]
-
-
-def _weighted(digits: str, offset: int) -> int:
-    return sum(int(d) * w for d, w in zip(digits, _WEIGHTS[offset:]))
-
-
 class _Dates:
     """`parse_date` with the answers kept: a list holds few distinct dates."""
 
@@ -169,7 +118,7 @@ class _RowStager:
 
     def __init__(self, mapping: dict[str, int], today: date) -> None:
         self.columns = tuple(mapping.get(name) for name in ("id_number", "name", "note", "recognized_on"))
-        self.ids = IdNumbers(today)
+        self.today = today
         self.dates = _Dates()
         self.seen: set[str] = set()
 
@@ -194,7 +143,7 @@ class _RowStager:
             error = "MISSING_ID" if name else "EMPTY_ROW"
         else:
             try:
-                id_number = self.ids.parse(raw_id)
+                id_number = id_number_of(raw_id, self.today)
             except IdNumberError as problem:
                 error = problem.code
         if recognized_raw:
