@@ -121,8 +121,9 @@ async def _stage(db: Db, table: Table, context: FileContext) -> None:
             async with cursor.copy(f"COPY payment_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
                 for row in staged_rows(table, context):
                     await copy.write_row(row)
-            # The planner needs the real row count to hash-join 100,000 rows, not loop.
-            await cursor.execute("ANALYZE payment_stage")
+            # The planner needs the real row count to hash-join 100,000 rows, not loop
+            # (statistics of the columns later statements join and filter on).
+            await cursor.execute("ANALYZE payment_stage (row_number, id_number, error)")
 
 
 # --- the file's persons, their enrolments locked ------------------------------------
@@ -331,7 +332,7 @@ async def _classify(db: Db, tenant_id: int, policy: YearPolicy, has_receipts: bo
     await db.execute(text(classify_statement(has_receipts)), params)
     # Real row counts for the statements that read it (a nested loop over 100,000 rows
     # estimated as 200 costs seconds).
-    await db.execute(text("ANALYZE payment_outcome"))
+    await db.execute(text("ANALYZE payment_outcome (row_number, person_id, outcome, other_row)"))
     await db.execute(text(_SETTLE_REPEATS))
 
 

@@ -105,3 +105,14 @@ def test_audit_log_is_append_only(app_conn, county_a, owner):
             app_conn.execute(statement)
         app_conn.rollback()
         app_conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant_a),))
+
+
+def test_the_server_cannot_delete_enrolments_or_rewrite_payments(app_conn, county_a, owner):
+    """Payments carry no key to their enrolment: enrolments stay (no DELETE for the
+    serving role) and payments are only ever inserted, their money columns never changed."""
+    tenant_a = owner.execute("SELECT id FROM tenant WHERE code = %s", (county_a.code,)).fetchone()[0]
+    for statement in ("DELETE FROM enrollment", "DELETE FROM payment", "UPDATE payment SET amount = 1", "UPDATE payment SET person_id = 1"):
+        app_conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant_a),))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app_conn.execute(statement)
+        app_conn.rollback()
