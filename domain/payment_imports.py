@@ -200,7 +200,7 @@ facts AS (
            g.first_row IS NOT NULL AND i.row_number <> g.first_row AS repeat,
            x.id AS existing_id, (x.person_id, x.year, x.amount) = (i.person_id, :year, i.amount) AS same_as_existing,
            {{receipt_facts}},
-           a.id IS NOT NULL AS paid_before,
+           a.person_id IS NOT NULL AS paid_before,
            coalesce(b.breaks, 0) AS breaks,
            {benefit_sql.timing("i.paid_on", "i.birth_date", "i.proof IS NOT NULL")} AS timing,
            -- a duplicate is kept whenever it arrived; its timing is only informative
@@ -211,10 +211,18 @@ facts AS (
       FROM staged i
       LEFT JOIN ext_groups g ON g.channel = i.channel AND g.external_id = i.external_id
       LEFT JOIN payment_enrolled e ON e.person_id = i.person_id
-      LEFT JOIN payment x ON x.tenant_id = :tenant AND x.channel = i.channel AND x.external_id = i.external_id
+      -- one index probe per row (receipts too): a file looks up its own numbers and
+      -- persons, never the whole payment table, which grows all campaign long (LIMIT 1:
+      -- each is unique, and it keeps the planner from hashing the table instead). Read
+      -- by this statement, after the locks: a payment committed meanwhile is seen.
+      LEFT JOIN LATERAL (
+           SELECT x.id, x.person_id, x.year, x.amount FROM payment x
+            WHERE x.tenant_id = :tenant AND x.channel = i.channel AND x.external_id = i.external_id LIMIT 1) x ON true
       {{receipt_join}}
-      LEFT JOIN payment a ON a.tenant_id = :tenant AND a.person_id = i.person_id AND a.year = :year
-                         AND a.status = 'ACCEPTED'
+      LEFT JOIN LATERAL (
+           SELECT a.person_id FROM payment a
+            WHERE a.tenant_id = :tenant AND a.person_id = i.person_id AND a.year = :year
+              AND a.status = 'ACCEPTED' LIMIT 1) a ON true
       LEFT JOIN breaks b ON b.person_id = i.person_id
 ),
 -- What stops a row before the payment rules are even asked; or it was imported already.
@@ -290,7 +298,8 @@ _RECEIPT_PARTS = {
     "receipt_facts": """r.id IS NOT NULL AND r.id IS DISTINCT FROM x.id AS receipt_used,
            rf.receipt_no IS NOT NULL AND (rf.channel, rf.external_id) <> (i.channel, i.external_id) AS receipt_reused,
            rf.row_number AS receipt_row""",
-    "receipt_join": """LEFT JOIN payment r ON r.tenant_id = :tenant AND r.receipt_no = i.receipt_no
+    "receipt_join": """LEFT JOIN LATERAL (
+           SELECT r.id FROM payment r WHERE r.tenant_id = :tenant AND r.receipt_no = i.receipt_no LIMIT 1) r ON true
       LEFT JOIN receipt_firsts rf ON rf.receipt_no = i.receipt_no""",
 }
 _NO_RECEIPTS = {
