@@ -140,10 +140,12 @@ SELECT p.id AS person_id, p.id_number, p.name, p.birth_date, p.unit_id, p.unit_p
 
 # Their enrolments for the year, locked in person order as `record_payment` locks its
 # one row: a payment recorded at the same moment either waits for the import or is
-# seen by it, never two ACCEPTED payments. (A dry run reads without locking.)
+# seen by it, never two ACCEPTED payments. (A dry run reads without locking.) `paid`:
+# the year has its accepted payment (PAID moves with it, in the same statement, under
+# this lock; the unique index `payment_one_accepted` stands behind it).
 _ENROLLED = """
 CREATE TEMP TABLE payment_enrolled ON COMMIT DROP AS
-SELECT e.person_id, e.amount_due
+SELECT e.person_id, e.amount_due, e.status = 'PAID' AS paid
   FROM enrollment e
  WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id IN (SELECT person_id FROM payment_person)
  ORDER BY e.person_id
@@ -200,7 +202,7 @@ facts AS (
            g.first_row IS NOT NULL AND i.row_number <> g.first_row AS repeat,
            x.id AS existing_id, (x.person_id, x.year, x.amount) = (i.person_id, :year, i.amount) AS same_as_existing,
            {{receipt_facts}},
-           a.person_id IS NOT NULL AS paid_before,
+           coalesce(e.paid, false) AS paid_before,
            coalesce(b.breaks, 0) AS breaks,
            {benefit_sql.timing("i.paid_on", "i.birth_date", "i.proof IS NOT NULL")} AS timing,
            -- a duplicate is kept whenever it arrived; its timing is only informative
@@ -211,18 +213,14 @@ facts AS (
       FROM staged i
       LEFT JOIN ext_groups g ON g.channel = i.channel AND g.external_id = i.external_id
       LEFT JOIN payment_enrolled e ON e.person_id = i.person_id
-      -- one index probe per row (receipts too): a file looks up its own numbers and
-      -- persons, never the whole payment table, which grows all campaign long (LIMIT 1:
-      -- each is unique, and it keeps the planner from hashing the table instead). Read
-      -- by this statement, after the locks: a payment committed meanwhile is seen.
+      -- one index probe per row (receipts too): a file looks up its own numbers, never
+      -- the whole payment table, which grows all campaign long (LIMIT 1: each is
+      -- unique, and it keeps the planner from hashing the table instead). Read by this
+      -- statement, after the locks: a payment committed meanwhile is seen.
       LEFT JOIN LATERAL (
            SELECT x.id, x.person_id, x.year, x.amount FROM payment x
             WHERE x.tenant_id = :tenant AND x.channel = i.channel AND x.external_id = i.external_id LIMIT 1) x ON true
       {{receipt_join}}
-      LEFT JOIN LATERAL (
-           SELECT a.person_id FROM payment a
-            WHERE a.tenant_id = :tenant AND a.person_id = i.person_id AND a.year = :year
-              AND a.status = 'ACCEPTED' LIMIT 1) a ON true
       LEFT JOIN breaks b ON b.person_id = i.person_id
 ),
 -- What stops a row before the payment rules are even asked; or it was imported already.
@@ -241,8 +239,9 @@ judged AS (
            {benefit_sql.expected_amount("timing", "amount_due")} AS expected
       FROM facts f
 ),
+-- (only the columns the decision needs: this set is read twice)
 candidates AS (
-    SELECT j.*,
+    SELECT j.row_number, j.person_id, j.ord, j.paid_before,
            CASE
                WHEN timing IN {benefit_sql.REFUSALS} THEN timing
                WHEN amount_due = 0 AND timing <> 'LATE' THEN 'NOTHING_DUE'
@@ -472,6 +471,9 @@ SELECT count(*) FROM changed
 """
 
 
+_UNIQUE_PAYMENT_INDEXES = ("payment_external_unique", "payment_receipt_unique", "payment_one_accepted")
+
+
 async def _write(db: Db, tenant_id: int, year: int, report: ImportReport, actor: str) -> int:
     import_id = await db.scalar(
         text(_RECORD_IMPORT),
@@ -485,10 +487,12 @@ async def _write(db: Db, tenant_id: int, year: int, report: ImportReport, actor:
         await db.execute(text(_INSERT_PAYMENTS), {"tenant": tenant_id, "year": year, "import": import_id, "actor": actor})
     except IntegrityError as error:
         # Only a payment recorded by someone else meanwhile with one of the file's 流水号
-        # or receipt numbers gets here (the enrolment locks stop everything else).
-        if "payment_external_unique" in str(error.orig) or "payment_receipt_unique" in str(error.orig):
+        # or receipt numbers gets here (the enrolment locks stop everything else), or an
+        # accepted payment whose enrolment does not say PAID: refused whole, as a row
+        # accepted twice must never be.
+        if any(index in str(error.orig) for index in _UNIQUE_PAYMENT_INDEXES):
             raise Rejected(
-                [Problem("CONCURRENT_PAYMENT", "a payment with one of these 流水号 was recorded meanwhile: import the file again", ["file"])]
+                [Problem("CONCURRENT_PAYMENT", "a payment for one of these rows was recorded meanwhile: import the file again", ["file"])]
             ) from None
         raise
     await db.execute(text(_MARK_PAID), {"tenant": tenant_id, "year": year})
