@@ -130,3 +130,27 @@ class PeakRss:
         if self._thread:
             self._thread.join()
         self.peak = max(self.peak, self._status("VmHWM"))
+
+
+def settle(urls, tables: str) -> None:  # noqa: ANN001
+    """`VACUUM (ANALYZE)` the tables a timed run writes: what autovacuum does between two
+    uploads or imports hours apart, and what would otherwise run during the next one."""
+    import psycopg
+
+    with psycopg.connect(urls.owner, autocommit=True) as conn:
+        conn.execute("SET statement_timeout = 0")
+        conn.execute(f"VACUUM (ANALYZE) {tables}")
+
+
+def host_speed() -> str:
+    """A fixed CPU-only Python workload, timed (best of 3): the machines these scripts run
+    on are shared, and one busy elsewhere runs everything slower. Printed beside the
+    figures so runs on different days can be compared (bench/README.md)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i % 7
+        best = min(best, time.perf_counter() - started)
+    return f"host speed: {best * 1000:.0f} ms for the reference loop (lower is faster)"

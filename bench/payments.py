@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 
-from common import LOGIN, PeakRss, demo_county, gql, percentile, start_server  # noqa: E402
+from common import LOGIN, PeakRss, demo_county, gql, host_speed, percentile, settle, start_server  # noqa: E402
 
 YEAR = 2027
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -321,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                 return payload["login"]["token"]
 
             tax = login("shuiwu")
+            settle(urls, "payment, refund, payment_import, enrollment, enrollment_tally")
+            print(host_speed(), flush=True)
             seconds, result, rss = run_import(http, tax, data, f"bench-{run}.{args.format}")
             same, paid = asyncio.run(_tallies_match(settings, urls, tenant_id))
             report_import(args.format, result, seconds, rss, same, paid)

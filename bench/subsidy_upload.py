@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 
-from common import LOGIN, PeakRss, demo_county, gql, start_server  # noqa: E402
+from common import LOGIN, PeakRss, demo_county, gql, host_speed, settle, start_server  # noqa: E402
 
 YEAR = 2027
 PENDING = 300  # listed, not registered (yet)
@@ -206,15 +206,6 @@ async def _clear_lists(urls, settings, category: str) -> int:  # noqa: ANN001
         return await recompute_selected_id_numbers(db, tenant.id, YEAR, "SELECT id_number FROM bench_cleared")
 
 
-def _vacuum(urls) -> None:  # noqa: ANN001
-    """What autovacuum would have done by the time a department uploads again."""
-    import psycopg
-
-    with psycopg.connect(urls.owner, autocommit=True) as conn:
-        conn.execute("SET statement_timeout = 0")
-        conn.execute("VACUUM (ANALYZE) subsidy_membership, subsidy_list_entry, subsidy_batch, enrollment, enrollment_tally")
-
-
 # --- measuring ----------------------------------------------------------------
 
 
@@ -265,13 +256,15 @@ def _check(label: str, payload: dict, lists: Lists, expected_version: int) -> No
         raise RuntimeError(f"{label}: unexpected result: {', '.join(problems)}: {batch}")
 
 
+_WRITTEN = "subsidy_membership, subsidy_list_entry, subsidy_batch, enrollment, enrollment_tally"
+
+
 def run_round(http: httpx.Client, token: str, args, lists: Lists, urls, settings) -> list[Measured]:  # noqa: ANN001
     asyncio.run(_clear_lists(urls, settings, args.category))
-    _vacuum(urls)
     measured = []
     for version, (label, data) in enumerate((("v1 first upload", lists.first), ("v2 5% changed", lists.second)), start=1):
-        if version == 2:
-            _vacuum(urls)
+        settle(urls, _WRITTEN)
+        print(f"  {label}: {host_speed()}", flush=True)
         with PeakRss() as rss:
             seconds, payload = upload(http, token, args.category, data, f"{args.category}-v{version}.xlsx")
         _check(label, payload, lists, version)
