@@ -206,7 +206,10 @@ async def recompute_year(db: Db, tenant_id: int, year: int) -> int:
 
 
 async def recompute_persons(db: Db, tenant_id: int, person_ids: list[int], years: list[int] | None = None) -> int:
-    years = years if years is not None else await policy_years(db, tenant_id)
+    """A few persons (a registration), for every policy year or the ones given. Waits
+    for a list upload of those years in progress (the years' policy rows, shared): a
+    person registered while a list naming them is uploaded is then recomputed from it."""
+    years = await _share_years(db, tenant_id, years)
     total = 0
     for year in years:
         total += await _run(db, tenant_id, year, persons_where(_BY_IDS), {"person_ids": person_ids})
@@ -239,6 +242,18 @@ async def recompute_selected(db: Db, tenant_id: int, year: int, selected: str, p
     """The persons `selected` returns (`SELECTED_COLUMNS`, each person once), about
     `count` of them: for a caller that has just read them from `person`."""
     return await _run(db, tenant_id, year, selected, params, hashing=count >= _HASH_FROM)
+
+
+async def _share_years(db: Db, tenant_id: int, years: list[int] | None) -> list[int]:
+    rows = await db.execute(
+        text(
+            """SELECT year FROM year_policy
+                WHERE tenant_id = :t AND (CAST(:years AS int[]) IS NULL OR year = ANY(CAST(:years AS int[])))
+                ORDER BY year FOR SHARE"""
+        ),
+        {"t": tenant_id, "years": years},
+    )
+    return [r[0] for r in rows]
 
 
 async def policy_years(db: Db, tenant_id: int) -> list[int]:

@@ -219,7 +219,9 @@ async def lock_year_lists(db: Db, tenant_id: int, year: int) -> None:
     one after the other, so each compares against the list the other wrote and
     recomputes from the members the other added (two departments listing one person:
     the later upload must see the earlier one's category, not overwrite its result).
-    A policy being saved holds the same row."""
+    A policy being saved holds the same row; a registration shares it
+    (`recompute_persons`), so a person registered meanwhile is recomputed after the
+    list is in."""
     await db.execute(
         text("SELECT 1 FROM year_policy WHERE tenant_id = :t AND year = :y FOR NO KEY UPDATE"),
         {"t": tenant_id, "y": year},

@@ -12,9 +12,8 @@ import pytest
 from api.database import to_libpq
 from schema.relay import from_global_id
 from tests.conftest import ALL_DEPARTMENTS
-from tests.support import GraphQLClient
 from tests.subsidy_support import campaign_day, csv_list, enrollment, policy_input, register_person, set_policy, upload
-from tests.support import new_id_number
+from tests.support import REGISTER, GraphQLClient, new_id_number
 
 BATCHES = """
 query($year: Int!, $category: String) {
@@ -279,3 +278,29 @@ def test_an_upload_waits_while_the_years_lists_are_being_changed(client, county,
         other.rollback()
     thread.join(timeout=60)
     assert done["dibao"]["userErrors"] == [] and done["dibao"]["batch"]["added"] == 2
+
+
+def test_a_registration_waits_for_a_list_of_the_year_and_then_counts_it(client, county, urls, server_url):
+    """A person registered while a list naming them is uploaded: the upload did not see
+    them (pending), so the registration recomputes them after the list is in."""
+    number = new_id_number(region="411325", born=date(1960, 5, 5))
+    done: dict[str, dict] = {}
+
+    def registering() -> None:
+        variables = {"input": {"idNumber": number, "name": "晚登记", "unit": county.units["100201"]}}
+        done["person"] = GraphQLClient(server_url).data(REGISTER, variables, county.tokens["admin"])["registerPerson"]
+
+    tenant_id = from_global_id(county.id)[1]
+    with psycopg.connect(to_libpq(urls.owner)) as uploading:  # the upload's lock, then its list
+        uploading.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+        uploading.execute("SELECT 1 FROM year_policy WHERE tenant_id = %s AND year = 2023 FOR NO KEY UPDATE", (tenant_id,))
+        thread = threading.Thread(target=registering)
+        thread.start()
+        thread.join(timeout=1.5)
+        assert thread.is_alive() and not done
+        uploading.rollback()
+    thread.join(timeout=60)
+    assert done["person"]["userErrors"] == []
+    # and end to end: the list first, then the registration
+    upload(client, county.tokens["civil_affairs"], 2023, "tekun", csv_list([("晚登记", number, "张庄村", "2022-11-01", None)]))
+    assert enrollment(client, county.tokens["admin"], number, 2023)["status"] == "SUBSIDIZED"
