@@ -161,6 +161,9 @@ overpaid AS (
       FROM written w
       JOIN payment pay ON pay.tenant_id = :tenant AND pay.person_id = w.person_id AND pay.year = :year
                       AND pay.status = 'ACCEPTED'
+                      -- (only where the amount due went below what was paid: the refunds
+                      -- already opened are then summed for those few)
+                      AND pay.due_at_payment > w.amount_due
       LEFT JOIN LATERAL (
            SELECT sum(r.amount) AS refunded FROM refund r
             WHERE r.tenant_id = :tenant AND r.payment_id = pay.id AND r.reason = 'SUBSIDY_OVERPAID'
