@@ -190,16 +190,16 @@ _HASH_FROM = 50_000
 async def _run(db: Db, tenant_id: int, year: int, selected: str, params: dict, hashing: bool = False) -> int:
     sql = _RECOMPUTE.replace("{selected}", selected)
     params = {"tenant": tenant_id, "year": year, "benefit_start": date(year, 1, 1), **params}
-    if not hashing:
-        return (await db.execute(text(sql), params)).one().written
-    # The row-level-security conditions shrink the planner's estimates for the small
-    # tables (a year's 4 categories look like 1 row), so it would rather cross-join them
-    # with 100,000 persons and probe each pair; for this one statement, it may not.
-    previous = await db.scalar(text("SELECT current_setting('enable_nestloop')"))
-    await db.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
+    if hashing:
+        # The row-level-security conditions shrink the planner's estimates for the small
+        # tables (a year's 4 categories look like 1 row), so it would rather cross-join
+        # them with 100,000 persons and probe each pair; for this one statement, it may not.
+        previous = await db.scalar(text("SELECT current_setting('enable_nestloop')"))
+        await db.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
     written = (await db.execute(text(sql), params)).one().written
-    # (On an error the transaction or savepoint rolls back, and the setting with it.)
-    await db.execute(text("SELECT set_config('enable_nestloop', :previous, true)"), {"previous": previous})
+    if hashing:
+        # (On an error the transaction or savepoint rolls back, and the setting with it.)
+        await db.execute(text("SELECT set_config('enable_nestloop', :previous, true)"), {"previous": previous})
     return written
 
 
@@ -217,13 +217,6 @@ async def recompute_persons(db: Db, tenant_id: int, person_ids: list[int], years
     for year in years:
         total += await _run(db, tenant_id, year, persons_where(_BY_IDS), {"person_ids": person_ids})
     return total
-
-
-async def recompute_id_numbers(db: Db, tenant_id: int, year: int, id_numbers: list[str]) -> int:
-    """The persons holding these ID numbers; numbers nobody holds are skipped."""
-    return await recompute_selected_id_numbers(
-        db, tenant_id, year, "SELECT unnest(CAST(:id_numbers AS text[]))", {"id_numbers": id_numbers}
-    )
 
 
 async def recompute_selected_id_numbers(db: Db, tenant_id: int, year: int, select: str, params: dict | None = None) -> int:

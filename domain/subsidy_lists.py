@@ -404,4 +404,4 @@ async def _apply(db: Db, batch: dict, changes: int) -> None:
     await db.execute(text(_WRITE_ENTRIES), batch)
     for statement in _APPLY_MEMBERSHIP:
         await db.execute(text(statement), batch)
-    await recompute_selected(db, batch["tenant"], batch["year"], _CHANGED, {"tenant": batch["tenant"]}, changes)
+    await recompute_selected(db, batch["tenant"], batch["year"], _CHANGED, {}, changes)

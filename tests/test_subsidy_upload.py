@@ -260,47 +260,42 @@ def test_two_lists_uploaded_at_once_both_count(client, county, server_url):
             assert (row["status"], row["subsidyCategory"], row["amountDue"]) == ("SUBSIDIZED", "tekun", "0.00"), row
 
 
-def test_an_upload_waits_while_the_years_lists_are_being_changed(client, county, urls, server_url):
-    persons = people(client, county, 2)
+def waits_for_the_year_lock(urls, county, work) -> dict:
+    """Run `work` (a GraphQL call) while another transaction holds 2023's lists, as an
+    upload in progress does: it must wait, and finish once the lock is gone."""
     done: dict[str, dict] = {}
-
-    def uploading() -> None:
-        done["dibao"] = upload(GraphQLClient(server_url), county.tokens["civil_affairs"], 2023, "dibao", csv_list(rows_of(persons)))
-
     tenant_id = from_global_id(county.id)[1]
-    with psycopg.connect(to_libpq(urls.owner)) as other:  # another upload of 2023, in progress
+    with psycopg.connect(to_libpq(urls.owner)) as other:
         other.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
         other.execute("SELECT 1 FROM year_policy WHERE tenant_id = %s AND year = 2023 FOR NO KEY UPDATE", (tenant_id,))
-        thread = threading.Thread(target=uploading)
+        thread = threading.Thread(target=lambda: done.update(result=work()))
         thread.start()
         thread.join(timeout=1.5)
         assert thread.is_alive() and not done
         other.rollback()
     thread.join(timeout=60)
-    assert done["dibao"]["userErrors"] == [] and done["dibao"]["batch"]["added"] == 2
+    return done["result"]
+
+
+def test_an_upload_waits_while_the_years_lists_are_being_changed(client, county, urls, server_url):
+    persons = people(client, county, 2)
+    uploaded = waits_for_the_year_lock(
+        urls, county,
+        lambda: upload(GraphQLClient(server_url), county.tokens["civil_affairs"], 2023, "dibao", csv_list(rows_of(persons))),
+    )
+    assert uploaded["userErrors"] == [] and uploaded["batch"]["added"] == 2
 
 
 def test_a_registration_waits_for_a_list_of_the_year_and_then_counts_it(client, county, urls, server_url):
     """A person registered while a list naming them is uploaded: the upload did not see
     them (pending), so the registration recomputes them after the list is in."""
     number = new_id_number(region="411325", born=date(1960, 5, 5))
-    done: dict[str, dict] = {}
-
-    def registering() -> None:
-        variables = {"input": {"idNumber": number, "name": "晚登记", "unit": county.units["100201"]}}
-        done["person"] = GraphQLClient(server_url).data(REGISTER, variables, county.tokens["admin"])["registerPerson"]
-
-    tenant_id = from_global_id(county.id)[1]
-    with psycopg.connect(to_libpq(urls.owner)) as uploading:  # the upload's lock, then its list
-        uploading.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
-        uploading.execute("SELECT 1 FROM year_policy WHERE tenant_id = %s AND year = 2023 FOR NO KEY UPDATE", (tenant_id,))
-        thread = threading.Thread(target=registering)
-        thread.start()
-        thread.join(timeout=1.5)
-        assert thread.is_alive() and not done
-        uploading.rollback()
-    thread.join(timeout=60)
-    assert done["person"]["userErrors"] == []
+    variables = {"input": {"idNumber": number, "name": "晚登记", "unit": county.units["100201"]}}
+    registered = waits_for_the_year_lock(
+        urls, county,
+        lambda: GraphQLClient(server_url).data(REGISTER, variables, county.tokens["admin"])["registerPerson"],
+    )
+    assert registered["userErrors"] == []
     # and end to end: the list first, then the registration
     upload(client, county.tokens["civil_affairs"], 2023, "tekun", csv_list([("晚登记", number, "张庄村", "2022-11-01", None)]))
     assert enrollment(client, county.tokens["admin"], number, 2023)["status"] == "SUBSIDIZED"
