@@ -1,6 +1,7 @@
 """The Starlette application: /graphql, /healthz, the request id, the lifespan."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass
@@ -13,19 +14,22 @@ from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET
 
 from api.database import DatabaseUrls, connection_options, resolve_urls
 from api.settings import Settings, get_settings
 from api.downloads import download_routes
+from api.requests import BodyLimit, strict_json
 from api.templates import payment_file_template_endpoint, subsidy_list_template_endpoint
 from authz.enforcer import Enforcers
 from authz.passwords import Passwords
 from authz.tokens import bearer_token, read_token
 from schema.build import build_schema
+from schema.limits import Limits
 from schema.context import Context, Services
 from tenants.clock import Clock
 
@@ -79,6 +83,23 @@ class ZhengjiaoGraphQL(GraphQL):
         super().__init__(**kwargs)
         self.runtime = runtime
 
+    def decode_json(self, data: str | bytes) -> object:
+        return strict_json(data)
+
+    async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
+        """The whole request within its time budget (longer for one carrying a file)."""
+        settings = self.runtime.settings
+        upload = request.headers.get("content-type", "").startswith("multipart/form-data")
+        budget_ms = settings.upload_budget_ms if upload else settings.request_budget_ms
+        try:
+            async with asyncio.timeout(budget_ms / 1000):
+                return await super().run(request, context, root_value)
+        except TimeoutError:
+            message = f"the request took longer than {budget_ms / 1000:g} s and was stopped; nothing of it was kept"
+            return JSONResponse(
+                {"data": None, "errors": [{"message": message, "extensions": {"code": "REQUEST_TIMED_OUT"}}]}, status_code=503
+            )
+
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         services = self.runtime.services
         token = bearer_token(request.headers.get("authorization"))
@@ -119,11 +140,15 @@ class CorrelationId:
 def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = None) -> Starlette:
     settings = settings or get_settings()
     runtime = Runtime(settings=settings, urls=urls)
-    schema = build_schema(
-        production=settings.production,
+    limits = Limits(
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
+        max_cost=settings.max_cost,
+        page_default=settings.page_default,
+        page_max=settings.page_max,
+    )
+    schema = build_schema(
+        production=settings.production, limits=limits, max_tokens=settings.max_tokens, max_text=settings.max_text
     )
     graphql = ZhengjiaoGraphQL(
         runtime,
@@ -147,7 +172,10 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             *download_routes(),
         ],
         lifespan=runtime.lifespan,
-        middleware=[Middleware(CorrelationId)],
+        middleware=[
+            Middleware(CorrelationId),
+            Middleware(BodyLimit, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes),
+        ],
     )
     app.state.runtime = runtime
     return app

@@ -35,9 +35,11 @@ from domain import field_lists
 from domain.field_lists import ListRow, TooManyRows
 from domain.idnumber import mask
 from schema.context import Context
+from schema.edge import YEARS
 from schema.errors import PublicError
 from tenants.audit import write_audit
 from tenants.session import Db
+from tenants.tree import UNIT_CODE
 from tenants.units import UnitRow, unit_by_code
 
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "TOO_MANY_ROWS": 422}
@@ -161,6 +163,8 @@ def _endpoint(sheet: Sheet) -> Callable[[Request], Awaitable[Response]]:
         if claims is None:
             return _problem("UNAUTHENTICATED", "log in first: send 'Authorization: Bearer <token>'")
         year, code = request.path_params["year"], request.path_params["code"]
+        if year not in YEARS or not UNIT_CODE.match(code):
+            return _problem("NOT_FOUND", "no such list: the path names a year 2000–2100 and a unit code")
         correlation_id = request.scope.get("state", {}).get("correlation_id", uuid.uuid4().hex[:12])
         context = Context(services=services, request=request, response=None, correlation_id=correlation_id, identity=claims)
         async with services.engine.connect() as conn:

@@ -35,6 +35,12 @@ class Settings:
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 5_000
+    max_cost: int = 50_000  # objects a query may resolve, estimated (schema/limits.py)
+    max_text: int = 2_000  # characters in any string argument
+    max_body_bytes: int = 1024 * 1024  # a JSON request body
+    max_upload_bytes: int = 70 * 1024 * 1024  # a multipart body (a 64 MB file and its envelope)
+    request_budget_ms: int = 30_000  # wall time of one GraphQL request …
+    upload_budget_ms: int = 600_000  # … or of one carrying a file
     page_default: int = 50
     page_max: int = 500
     argon2_time_cost: int = 3
@@ -63,6 +69,14 @@ def load_settings() -> Settings:
         pool_max=_int("ZHENGJIAO_POOL_MAX", 10),
         statement_timeout_ms=_int("ZHENGJIAO_STATEMENT_TIMEOUT_MS", 15_000),
         page_max=_int("ZHENGJIAO_PAGE_MAX", 500),
+        max_depth=_int("ZHENGJIAO_MAX_DEPTH", 10),
+        max_aliases=_int("ZHENGJIAO_MAX_ALIASES", 30),
+        max_cost=_int("ZHENGJIAO_MAX_COST", 50_000),
+        max_text=_int("ZHENGJIAO_MAX_TEXT", 2_000),
+        max_body_bytes=_int("ZHENGJIAO_MAX_BODY_BYTES", 1024 * 1024),
+        max_upload_bytes=_int("ZHENGJIAO_MAX_UPLOAD_BYTES", 70 * 1024 * 1024),
+        request_budget_ms=_int("ZHENGJIAO_REQUEST_BUDGET_MS", 30_000),
+        upload_budget_ms=_int("ZHENGJIAO_UPLOAD_BUDGET_MS", 600_000),
         argon2_time_cost=_int("ZHENGJIAO_ARGON2_TIME_COST", 3),
         argon2_memory_kib=_int("ZHENGJIAO_ARGON2_MEMORY_KIB", 65_536),
     )

@@ -9,6 +9,7 @@ import jwt
 
 _ALGORITHM = "HS256"
 _ISSUER = "zhengjiao"
+BIGINT_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,18 @@ def read_token(secret: str, token: str) -> TokenClaims | None:
             token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iat"]}
         )
         kind, _, subject = str(payload["sub"]).partition(":")
-        if kind not in ("user", "operator"):
-            return None
         tenant_id = payload.get("tid")
-        return TokenClaims(kind=kind, subject_id=int(subject), tenant_id=int(tenant_id) if tenant_id else None)
+        if kind not in ("user", "operator") or not _is_key(int(subject)) or not (tenant_id is None or _is_key(tenant_id)):
+            return None
+        return TokenClaims(kind=kind, subject_id=int(subject), tenant_id=tenant_id)
     except (jwt.PyJWTError, ValueError, KeyError):
         return None
+
+
+def _is_key(value: object) -> bool:
+    """A row id as the database holds it: a positive bigint (a token signed with a
+    leaked key still cannot carry a number that breaks a statement)."""
+    return type(value) is int and 0 < value <= BIGINT_MAX
 
 
 def bearer_token(authorization: str | None) -> str | None:

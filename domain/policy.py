@@ -23,6 +23,7 @@ HUNDRED = Decimal("100")
 CENT = Decimal("0.01")
 MAX_AGE = 150
 MAX_CODE_LENGTH = 64
+MAX_DAYS = 366  # a period counted in days never outlasts the benefit year
 
 
 class SubsidyRule(str, Enum):
@@ -172,12 +173,12 @@ def _check_counters(policy: YearPolicy) -> list[Problem]:
     problems: list[Problem] = []
     if not 2000 <= policy.year <= 2100:
         problems.append(Problem("INVALID_YEAR", f"year {policy.year} is out of range", ["year"]))
-    if policy.remit_days <= 0:
-        problems.append(Problem("INVALID_REMIT_RULE", "remit days must be positive", ["remitDays"]))
-    if policy.newborn_days <= 0:
-        problems.append(Problem("INVALID_NEWBORN_DAYS", "newborn days must be positive", ["newbornDays"]))
-    if policy.late_wait_days < 0:
-        problems.append(Problem("INVALID_LATE_RULE", "late wait days must be ≥ 0", ["lateWaitDays"]))
+    if not 0 < policy.remit_days <= MAX_DAYS:
+        problems.append(Problem("INVALID_REMIT_RULE", f"remit days must be 1..{MAX_DAYS}", ["remitDays"]))
+    if not 0 < policy.newborn_days <= MAX_DAYS:
+        problems.append(Problem("INVALID_NEWBORN_DAYS", f"newborn days must be 1..{MAX_DAYS}", ["newbornDays"]))
+    if not 0 <= policy.late_wait_days <= MAX_DAYS:
+        problems.append(Problem("INVALID_LATE_RULE", f"late wait days must be 0..{MAX_DAYS}", ["lateWaitDays"]))
     return problems
 
 

@@ -57,6 +57,11 @@ ENROLLMENT_HISTORY_ALIASES: dict[str, list[str]] = {
     "enrolled": ["参保状态", "是否参保", "状态", "enrolled", "status", "enrollment status"],
 }
 
+# No cell of a list or a channel file is longer (a note is a sentence); a longer one is a
+# broken or hostile file, refused before it reaches the database.
+MAX_CELL = 1_000
+
+
 class SheetError(ValueError):
     """The upload cannot be read as a table at all; `message` says why, for the user."""
 
@@ -99,6 +104,8 @@ def _with_header(rows: Iterator[Row]) -> Table:
 def _data_rows(rows: Iterator[Row], width: int) -> Iterator[Row]:
     for number, cells in rows:
         if any(cells):
+            if max(map(len, cells)) > MAX_CELL:
+                raise SheetError(f"row {number}: a cell holds more than {MAX_CELL:,} characters")
             if len(cells) < width:
                 cells += [""] * (width - len(cells))
             yield number, cells
@@ -216,6 +223,8 @@ def _csv_records(reader: Iterable[list[str]], excel_text: bool) -> Iterator[Row]
             else:
                 yield number, [cell.strip(_BLANKS) for cell in record]
     except csv.Error as error:
+        if "field limit" in str(error):
+            raise SheetError(f"row {number + 1}: a cell holds more than {MAX_CELL:,} characters") from None
         raise SheetError(f"row {number + 1}: the CSV file is malformed ({error})") from None
 
 

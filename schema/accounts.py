@@ -9,7 +9,7 @@ from authz.principal import Principal, load_user
 from authz.roles import Role
 from authz.tokens import TokenClaims, issue_token
 from schema.errors import UserError, user_errors
-from schema.mutations import Audit, run_mutation
+from schema.mutations import Audit, refuse_bad_arguments, run_mutation
 from schema.relay import parse_global_id
 from schema.tenants import DepartmentCodeEnum, TenantType, UnitType, load_unit
 from tenants.audit import write_audit
@@ -133,6 +133,10 @@ class AccountQueries:
 class AccountMutations:
     @strawberry.mutation(description="A bearer token for `Authorization: Bearer …`. tenantCode null: platform operator.")
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+        try:
+            refuse_bad_arguments(info.context, info.path.key)
+        except Rejected as rejected:
+            return LoginPayload(token=None, viewer=None, user_errors=user_errors(rejected.problems))
         return await _login(info, input)
 
     @strawberry.mutation(description="COUNTY_ADMIN: a staff account with a role, a department and a scope.")

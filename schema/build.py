@@ -4,10 +4,12 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import DisableIntrospection, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
-from schema.extensions import LogErrors, MaskUnexpected, RequestTransaction
+from schema.edge import MAX_TEXT, EdgeValidation
+from schema.extensions import HideSuggestions, LogErrors, MaskUnexpected, PublicTimeouts, RequestTransaction
+from schema.limits import DocumentLimits, Limits
 from schema.root import TYPES, Mutation, Query
 
 
@@ -20,16 +22,17 @@ class QuietSchema(strawberry.Schema):
 
 
 def build_schema(
-    *, production: bool = False, max_depth: int = 10, max_aliases: int = 30, max_tokens: int = 5000
+    *, production: bool = False, limits: Limits | None = None, max_tokens: int = 5000, max_text: int = MAX_TEXT
 ) -> strawberry.Schema:
     # Factories, not instances: Strawberry makes fresh extensions for every request.
     # Hooks unwind in reverse order, so the masker (listed first) runs last: the
     # transaction and the error log still see the original errors.
-    extensions: list = [MaskUnexpected] if production else []
+    extensions: list = [HideSuggestions, MaskUnexpected] if production else []
     extensions += [
         partial(MaxTokensLimiter, max_token_count=max_tokens),
-        partial(QueryDepthLimiter, max_depth=max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+        partial(DocumentLimits, limits=limits or Limits(), hide_suggestions=production),
+        partial(EdgeValidation, max_text=max_text),
+        PublicTimeouts,
         RequestTransaction,
         LogErrors,
     ]

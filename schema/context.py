@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,6 +14,9 @@ from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.clock import Clock
 from tenants.problems import Rejected
 from tenants.session import Db
+
+if TYPE_CHECKING:
+    from schema.edge import EdgeProblems
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Context:
     db: Db | None = None
     principal: Principal | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    edge_problems: "EdgeProblems | None" = None  # a mutation's bad argument values (schema/edge.py)
 
     async def authenticate(self) -> None:
         """Bind the transaction to the caller's tenant and load the caller."""

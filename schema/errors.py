@@ -6,6 +6,8 @@ in production, masked.
 from __future__ import annotations
 
 import strawberry
+from psycopg.errors import QueryCanceled
+from sqlalchemy.exc import DBAPIError
 
 from tenants.problems import Problem, Rejected
 
@@ -39,6 +41,14 @@ class PublicError(Exception):
 
 FORBIDDEN = Problem("FORBIDDEN", "your role or scope does not allow this")
 UNAUTHENTICATED = Problem("UNAUTHENTICATED", "log in first: send 'Authorization: Bearer <token>'")
+
+
+# A statement ran past its timeout: the work is too big for one request, not a fault.
+TIMED_OUT = Problem("TIMED_OUT", "this took longer than the server allows; split the work (a smaller file, one township) and try again")
+
+
+def timed_out(error: BaseException) -> bool:
+    return isinstance(error, DBAPIError) and isinstance(error.orig, QueryCanceled)
 
 
 def forbidden() -> Rejected:

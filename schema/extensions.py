@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from schema.errors import PublicError
+from schema.errors import TIMED_OUT, PublicError, timed_out
 from tenants.session import Db
 
 log = logging.getLogger("zhengjiao.graphql")
@@ -39,6 +40,49 @@ class RequestTransaction(SchemaExtension):
                 await transaction.rollback()
             else:
                 await transaction.commit()
+
+
+class PublicTimeouts(SchemaExtension):
+    """A statement that ran past its timeout is a request too big, not a fault: the
+    caller gets `TIMED_OUT` (the log still has the details, the transaction is undone)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [_public_timeout(e) if timed_out(e.original_error) else e for e in errors]
+
+
+def _public_timeout(error: GraphQLError) -> GraphQLError:
+    public = PublicError(TIMED_OUT.code, TIMED_OUT.message)
+    return GraphQLError(
+        TIMED_OUT.message, nodes=error.nodes, path=error.path, original_error=public, extensions=public.extensions
+    )
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+class HideSuggestions(SchemaExtension):
+    """Production: no "Did you mean 'persons'?" in any error (validation is run with
+    suggestions off; this catches the ones raised while coercing variables)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [_without_suggestion(e) for e in errors]
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message, nodes=error.nodes, path=error.path, original_error=error.original_error, extensions=error.extensions
+    )
 
 
 class LogErrors(SchemaExtension):

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from strawberry.types import Info
 
 from schema.context import Context
-from schema.errors import UserError, user_errors
+from schema.edge import mutation_field_path
+from schema.errors import TIMED_OUT, UserError, timed_out, user_errors
 from tenants.audit import write_audit
 from tenants.problems import Rejected
 
@@ -38,15 +40,29 @@ async def run_mutation(
     context: Context = info.context
     audit = Audit()
     try:
+        refuse_bad_arguments(context, info.path.key)
         async with context.db.savepoint():
             value = await body(audit)
     except Rejected as rejected:
-        codes = [p.code for p in rejected.problems]
-        await _audit(context, operation, "rejected", audit, {"codes": codes})
-        log.info("%s rejected: %s [%s]", operation, ",".join(codes), context.correlation_id)
-        return Outcome(None, user_errors(rejected.problems))
-    await _audit(context, operation, "ok", audit, audit.after)
-    return Outcome(value, [])
+        problems = rejected.problems
+    except DBAPIError as error:
+        if not timed_out(error):
+            raise
+        problems = [TIMED_OUT]
+    else:
+        await _audit(context, operation, "ok", audit, audit.after)
+        return Outcome(value, [])
+    codes = [p.code for p in problems]
+    await _audit(context, operation, "rejected", audit, {"codes": codes})
+    log.info("%s rejected: %s [%s]", operation, ",".join(codes), context.correlation_id)
+    return Outcome(None, user_errors(problems))
+
+
+def refuse_bad_arguments(context: Context, root: str | int) -> None:
+    """The problems the edge found in this mutation's arguments (schema/edge.py)."""
+    found = context.edge_problems.of(str(root)) if context.edge_problems else []
+    if found:
+        raise Rejected([replace(p, field=mutation_field_path(p.field)) for p in found])
 
 
 async def _audit(context: Context, operation: str, outcome: str, audit: Audit, after: dict | None) -> None:

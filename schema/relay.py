@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import strawberry
@@ -29,19 +30,33 @@ def _unb64(text: str) -> str:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
 
 
+BIGINT_MAX = 2**63 - 1
+_TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]{0,63}$")
+_MAX_CURSOR = 512
+
+
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(_b64(f"{type_name}:{pk}"))
 
 
-def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, int]:
+def _decode_global_id(global_id: str) -> tuple[str, int] | None:
+    """(type name, primary key) of an ID this API issued, or None."""
     try:
         type_name, _, pk = _unb64(str(global_id)).partition(":")
-        value = int(pk)
     except (ValueError, UnicodeDecodeError):
-        raise PublicError("INVALID_ID", f"{global_id!r} is not a valid ID") from None
-    if expected is not None and type_name != expected:
+        return None
+    if not _TYPE_NAME.match(type_name) or not pk.isascii() or not pk.isdigit() or not 0 < int(pk) <= BIGINT_MAX:
+        return None
+    return type_name, int(pk)
+
+
+def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, int]:
+    decoded = _decode_global_id(global_id)
+    if decoded is None:
+        raise PublicError("INVALID_ID", f"{global_id!r} is not a valid ID")
+    if expected is not None and decoded[0] != expected:
         raise PublicError("INVALID_ID", f"{global_id!r} is not a {expected} ID")
-    return type_name, value
+    return decoded
 
 
 def parse_global_id(global_id: str, expected: str) -> int | None:
@@ -56,14 +71,29 @@ def encode_cursor(values: list[Any]) -> str:
     return _b64(json.dumps(values, separators=(",", ":")))
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    if not cursor:
+def _cursor_values(cursor: str) -> list[Any] | None:
+    """A cursor is `[key, …, id]`: short strings, then an id in bigint range."""
+    if len(cursor) > _MAX_CURSOR:
         return None
     try:
         values = json.loads(_unb64(cursor))
-    except (ValueError, UnicodeDecodeError):
-        raise PublicError("INVALID_CURSOR", "after: not a cursor from this list") from None
-    if not isinstance(values, list) or len(values) != arity:
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(values, list) or not values:
+        return None
+    *keys, last = values
+    if not all(isinstance(k, str) and len(k) <= 256 and k.isprintable() for k in keys):
+        return None
+    if type(last) is not int or not 0 < last <= BIGINT_MAX:
+        return None
+    return values
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    if not cursor:
+        return None
+    values = _cursor_values(cursor)
+    if values is None or len(values) != arity:
         raise PublicError("INVALID_CURSOR", "after: not a cursor from this list")
     return values
 

@@ -23,7 +23,7 @@ def starts_with(column: Any, prefix: Any) -> Any:
     may use it on a btree index under row-level security (LIKE is not leakproof,
     so the planner keeps it behind the policy and scans the whole county)."""
     return column.op("^@")(prefix)
-_CODE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+UNIT_CODE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 
 
 @dataclass
@@ -77,7 +77,7 @@ def validate_units(
     names = {u.code: u.name for u in flat}
     for unit in flat:
         path = list(unit.field_path)
-        if not _CODE.match(unit.code):
+        if not UNIT_CODE.match(unit.code):
             problems.append(Problem("INVALID_CODE", f"{_label(unit)}: code must be 1-32 letters or digits", path + ["code"]))
         if not unit.name:
             problems.append(Problem("EMPTY_NAME", f"{_label(unit)}: name is empty", path + ["name"]))

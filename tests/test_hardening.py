@@ -12,7 +12,9 @@ import pytest
 from api.logs import RedactingFilter, redact
 from schema.build import build_schema
 from schema.relay import encode_cursor
+from sqlalchemy import text
 from tests.conftest import start_server
+from tests.subsidy_support import policy_input, set_policy
 from tests.support import PERSONS, REGISTER, GraphQLClient, new_id_number
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,17 +50,42 @@ def test_production_hides_introspection_and_graphiql(production, client):
     assert client.http.get("/graphql", headers={"accept": "text/html"}).status_code == 200  # development: GraphiQL
 
 
-def test_production_masks_unexpected_errors_with_a_reference(production, county_a, caplog):
-    bad_cursor = encode_cursor(["/", 10**30])  # bigint overflow in the database
+YEAR_POLICY = "query($year: Int!) { yearPolicy(year: $year) { year standard } }"
+
+
+@pytest.fixture
+def broken_county(client, new_county, owner_db):
+    """A county whose stored assessment rules were damaged behind the server's back: the
+    one way left to make a resolver fail unexpectedly (bad input is refused at the edge)."""
+    county = new_county(["RURAL_REVITALIZATION"])
+    set_policy(client, county.tokens["admin"], policy_input("neixiang-2027.json"))
+
+    async def damage(db):
+        tenant = await db.scalar(text("SELECT id FROM tenant WHERE code = :c"), {"c": county.code})
+        await db.bind_tenant(tenant)
+        await db.execute(
+            text(
+                """INSERT INTO assessment_rules (tenant_id, year, rules, updated_by)
+                   VALUES (:t, 2027, '{"damaged": true}', 'test')
+                   ON CONFLICT (tenant_id, year) DO UPDATE SET rules = EXCLUDED.rules"""
+            ),
+            {"t": tenant},
+        )
+
+    owner_db(damage)
+    return county
+
+
+def test_production_masks_unexpected_errors_with_a_reference(production, broken_county, caplog):
     with caplog.at_level(logging.ERROR, logger="zhengjiao.graphql"):
-        response = production.post(PERSONS, {"after": bad_cursor}, county_a.tokens["admin"])
+        response = production.post(YEAR_POLICY, {"year": 2027}, broken_county.tokens["admin"])
     error = response.json()["errors"][0]
     assert error["message"].startswith("Unexpected error (reference ")
     assert error["extensions"]["code"] == "INTERNAL"
     reference = error["extensions"]["correlationId"]
     assert response.headers["x-request-id"] == reference
     assert reference in caplog.text
-    assert "out of range" not in error["message"]
+    assert "damaged" not in error["message"]
 
 
 def test_expected_errors_stay_readable_in_production(production, county_a):
