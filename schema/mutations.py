@@ -10,7 +10,7 @@ from strawberry.types import Info
 from schema.context import Context
 from schema.errors import UserError, user_errors
 from tenants.audit import write_audit
-from tenants.problems import Rejected
+from tenants.problems import Rejected, RejectedWithReport
 
 T = TypeVar("T")
 log = logging.getLogger("zhengjiao.mutations")
@@ -20,6 +20,8 @@ log = logging.getLogger("zhengjiao.mutations")
 class Outcome(Generic[T]):
     value: T | None
     errors: list[UserError]
+    # Refused with a report (`RejectedWithReport`): what the body found, none of it written.
+    report: T | None = None
 
 
 @dataclass
@@ -33,8 +35,9 @@ class Audit:
 async def run_mutation(
     info: Info, operation: str, body: Callable[[Audit], Awaitable[T]]
 ) -> Outcome[T]:
-    """Run `body` in a savepoint. A `Rejected` undoes its writes; both ways are audited
-    in the request transaction (a rejection of an anonymous caller only in the log)."""
+    """Run `body` in a savepoint. A `Rejected` undoes its writes (a `RejectedWithReport`
+    hands its report back as `Outcome.report`); both ways are audited in the request
+    transaction (a rejection of an anonymous caller only in the log)."""
     context: Context = info.context
     audit = Audit()
     try:
@@ -44,7 +47,8 @@ async def run_mutation(
         codes = [p.code for p in rejected.problems]
         await _audit(context, operation, "rejected", audit, {"codes": codes})
         log.info("%s rejected: %s [%s]", operation, ",".join(codes), context.correlation_id)
-        return Outcome(None, user_errors(rejected.problems))
+        report = rejected.report if isinstance(rejected, RejectedWithReport) else None
+        return Outcome(None, user_errors(rejected.problems), report)
     await _audit(context, operation, "ok", audit, audit.after)
     return Outcome(value, [])
 
