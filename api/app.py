@@ -70,6 +70,7 @@ class Runtime:
             page_max=settings.page_max,
             production=settings.production,
             clock=Clock(),
+            list_removal_share=settings.list_removal_share,
         )
         try:
             yield

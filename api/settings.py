@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+
+from domain.list_guard import DEFAULT_REMOVAL_SHARE, parse_share
 
 
 def _int(name: str, default: int) -> int:
@@ -46,6 +49,8 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
     time_zone: str = "Asia/Shanghai"
+    # A list version removing more than this share of its members needs confirmRemovals.
+    list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +84,7 @@ def load_settings() -> Settings:
         upload_budget_ms=_int("ZHENGJIAO_UPLOAD_BUDGET_MS", 600_000),
         argon2_time_cost=_int("ZHENGJIAO_ARGON2_TIME_COST", 3),
         argon2_memory_kib=_int("ZHENGJIAO_ARGON2_MEMORY_KIB", 65_536),
+        list_removal_share=parse_share(os.environ.get("ZHENGJIAO_LIST_REMOVAL_SHARE", str(DEFAULT_REMOVAL_SHARE))),
     )
     if not settings.secret_key:
         if settings.production:

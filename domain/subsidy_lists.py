@@ -14,10 +14,14 @@ The shape of the work, for a 100,000-row list:
    need — the row's error (the first failing check), the
    registered person, whether the number is on the current list and whether its row
    changed — so nothing joins `person` or `subsidy_membership` twice.
-3. Writes, each only of what changed: the version's entries (numbers added, removed, or
+3. The guard (domain/list_guard.py): a version that accepts no row, or removes more
+   than a share of the members, is refused unless the removals are confirmed.
+4. Writes, each only of what changed: the version's entries (numbers added, removed, or
    kept with a different row), the membership rows, then the enrolments of exactly the
    persons added or removed. A re-submission that changes 5 % of a list writes about
-   5 % of it.
+   5 % of it. Who is removed is read before and after (`Removal`); a dry run or a
+   refusal with removals makes the same writes in a savepoint it rolls back, so what it
+   shows is what the upload would do, by the same code.
 
 Both temporary tables are ANALYZEd: they have no statistics otherwise, and a plan made
 on guesses over 600,000 persons can be a hundred times slower.
@@ -26,21 +30,26 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Iterator
+from decimal import Decimal
+from typing import Awaitable, Callable, Iterator, TypeVar
 
 from sqlalchemy import text
 
-from domain.enrollments import SELECTED_COLUMNS, recompute_selected
+from domain.enrollments import SELECTED_COLUMNS, EnrollmentRow, enrollments_of, recompute_selected
 from domain.idnumber import IdNumberError, id_number_of
+from domain.list_guard import DEFAULT_REMOVAL_SHARE, removal_problem
 from domain.policy import YearPolicy
 from domain.sheets import SUBSIDY_LIST_ALIASES, Table
 from domain.uploads import RowProblem, open_upload
-from tenants.problems import Problem, Rejected
+from tenants.problems import Problem, Rejected, RejectedWithReport
 from tenants.session import Db
 
 ROW_ERROR_LIMIT = 1000  # reported in full up to this many; the counts are always exact
+REMOVAL_LIMIT = ROW_ERROR_LIMIT  # removals listed; `UploadReport.removed` counts them all
+
+T = TypeVar("T")
 
 # Sorts and hashes over a 100,000-row list stay in memory (the default 4 MB spills to disk).
 WORK_MEM = "64MB"
@@ -60,6 +69,20 @@ MESSAGES = {
 }
 
 
+@dataclass(frozen=True)
+class Removal:
+    """A member of the previous version the new one leaves out, and what that does to
+    their enrolment of the year. A pending member (not registered) has no person and
+    no enrolment; `name` is then the one last listed."""
+
+    id_number: str
+    name: str
+    person_id: int | None
+    unit_id: int | None
+    before: EnrollmentRow | None
+    after: EnrollmentRow | None
+
+
 @dataclass
 class UploadReport:
     year: int
@@ -72,8 +95,10 @@ class UploadReport:
     added: int
     removed: int
     pending: int
-    dry_run: bool
+    dry_run: bool  # nothing was written: asked for, or the upload was refused
     row_errors: list[RowProblem] = field(default_factory=list)
+    removals: list[Removal] = field(default_factory=list)  # the first REMOVAL_LIMIT of `removed`
+    removals_confirmed: bool = False  # the guard asked, and the uploader confirmed
 
 
 def parse_date(raw: str) -> date | None:
@@ -207,9 +232,9 @@ SELECT count(*) AS total,
        count(*) FILTER (WHERE error IS NULL) AS accepted,
        count(*) FILTER (WHERE error IS NULL AND person_id IS NULL) AS pending,
        count(*) FILTER (WHERE error IS NULL AND NOT listed) AS added,
+       count(*) FILTER (WHERE error IS NULL AND listed) AS kept,
        (SELECT count(*) FROM subsidy_membership m
-         WHERE m.tenant_id = :tenant AND m.year = :year AND m.category_code = :category)
-       - count(*) FILTER (WHERE error IS NULL AND listed) AS removed
+         WHERE m.tenant_id = :tenant AND m.year = :year AND m.category_code = :category) AS members
   FROM subsidy_stage
 """
 
@@ -317,6 +342,19 @@ _APPLY_MEMBERSHIP = [
     """,
 ]
 
+# The removed members as the previous version holds them, in ID-number order: the
+# registered person, else the name last listed (the entry of the version that wrote it).
+_REMOVALS = """
+SELECT r.id_number, coalesce(p.name, e.name, '') AS name, p.id AS person_id, p.unit_id
+  FROM subsidy_removed r
+  JOIN subsidy_membership m ON m.tenant_id = :tenant AND m.year = :year AND m.category_code = :category
+                           AND m.id_number = r.id_number
+  LEFT JOIN subsidy_list_entry e ON e.tenant_id = :tenant AND e.batch_id = m.batch_id AND e.id_number = r.id_number
+  LEFT JOIN person p ON p.tenant_id = :tenant AND p.id_number = r.id_number
+ ORDER BY r.id_number COLLATE "C"
+ LIMIT :limit
+"""
+
 # Whose enrolment can move: registered persons added, and registered persons removed
 # (each once: a number is either). The stage read the added ones from `person` already.
 _CHANGED = f"""
@@ -335,6 +373,8 @@ class Upload:
     file_name: str
     data: bytes
     dry_run: bool = False
+    confirm_removals: bool = False  # the uploader means the removals (domain/list_guard.py)
+    removal_share: Decimal = DEFAULT_REMOVAL_SHARE
 
 
 def _refuse_before_reading(policy: YearPolicy, upload: Upload, today: date) -> None:
@@ -348,7 +388,8 @@ def _refuse_before_reading(policy: YearPolicy, upload: Upload, today: date) -> N
 
 async def upload_list(db: Db, tenant_id: int, policy: YearPolicy, upload: Upload, actor: str, today: date) -> UploadReport:
     """Validate and (unless dry_run) apply one department list. Raises Rejected when
-    the file as a whole cannot be taken."""
+    the file as a whole cannot be taken, and RejectedWithReport (counts, row errors,
+    removals) when the guard refuses the version."""
     _refuse_before_reading(policy, upload, today)
     table, mapping = open_upload(upload.data, upload.file_name, SUBSIDY_LIST_ALIASES)
     await db.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": WORK_MEM})
@@ -357,7 +398,30 @@ async def upload_list(db: Db, tenant_id: int, policy: YearPolicy, upload: Upload
     params = {"tenant": tenant_id, "year": upload.year, "category": upload.category}
     await lock_year_lists(db, tenant_id, upload.year)
     counts = await _check_rows(db, params, policy.list_cutoff)
-    report = UploadReport(
+    report = await _report(db, tenant_id, upload, counts, (table, mapping))
+    guard = (counts["members"], report.rows_accepted, report.removed, upload.removal_share)
+    problem = removal_problem(*guard, confirmed=upload.confirm_removals)
+    # Confirmed: the version passes, and would not have passed without the word.
+    report.removals_confirmed = problem is None and removal_problem(*guard) is not None
+
+    def apply() -> Awaitable[list[Removal]]:
+        return _apply(db, params, report, upload, actor)
+
+    if problem is None and not upload.dry_run:
+        report.removals = await apply()
+        return report
+    # A dry run or a refusal: the same writes, undone, to show who would lose what.
+    report.removals = await _undone(db, apply) if report.removed else []
+    report.batch_id, report.dry_run = None, True
+    if problem is not None:
+        raise RejectedWithReport([problem], report)
+    return report
+
+
+async def _report(db: Db, tenant_id: int, upload: Upload, counts: dict, file: tuple[Table, dict[str, int]]) -> UploadReport:
+    """The counts and row errors of the version `upload` would make (nothing written yet)."""
+    table, mapping = file
+    return UploadReport(
         year=upload.year,
         category=upload.category,
         version=await _next_version(db, tenant_id, upload.year, upload.category),
@@ -366,16 +430,26 @@ async def upload_list(db: Db, tenant_id: int, policy: YearPolicy, upload: Upload
         rows_accepted=counts["accepted"],
         rows_rejected=counts["total"] - counts["accepted"],
         added=counts["added"],
-        removed=counts["removed"],
+        removed=counts["members"] - counts["kept"],
         pending=counts["pending"],
         dry_run=upload.dry_run,
         row_errors=await _row_errors(db, table.headers, mapping),
     )
-    if upload.dry_run:
-        return report
-    report.batch_id = await _insert_batch(db, params, report, upload, actor)
-    await _apply(db, {**params, "batch": report.batch_id}, report.added + report.removed)
-    return report
+
+
+class _Undo(Exception):
+    """Rolls a trial savepoint back."""
+
+
+async def _undone(db: Db, work: Callable[[], Awaitable[T]]) -> T:
+    """`work`'s answer, with every write it made rolled back."""
+    answers: list[T] = []
+    try:
+        async with db.savepoint():
+            answers.append(await work())
+            raise _Undo
+    except _Undo:
+        return answers[0]
 
 
 async def _insert_batch(db: Db, params: dict, report: UploadReport, upload: Upload, actor: str) -> int:
@@ -397,11 +471,31 @@ async def _insert_batch(db: Db, params: dict, report: UploadReport, upload: Uplo
     )
 
 
-async def _apply(db: Db, batch: dict, changes: int) -> None:
-    """Entries of the new version, the membership changes, the enrolments they move
-    (about `changes` of them)."""
-    await db.execute(text(_REMOVED), batch)
+async def _apply(db: Db, params: dict, report: UploadReport, upload: Upload, actor: str) -> list[Removal]:
+    """Write the version: its batch row, entries, the membership changes and the
+    enrolments they move (about added + removed of them). Returns the first removals
+    with their enrolments before and after."""
+    await db.execute(text(_REMOVED), params)
+    removals = await _removals_before(db, params) if report.removed else []
+    report.batch_id = await _insert_batch(db, params, report, upload, actor)
+    batch = {**params, "batch": report.batch_id}
     await db.execute(text(_WRITE_ENTRIES), batch)
     for statement in _APPLY_MEMBERSHIP:
         await db.execute(text(statement), batch)
-    await recompute_selected(db, batch["tenant"], batch["year"], _CHANGED, {}, changes)
+    await recompute_selected(db, batch["tenant"], batch["year"], _CHANGED, {}, report.added + report.removed)
+    return await _with_enrolments_after(db, params, removals)
+
+
+async def _removals_before(db: Db, params: dict) -> list[Removal]:
+    rows = (await db.execute(text(_REMOVALS), {**params, "limit": REMOVAL_LIMIT})).all()
+    persons = [r.person_id for r in rows if r.person_id is not None]
+    before = await enrollments_of(db, params["tenant"], params["year"], persons)
+    return [Removal(r.id_number, r.name, r.person_id, r.unit_id, before.get(r.person_id), None) for r in rows]
+
+
+async def _with_enrolments_after(db: Db, params: dict, removals: list[Removal]) -> list[Removal]:
+    persons = [r.person_id for r in removals if r.person_id is not None]
+    if not persons:
+        return removals
+    after = await enrollments_of(db, params["tenant"], params["year"], persons)
+    return [replace(r, after=after.get(r.person_id)) if r.person_id is not None else r for r in removals]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,6 +11,7 @@ from authz.enforcer import Enforcers
 from authz.passwords import Passwords
 from authz.principal import Principal, load_operator, load_user
 from authz.tokens import TokenClaims
+from domain.list_guard import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.clock import Clock
 from tenants.problems import Rejected
@@ -32,6 +34,7 @@ class Services:
     page_max: int
     production: bool
     clock: Clock
+    list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE  # see domain/list_guard.py
 
 
 @dataclass

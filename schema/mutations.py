@@ -12,7 +12,7 @@ from schema.context import Context
 from schema.edge import mutation_field_path
 from schema.errors import TIMED_OUT, UserError, timed_out, user_errors
 from tenants.audit import write_audit
-from tenants.problems import Rejected
+from tenants.problems import Rejected, RejectedWithReport
 
 T = TypeVar("T")
 log = logging.getLogger("zhengjiao.mutations")
@@ -22,6 +22,8 @@ log = logging.getLogger("zhengjiao.mutations")
 class Outcome(Generic[T]):
     value: T | None
     errors: list[UserError]
+    # Refused with a report (`RejectedWithReport`): what the body found, none of it written.
+    report: T | None = None
 
 
 @dataclass
@@ -35,8 +37,9 @@ class Audit:
 async def run_mutation(
     info: Info, operation: str, body: Callable[[Audit], Awaitable[T]]
 ) -> Outcome[T]:
-    """Run `body` in a savepoint. A `Rejected` undoes its writes; both ways are audited
-    in the request transaction (a rejection of an anonymous caller only in the log)."""
+    """Run `body` in a savepoint. A `Rejected` undoes its writes (a `RejectedWithReport`
+    hands its report back as `Outcome.report`); both ways are audited in the request
+    transaction (a rejection of an anonymous caller only in the log)."""
     context: Context = info.context
     audit = Audit()
     try:
@@ -44,18 +47,18 @@ async def run_mutation(
         async with context.db.savepoint():
             value = await body(audit)
     except Rejected as rejected:
-        problems = rejected.problems
+        problems, report = rejected.problems, rejected.report if isinstance(rejected, RejectedWithReport) else None
     except DBAPIError as error:
         if not timed_out(error):
             raise
-        problems = [TIMED_OUT]
+        problems, report = [TIMED_OUT], None
     else:
         await _audit(context, operation, "ok", audit, audit.after)
         return Outcome(value, [])
     codes = [p.code for p in problems]
     await _audit(context, operation, "rejected", audit, {"codes": codes})
     log.info("%s rejected: %s [%s]", operation, ",".join(codes), context.correlation_id)
-    return Outcome(None, user_errors(problems))
+    return Outcome(None, user_errors(problems), report)
 
 
 def refuse_bad_arguments(context: Context, root: str | int) -> None:

@@ -2,20 +2,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from authz.enforcer import category_object
+from authz.principal import Principal
 from domain import policy_store, subsidy_history
+from domain.idnumber import mask
+from domain.subsidies import EnrollmentStatus
 from domain.subsidy_history import BatchRow, HistoryRow
 from domain.subsidy_lists import Upload as ListUpload
-from domain.subsidy_lists import UploadReport, upload_list
+from domain.subsidy_lists import REMOVAL_LIMIT, Removal, UploadReport, upload_list
+from schema import loaders
+from schema.enrollments import EnrollmentStatusEnum
 from schema.errors import RowError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
+from schema.tenants import UnitType, load_unit
 from tenants.problems import Problem, Rejected
+
+if TYPE_CHECKING:
+    from schema.persons import PersonType
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
@@ -35,7 +46,7 @@ class SubsidyBatchType(Node):
     checksum: str | None
     uploaded_by: str | None
     uploaded_at: datetime | None
-    dry_run: bool
+    dry_run: bool = strawberry.field(description="True when nothing was written: a dry run, or a refused upload.")
 
     @classmethod
     def of_batch(cls, row: BatchRow) -> "SubsidyBatchType":
@@ -84,19 +95,80 @@ class SubsidyHistoryEntry:
                    uploaded_at=row.uploaded_at, recognized_on=row.recognized_on)
 
 
+PersonRef = Annotated["PersonType", strawberry.lazy("schema.persons")]
+
+
+@strawberry.type
+class SubsidyRemoval:
+    """A member of the previous version the new one leaves out, and what it costs them
+    this year. Pending members (not registered) have no person, unit or amounts."""
+
+    id_number: str = strawberry.field(description="Whole for those allowed to see it, else 411325********1234.")
+    name: str = strawberry.field(description="As registered; for a pending member, as last listed.")
+    status_before: EnrollmentStatusEnum | None
+    status_after: EnrollmentStatusEnum | None
+    amount_due_before: Decimal | None
+    amount_due_after: Decimal | None
+    subsidy_before: Decimal | None
+    subsidy_after: Decimal | None
+    category_before: str | None = strawberry.field(description="The subsidy category applied before (any list's).")
+    category_after: str | None
+    person_id: strawberry.Private[int | None]
+    unit_id: strawberry.Private[int | None]
+
+    @classmethod
+    def of(cls, removal: Removal, viewer: Principal) -> "SubsidyRemoval":
+        before, after = removal.before, removal.after
+        return cls(
+            id_number=removal.id_number if viewer.sees_whole_id_numbers else mask(removal.id_number),
+            name=removal.name,
+            status_before=EnrollmentStatus(before.status) if before else None,
+            status_after=EnrollmentStatus(after.status) if after else None,
+            amount_due_before=before.amount_due if before else None,
+            amount_due_after=after.amount_due if after else None,
+            subsidy_before=before.subsidy_amount if before else None,
+            subsidy_after=after.subsidy_amount if after else None,
+            category_before=before.subsidy_category if before else None,
+            category_after=after.subsidy_category if after else None,
+            person_id=removal.person_id, unit_id=removal.unit_id,
+        )
+
+    @strawberry.field(description="Null for a pending member.")
+    async def person(self, info: Info) -> PersonRef | None:
+        from schema.persons import PersonType
+
+        row = await loaders.persons(info.context).load(self.person_id) if self.person_id else None
+        return PersonType.of(row, info.context.caller()) if row else None
+
+    @strawberry.field(description="The person's village (or school); null for a pending member.")
+    async def unit(self, info: Info) -> UnitType | None:
+        return await load_unit(info, self.unit_id)
+
+
 @strawberry.input
 class UploadSubsidyListInput:
     year: int
     category: str
     file: Upload
     dry_run: bool | None = False
+    confirm_removals: bool | None = strawberry.field(
+        default=False,
+        description="Apply a version that accepts no row or removes more than the set share of the members"
+        " (ZHENGJIAO_LIST_REMOVAL_SHARE, by default 20 %): check its removals in a dry run first.",
+    )
     client_mutation_id: str | None = None
 
 
 @strawberry.type
 class UploadSubsidyListPayload:
-    batch: SubsidyBatchType | None
+    batch: SubsidyBatchType | None = strawberry.field(
+        description="Also when refused for its removals: the counts, as a dry run gives them."
+    )
     row_errors: list[RowError]
+    removals: list[SubsidyRemoval] = strawberry.field(
+        description=f"Who leaves the list and what it costs them (the first {REMOVAL_LIMIT:,}, by ID number)."
+    )
+    removals_total: int = strawberry.field(description="Every member this version removes.")
     user_errors: list[UserError]
     client_mutation_id: str | None = None
 
@@ -118,13 +190,17 @@ async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> Up
         raise Rejected([Problem("NOT_FOUND", f"{input.year} has no subsidy category {input.category!r}", ["category"])])
     await context.require(category_object(input.year, input.category), "upload")
     name, data = await _read_upload(input.file)
-    upload = ListUpload(input.year, input.category, name, data, bool(input.dry_run))
-    report = await upload_list(context.db, principal.tenant_id, policy, upload, principal.subject, context.services.clock.today())
+    services = context.services
+    upload = ListUpload(
+        input.year, input.category, name, data, bool(input.dry_run),
+        confirm_removals=bool(input.confirm_removals), removal_share=services.list_removal_share,
+    )
+    report = await upload_list(context.db, principal.tenant_id, policy, upload, principal.subject, services.clock.today())
     audit.entity, audit.entity_id = "subsidy_batch", report.batch_id
     audit.after = {
         "year": input.year, "category": input.category, "version": report.version, "dryRun": report.dry_run,
         "file": name, "accepted": report.rows_accepted, "rejected": report.rows_rejected,
-        "added": report.added, "removed": report.removed,
+        "added": report.added, "removed": report.removed, "removalsConfirmed": report.removals_confirmed,
     }
     return report
 
@@ -164,13 +240,17 @@ class SubsidyMutations:
     @strawberry.mutation(description="The owning department (or 医保局): a new version of a category's list.")
     async def upload_subsidy_list(self, info: Info, input: UploadSubsidyListInput) -> UploadSubsidyListPayload:
         outcome = await run_mutation(info, "uploadSubsidyList", lambda audit: _upload(info, input, audit))
-        report = outcome.value
+        # Refused for its removals, the upload still reports what a dry run would.
+        report = outcome.value or outcome.report
         if report is None:
-            return UploadSubsidyListPayload(batch=None, row_errors=[], user_errors=outcome.errors,
-                                            client_mutation_id=input.client_mutation_id)
+            return UploadSubsidyListPayload(batch=None, row_errors=[], removals=[], removals_total=0,
+                                            user_errors=outcome.errors, client_mutation_id=input.client_mutation_id)
+        viewer = info.context.caller()
         return UploadSubsidyListPayload(
             batch=SubsidyBatchType.of_report(report, getattr(input.file, "filename", None) or "upload"),
             row_errors=[RowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in report.row_errors],
-            user_errors=[],
+            removals=[SubsidyRemoval.of(r, viewer) for r in report.removals],
+            removals_total=report.removed,
+            user_errors=outcome.errors,
             client_mutation_id=input.client_mutation_id,
         )

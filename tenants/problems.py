@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -17,3 +20,13 @@ class Rejected(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(p.message for p in problems))
         self.problems = problems
+
+
+class RejectedWithReport(Rejected, Generic[R]):
+    """A refusal that still answers: every write is undone, but `report` (what the body
+    found, e.g. an upload's counts and row errors) goes back with the userErrors, so the
+    caller can fix the input without a second, dry, run."""
+
+    def __init__(self, problems: list[Problem], report: R) -> None:
+        super().__init__(problems)
+        self.report = report

@@ -27,6 +27,21 @@ mutation($input: UploadSubsidyListInput!) {
   }
 }"""
 
+# UPLOAD with who each version removes and what it costs them.
+UPLOAD_REMOVALS = """
+mutation($input: UploadSubsidyListInput!) {
+  uploadSubsidyList(input: $input) {
+    batch { id year category version rowsTotal rowsAccepted rowsRejected added removed pending dryRun }
+    rowErrors { row column code message }
+    removalsTotal
+    removals {
+      idNumber name statusBefore statusAfter amountDueBefore amountDueAfter subsidyBefore subsidyAfter
+      categoryBefore categoryAfter person { idNumber name } unit { code }
+    }
+    userErrors { field code message }
+  }
+}"""
+
 ENROLLMENT = """
 query($id: String!, $year: Int!) {
   person(idNumber: $id) {
@@ -63,9 +78,14 @@ def csv_list(rows: list[tuple], encoding: str = "utf-8", header: str = "姓名,�
     return ("\n".join(lines) + "\n").encode(encoding)
 
 
-def upload(client, token: str, year: int, category: str, data: bytes, name: str = "list.csv", dry_run: bool = False) -> dict:
-    variables = {"input": {"year": year, "category": category, "file": None, "dryRun": dry_run}}
-    body = client.upload(UPLOAD, variables, "variables.input.file", name, data, token)
+def upload(
+    client, token: str, year: int, category: str, data: bytes, name: str = "list.csv", dry_run: bool = False,
+    confirm_removals: bool = False, query: str = UPLOAD,
+) -> dict:
+    """`confirm_removals`: the version may remove many members (domain/list_guard.py)."""
+    variables = {"input": {"year": year, "category": category, "file": None, "dryRun": dry_run,
+                           "confirmRemovals": confirm_removals}}
+    body = client.upload(query, variables, "variables.input.file", name, data, token)
     assert not body.get("errors"), body
     return body["data"]["uploadSubsidyList"]
 

@@ -60,7 +60,8 @@ def test_progress_equals_the_recount_after_payments_refunds_and_list_changes(cli
 
     # the list changes: the first 特困 person drops off, another comes on
     other = people["300202"][0]
-    relisted = upload(client, county.tokens["civil_affairs"], YEAR, "tekun", csv_list([("居民2020", other, "王沟村", None, None)]))
+    relisted = upload(client, county.tokens["civil_affairs"], YEAR, "tekun", csv_list([("居民2020", other, "王沟村", None, None)]),
+                      confirm_removals=True)
     assert (relisted["batch"]["added"], relisted["batch"]["removed"]) == (1, 1)
     assert_progress_is_the_recount(client, owner_db, county, paths)
     rows = by_code(progress(client, county.tokens["admin"], YEAR))

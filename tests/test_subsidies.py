@@ -23,8 +23,9 @@ def seed_county(client, new_county, clock):
     return make
 
 
-def listed(client, county, who: str, year: int, category: str, *people: tuple[str, str]) -> dict:
-    result = upload(client, county.tokens[who], year, category, csv_list([(name, number, "张庄村", None, None) for number, name in people]))
+def listed(client, county, who: str, year: int, category: str, *people: tuple[str, str], confirm_removals: bool = False) -> dict:
+    rows = [(name, number, "张庄村", None, None) for number, name in people]
+    result = upload(client, county.tokens[who], year, category, csv_list(rows), confirm_removals=confirm_removals)
     assert result["userErrors"] == [] and result["rowErrors"] == [], result
     return result
 
@@ -100,7 +101,7 @@ def test_redropping_a_person_restores_the_full_amount(client, seed_county):
     civil = county.tokens["civil_affairs"]
     listed(client, county, "civil_affairs", year, "dibao", (stays, "留"), (leaves, "走"))
     assert enrollment(client, civil, leaves, year)["amountDue"] == "32.00"
-    second = listed(client, county, "civil_affairs", year, "dibao", (stays, "留"))
+    second = listed(client, county, "civil_affairs", year, "dibao", (stays, "留"), confirm_removals=True)
     assert (second["batch"]["version"], second["batch"]["added"], second["batch"]["removed"]) == (2, 0, 1)
     e = enrollment(client, civil, leaves, year)
     assert (e["amountDue"], e["subsidyCategory"]) == ("320.00", None)

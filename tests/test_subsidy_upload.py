@@ -154,7 +154,7 @@ def test_history_and_batches_per_department(client, county):
     (a, name_a), (b, name_b) = people(client, county, 2)
     civil = county.tokens["civil_affairs"]
     upload(client, civil, 2023, "dibao", csv_list(rows_of([(a, name_a), (b, name_b)])))
-    upload(client, civil, 2023, "dibao", csv_list(rows_of([(a, name_a)])))
+    upload(client, civil, 2023, "dibao", csv_list(rows_of([(a, name_a)])), confirm_removals=True)
     upload(client, county.tokens["rural_revitalization"], 2023, "tuopin", csv_list(rows_of([(b, name_b)])))
     history = client.data(HISTORY, {"id": b}, county.tokens["admin"])["person"]["subsidyHistory"]
     assert [(h["category"], h["version"], h["change"]) for h in history] == [
@@ -176,7 +176,7 @@ def test_history_reads_every_version_though_only_changes_are_written(client, cou
     civil = county.tokens["civil_affairs"]
 
     def send(*rows):
-        result = upload(client, civil, 2023, "dibao", csv_list(list(rows)))
+        result = upload(client, civil, 2023, "dibao", csv_list(list(rows)), confirm_removals=True)
         assert result["userErrors"] == [] and result["rowErrors"] == [], result
         return (result["batch"]["version"], result["batch"]["added"], result["batch"]["removed"])
 

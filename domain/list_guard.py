@@ -1,0 +1,57 @@
+"""When a new version of a list may replace the old one without the uploader's word.
+
+A file whose every row is rejected (bad check characters, the name and number columns
+swapped) would otherwise become a version with no members, and everyone on the list
+before would lose the subsidy unnoticed. So a version that accepts no row, or removes
+more than a share of the previous version's members, needs the removals confirmed.
+Pure rule, no I/O: the upload passes its counts in.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from tenants.problems import Problem
+
+# Removing more than this share of the previous version's members needs confirmation.
+DEFAULT_REMOVAL_SHARE = Decimal("0.2")
+
+
+def parse_share(raw: str) -> Decimal:
+    """A share from a setting: a number from 0 (every removal asks) to 1."""
+    try:
+        share = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ValueError(f"a share is a number from 0 to 1, not {raw!r}") from None
+    if not Decimal(0) <= share <= Decimal(1):
+        raise ValueError(f"a share is a number from 0 to 1, not {raw!r}")
+    return share
+
+
+def _percent(share: Decimal) -> str:
+    return format((share * 100).normalize(), "f")
+
+
+def removal_problem(previous_members: int, accepted: int, removed: int, share: Decimal, confirmed: bool = False) -> Problem | None:
+    """Why this version may not replace the previous one, or None when it may.
+
+    A first version (no members before) that accepts no row is refused whatever is
+    confirmed: there is nothing to remove, and its row errors say what is wrong. A version
+    accepting no row, or removing more than `share` of the members, needs `confirmed`.
+    """
+    if accepted == 0 and previous_members == 0:
+        return Problem(
+            "NO_ROWS_ACCEPTED",
+            "no row of the file was accepted, so there is no list to save: the row errors say why",
+            ["file"],
+        )
+    # Exact: `removed > share × members`, compared in decimals (0.29 × 100 is not 28.999…).
+    too_many = Decimal(removed) > share * previous_members
+    if confirmed or not (accepted == 0 or too_many):
+        return None
+    return Problem(
+        "REMOVALS_NOT_CONFIRMED",
+        f"this version would remove {removed} of the list's {previous_members} members"
+        f" ({'no row accepted' if accepted == 0 else f'more than {_percent(share)} %'}):"
+        " check who would lose the subsidy in a dry run, then send confirmRemovals: true",
+        ["confirmRemovals"],
+    )
