@@ -8,7 +8,7 @@ Same door as GraphQL: the bearer token in the Authorization header (never in the
 a transaction bound to the caller's county (row-level security), casbin for the right
 (`list, download`), and the unit must lie inside the caller's jurisdiction. The unpaid
 list shows ID numbers as the caller may see them; postings are public, so always masked.
-Every download is written to the audit log.
+Every string is a text cell, never a formula. Every download is written to the audit log.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from typing import Any, Awaitable, Callable
 from urllib.parse import quote
 
 import openpyxl
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.sheet_cells import row_of, text_cell
 from api.templates import XLSX
 from authz.principal import Principal
 from authz.tokens import bearer_token, read_token
@@ -95,25 +95,21 @@ SHEETS = {
 
 
 def workbook(sheet: Sheet, unit: UnitRow, year: int, rows: list[ListRow], shown: list[str], today: date) -> bytes:
-    """One sheet: a title line, the header, one row per person, ID numbers as text."""
+    """One sheet: a title line, the header, one row per person. Every string is a text
+    cell (api/sheet_cells.py): names are data, never formulas."""
     book = openpyxl.Workbook(write_only=True)
     ws = book.create_sheet(sheet.title[:31])
     for index, (_, _, width) in enumerate(sheet.columns, start=2):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.column_dimensions["A"].width = 6
-    ws.append([f"{unit.name} {year}年度{sheet.title}（截至 {today.isoformat()}，共 {len(rows)} 人）"])
+    ws.append([text_cell(ws, f"{unit.name} {year}年度{sheet.title}（截至 {today.isoformat()}，共 {len(rows)} 人）")])
     bold = Font(bold=True)
-    header = []
-    for text_ in ["序号", *(c[0] for c in sheet.columns)]:
-        cell = WriteOnlyCell(ws, value=text_)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
+    ws.append([text_cell(ws, header, bold) for header in ["序号", *(c[0] for c in sheet.columns)]])
     for number, (row, id_number) in enumerate(zip(rows, shown), start=1):
-        ws.append([number, *(value(row, id_number) for _, value, _ in sheet.columns)])
+        ws.append(row_of(ws, [number, *(value(row, id_number) for _, value, _ in sheet.columns)]))
     if sheet.footer:
         ws.append([])
-        ws.append([sheet.footer])
+        ws.append([text_cell(ws, sheet.footer)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
