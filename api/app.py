@@ -66,6 +66,7 @@ class Runtime:
             page_max=settings.page_max,
             production=settings.production,
             clock=Clock(),
+            masked_lookups_per_hour=settings.masked_lookups_per_hour,
         )
         try:
             yield

@@ -37,6 +37,8 @@ class Settings:
     max_tokens: int = 5_000
     page_default: int = 50
     page_max: int = 500
+    # Look-ups by whole ID number per user and hour for readers who see numbers masked.
+    masked_lookups_per_hour: int = 30
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
     time_zone: str = "Asia/Shanghai"
@@ -63,6 +65,7 @@ def load_settings() -> Settings:
         pool_max=_int("ZHENGJIAO_POOL_MAX", 10),
         statement_timeout_ms=_int("ZHENGJIAO_STATEMENT_TIMEOUT_MS", 15_000),
         page_max=_int("ZHENGJIAO_PAGE_MAX", 500),
+        masked_lookups_per_hour=_int("ZHENGJIAO_MASKED_LOOKUPS_PER_HOUR", 30),
         argon2_time_cost=_int("ZHENGJIAO_ARGON2_TIME_COST", 3),
         argon2_memory_kib=_int("ZHENGJIAO_ARGON2_MEMORY_KIB", 65_536),
     )

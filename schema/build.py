@@ -8,6 +8,7 @@ from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTo
 from strawberry.schema.config import StrawberryConfig
 
 from schema.extensions import LogErrors, MaskUnexpected, RequestTransaction
+from schema.redaction import MaskWholeIdNumbers
 from schema.root import TYPES, Mutation, Query
 
 
@@ -32,6 +33,7 @@ def build_schema(
         partial(MaxAliasesLimiter, max_alias_count=max_aliases),
         RequestTransaction,
         LogErrors,
+        MaskWholeIdNumbers,
     ]
     if production:
         extensions.append(DisableIntrospection)

@@ -29,6 +29,7 @@ class Services:
     page_max: int
     production: bool
     clock: Clock
+    masked_lookups_per_hour: int = 30
 
 
 @dataclass

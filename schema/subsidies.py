@@ -13,6 +13,7 @@ from domain.subsidy_history import BatchRow, HistoryRow
 from domain.subsidy_lists import Upload as ListUpload
 from domain.subsidy_lists import UploadReport, upload_list
 from schema.errors import RowError, UserError
+from schema.id_lookups import take_upload_lookup
 from schema.mutations import Audit, run_mutation
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
 from tenants.problems import Problem, Rejected
@@ -117,6 +118,8 @@ async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> Up
         await context.require("tenant", "read")
         raise Rejected([Problem("NOT_FOUND", f"{input.year} has no subsidy category {input.category!r}", ["category"])])
     await context.require(category_object(input.year, input.category), "upload")
+    # The report tells which of the file's numbers are registered (pending, NAME_MISMATCH).
+    await take_upload_lookup(info, principal, "uploadSubsidyList")
     name, data = await _read_upload(input.file)
     upload = ListUpload(input.year, input.category, name, data, bool(input.dry_run))
     report = await upload_list(context.db, principal.tenant_id, policy, upload, principal.subject, context.services.clock.today())
