@@ -71,6 +71,7 @@ class Runtime:
             production=settings.production,
             clock=Clock(),
             list_removal_share=settings.list_removal_share,
+            masked_lookups_per_hour=settings.masked_lookups_per_hour,
         )
         try:
             yield

@@ -7,8 +7,9 @@
 Same door as GraphQL: the bearer token in the Authorization header (never in the URL),
 a transaction bound to the caller's county (row-level security), casbin for the right
 (`list, download`), and the unit must lie inside the caller's jurisdiction. The unpaid
-list shows ID numbers as the caller may see them; postings are public, so always masked.
-Every download is written to the audit log.
+list shows ID numbers as the caller may see them, and the birth date only with whole
+numbers (else the birth year); postings are public, so always masked and without any
+birth date. Every string is a text cell, never a formula. Every download is audited.
 """
 from __future__ import annotations
 
@@ -16,11 +17,10 @@ import io
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 from urllib.parse import quote
 
 import openpyxl
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from starlette.concurrency import run_in_threadpool
@@ -28,12 +28,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.sheet_cells import row_of, text_cell
 from api.templates import XLSX
 from authz.principal import Principal
 from authz.tokens import bearer_token, read_token
 from domain import field_lists
 from domain.field_lists import ListRow, TooManyRows
-from domain.idnumber import mask
+from domain.person_view import shown_id_number
 from schema.context import Context
 from schema.edge import YEARS
 from schema.errors import PublicError
@@ -46,7 +47,16 @@ _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "TOO_MANY
 _SEX = {"M": "男", "F": "女"}
 _MODES = {"AUTO_ENROLL": "全额资助", "DEDUCT": "缴费时减免", "REIMBURSE": "先缴后补"}
 
-Column = tuple[str, Callable[[ListRow, str], Any], int]  # header, value(row, shown id number), width
+
+@dataclass(frozen=True)
+class Shown:
+    """What the viewer may see of one row's person (domain/person_view.py)."""
+
+    id_number: str
+    birth: str  # 1990-05-17, or only 1990
+
+
+Column = tuple[str, Callable[[ListRow, Shown], Any], int]  # header, value(row, shown), width
 
 
 @dataclass(frozen=True)
@@ -54,68 +64,80 @@ class Sheet:
     name: str  # the URL's file name, without .xlsx
     title: str  # 未缴费人员名单
     fetch: Callable[[Db, int, int, str], Awaitable[list[ListRow]]]
-    columns: tuple[Column, ...]
-    public: bool  # a posting: ID numbers masked whatever the viewer's rights
+    columns: Callable[[bool], tuple[Column, ...]]  # for a viewer who sees numbers whole, or masked
+    public: bool  # a posting: ID numbers masked whatever the viewer's rights, no birth date
     footer: str = ""
 
+
+def _unpaid_columns(whole: bool) -> tuple[Column, ...]:
+    birth: Column = ("出生日期", lambda _, shown: shown.birth, 12) if whole else ("出生年份", lambda _, shown: shown.birth, 8)
+    return (
+        ("乡镇", lambda r, _: r.township, 14), ("村/社区", lambda r, _: r.village, 14),
+        ("姓名", lambda r, _: r.name, 10), ("证件号码", lambda _, shown: shown.id_number, 22),
+        ("性别", lambda r, _: _SEX.get(r.sex, r.sex), 6), birth,
+        ("联系电话", lambda r, _: r.phone or "", 14), ("应缴金额（元）", lambda r, _: r.amount_due, 12),
+        ("资助类别", lambda r, _: r.category_name or "", 18),
+    )
+
+
+_PAID_POSTING: tuple[Column, ...] = (
+    ("村/社区", lambda r, _: r.village, 14), ("姓名", lambda r, _: r.name, 10),
+    ("证件号码", lambda _, shown: shown.id_number, 22), ("个人缴费（元）", lambda r, _: r.paid_amount, 14),
+)
+_SUBSIDY_POSTING: tuple[Column, ...] = (
+    ("村/社区", lambda r, _: r.village, 14), ("姓名", lambda r, _: r.name, 10),
+    ("证件号码", lambda _, shown: shown.id_number, 22), ("资助类别", lambda r, _: r.category_name or "", 20),
+    ("资助金额（元）", lambda r, _: r.subsidy_amount, 14), ("资助方式", lambda r, _: _MODES.get(r.subsidy_mode or "", ""), 12),
+)
 
 SHEETS = {
     sheet.name: sheet
     for sheet in (
+        Sheet("unpaid", "未缴费人员名单", field_lists.unpaid, _unpaid_columns, public=False),
         Sheet(
-            "unpaid", "未缴费人员名单", field_lists.unpaid,
-            (
-                ("乡镇", lambda r, _: r.township, 14), ("村/社区", lambda r, _: r.village, 14),
-                ("姓名", lambda r, _: r.name, 10), ("证件号码", lambda r, shown: shown, 22),
-                ("性别", lambda r, _: _SEX.get(r.sex, r.sex), 6), ("出生日期", lambda r, _: r.birth_date.isoformat(), 12),
-                ("联系电话", lambda r, _: r.phone or "", 14), ("应缴金额（元）", lambda r, _: r.amount_due, 12),
-                ("资助类别", lambda r, _: r.category_name or "", 18),
-            ),
-            public=False,
-        ),
-        Sheet(
-            "paid-posting", "城乡居民医保已缴费人员公示", field_lists.paid,
-            (
-                ("村/社区", lambda r, _: r.village, 14), ("姓名", lambda r, _: r.name, 10),
-                ("证件号码", lambda r, shown: shown, 22), ("个人缴费（元）", lambda r, _: r.paid_amount, 14),
-            ),
-            public=True,
+            "paid-posting", "城乡居民医保已缴费人员公示", field_lists.paid, lambda _: _PAID_POSTING, public=True,
             footer="公示期不少于5个工作日。如有异议，请向村（社区）征缴经办人员或乡镇征缴专班反映。",
         ),
         Sheet(
-            "subsidy-posting", "城乡居民医保资助参保人员公示", field_lists.subsidy_recipients,
-            (
-                ("村/社区", lambda r, _: r.village, 14), ("姓名", lambda r, _: r.name, 10),
-                ("证件号码", lambda r, shown: shown, 22), ("资助类别", lambda r, _: r.category_name or "", 20),
-                ("资助金额（元）", lambda r, _: r.subsidy_amount, 14), ("资助方式", lambda r, _: _MODES.get(r.subsidy_mode or "", ""), 12),
-            ),
-            public=True,
-            footer="资助对象名单由民政、乡村振兴、残联等部门认定。如有异议，请向村（社区）或乡镇反映。",
+            "subsidy-posting", "城乡居民医保资助参保人员公示", field_lists.subsidy_recipients, lambda _: _SUBSIDY_POSTING,
+            public=True, footer="资助对象名单由民政、乡村振兴、残联等部门认定。如有异议，请向村（社区）或乡镇反映。",
         ),
     )
 }
 
 
-def workbook(sheet: Sheet, unit: UnitRow, year: int, rows: list[ListRow], shown: list[str], today: date) -> bytes:
-    """One sheet: a title line, the header, one row per person, ID numbers as text."""
+def shown_rows(rows: list[ListRow], whole: bool) -> Iterator[Shown]:
+    for r in rows:
+        yield Shown(shown_id_number(r.id_number, whole), r.birth_date.isoformat() if whole else str(r.birth_date.year))
+
+
+def sheet_values(sheet: Sheet, rows: list[ListRow], whole: bool) -> tuple[list[Column], Iterator[list[Any]]]:
+    """The columns and the body rows (序号 first) as the viewer may see them, row by row."""
+    columns = list(sheet.columns(whole))
+    body = (
+        [number, *(value(row, shown) for _, value, _ in columns)]
+        for number, (row, shown) in enumerate(zip(rows, shown_rows(rows, whole)), start=1)
+    )
+    return columns, body
+
+
+def workbook(sheet: Sheet, unit: UnitRow, year: int, rows: list[ListRow], whole: bool, today: date) -> bytes:
+    """One sheet: a title line, the header, one row per person. Every string is a text
+    cell (api/sheet_cells.py): names are data, never formulas."""
+    columns, body = sheet_values(sheet, rows, whole)
     book = openpyxl.Workbook(write_only=True)
     ws = book.create_sheet(sheet.title[:31])
-    for index, (_, _, width) in enumerate(sheet.columns, start=2):
+    for index, (_, _, width) in enumerate(columns, start=2):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.column_dimensions["A"].width = 6
-    ws.append([f"{unit.name} {year}年度{sheet.title}（截至 {today.isoformat()}，共 {len(rows)} 人）"])
+    ws.append([text_cell(ws, f"{unit.name} {year}年度{sheet.title}（截至 {today.isoformat()}，共 {len(rows)} 人）")])
     bold = Font(bold=True)
-    header = []
-    for text_ in ["序号", *(c[0] for c in sheet.columns)]:
-        cell = WriteOnlyCell(ws, value=text_)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    for number, (row, id_number) in enumerate(zip(rows, shown), start=1):
-        ws.append([number, *(value(row, id_number) for _, value, _ in sheet.columns)])
+    ws.append([text_cell(ws, header, bold) for header in ["序号", *(c[0] for c in columns)]])
+    for values in body:
+        ws.append(row_of(ws, values))
     if sheet.footer:
         ws.append([])
-        ws.append([sheet.footer])
+        ws.append([text_cell(ws, sheet.footer)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -135,7 +157,7 @@ async def _scoped_unit(context: Context, principal: Principal, code: str) -> Uni
     return unit
 
 
-async def _collect(context: Context, sheet: Sheet, year: int, code: str) -> tuple[UnitRow, list[ListRow], list[str]]:
+async def _collect(context: Context, sheet: Sheet, year: int, code: str) -> tuple[UnitRow, list[ListRow], bool]:
     """Inside the tenant transaction: rights, scope, rows, the audit row."""
     await context.authenticate()
     principal = context.county_caller()
@@ -146,13 +168,12 @@ async def _collect(context: Context, sheet: Sheet, year: int, code: str) -> tupl
     except TooManyRows as error:
         raise PublicError("TOO_MANY_ROWS", str(error)) from None
     whole = principal.sees_whole_id_numbers and not sheet.public
-    shown = [r.id_number if whole else mask(r.id_number) for r in rows]
     await write_audit(
         context.db, tenant_id=principal.tenant_id, actor=principal.subject, operation=f"download:{sheet.name}",
         outcome="ok", entity="unit", entity_id=unit.code, after={"year": year, "rows": len(rows)},
         correlation_id=context.correlation_id,
     )
-    return unit, rows, shown
+    return unit, rows, whole
 
 
 def _endpoint(sheet: Sheet) -> Callable[[Request], Awaitable[Response]]:
@@ -171,7 +192,7 @@ def _endpoint(sheet: Sheet) -> Callable[[Request], Awaitable[Response]]:
             transaction = await conn.begin()
             context.db = Db(conn)
             try:
-                unit, rows, shown = await _collect(context, sheet, year, code)
+                unit, rows, whole = await _collect(context, sheet, year, code)
             except PublicError as error:
                 await transaction.rollback()
                 return _problem(error.extensions["code"], str(error))
@@ -180,7 +201,7 @@ def _endpoint(sheet: Sheet) -> Callable[[Request], Awaitable[Response]]:
                 raise
             await transaction.commit()
         today = services.clock.today()
-        data = await run_in_threadpool(workbook, sheet, unit, year, rows, shown, today)
+        data = await run_in_threadpool(workbook, sheet, unit, year, rows, whole, today)
         ascii_name = f"{sheet.name}-{unit.code}-{year}.xlsx"
         local_name = quote(f"{unit.name}{year}年度{sheet.title}.xlsx")
         return Response(

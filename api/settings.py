@@ -46,6 +46,8 @@ class Settings:
     upload_budget_ms: int = 600_000  # … or of one carrying a file
     page_default: int = 50
     page_max: int = 500
+    # Look-ups by whole ID number per user and hour for readers who see numbers masked.
+    masked_lookups_per_hour: int = 30
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
     time_zone: str = "Asia/Shanghai"
@@ -82,6 +84,7 @@ def load_settings() -> Settings:
         max_upload_bytes=_int("ZHENGJIAO_MAX_UPLOAD_BYTES", 70 * 1024 * 1024),
         request_budget_ms=_int("ZHENGJIAO_REQUEST_BUDGET_MS", 30_000),
         upload_budget_ms=_int("ZHENGJIAO_UPLOAD_BUDGET_MS", 600_000),
+        masked_lookups_per_hour=_int("ZHENGJIAO_MASKED_LOOKUPS_PER_HOUR", 30),
         argon2_time_cost=_int("ZHENGJIAO_ARGON2_TIME_COST", 3),
         argon2_memory_kib=_int("ZHENGJIAO_ARGON2_MEMORY_KIB", 65_536),
         list_removal_share=parse_share(os.environ.get("ZHENGJIAO_LIST_REMOVAL_SHARE", str(DEFAULT_REMOVAL_SHARE))),

@@ -1,4 +1,7 @@
-"""Downloadable templates: the subsidy-list workbook departments fill in, the tax bureau's payment file."""
+"""Downloadable templates: the subsidy-list workbook departments fill in, the tax bureau's payment file.
+
+Their headers and notes are our own text; they are written as text cells all the same
+(api/sheet_cells.py), so no line of a note can ever become a formula."""
 from __future__ import annotations
 
 import io
@@ -8,6 +11,8 @@ from dataclasses import dataclass
 import openpyxl
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from api.sheet_cells import append_text
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -38,7 +43,7 @@ def workbook(template: Template) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = template.title
-    sheet.append(template.headers)
+    append_text(sheet, template.headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for index, width in enumerate(template.widths, start=1):
@@ -48,7 +53,7 @@ def workbook(template: Template) -> bytes:
             sheet.cell(row=row, column=column).number_format = "@"
     notes = book.create_sheet("填写说明")
     for line in template.notes:
-        notes.append([line])
+        append_text(notes, [line])
     notes.column_dimensions["A"].width = 120
     buffer = io.BytesIO()
     book.save(buffer)

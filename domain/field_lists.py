@@ -3,7 +3,8 @@ of a village's paid persons and subsidy recipients.
 
 Each is one query over a unit's subtree, ordered by village then person, so a
 township's list comes out village by village. Masking is the caller's business: the
-unpaid list follows the viewer's right to whole ID numbers, postings are always masked.
+unpaid list follows the viewer's right to whole ID numbers (and shows the birth date only
+with them), postings are always masked and carry no birth date (api/downloads.py).
 """
 from __future__ import annotations
 

@@ -13,12 +13,14 @@ from domain.enrollments import recompute_persons
 from domain.models import Enrollment, Person
 from tenants.kinds import LEAF_KINDS, UnitKind
 from tenants.models import Unit
+from tenants.names import name_problem
 from tenants.problems import Problem, Rejected
 from tenants.tree import starts_with
 from tenants.session import Db
 
 PERSON_UNIT_KINDS = LEAF_KINDS | {UnitKind.SPECIAL}
 _PHONE = re.compile(r"^\+?[0-9-]{7,20}$")
+MAX_NAME_LENGTH = 60
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,8 @@ def check_new_person(person: NewPerson) -> tuple[list[Problem], object | None]:
     name = person.name.strip()
     if not name:
         problems.append(Problem("EMPTY_NAME", "name is empty", ["name"]))
-    elif len(name) > 60:
-        problems.append(Problem("INVALID_NAME", "name is longer than 60 characters", ["name"]))
+    elif reason := name_problem(name, MAX_NAME_LENGTH):
+        problems.append(Problem("INVALID_NAME", f"name {reason}", ["name"]))
     if person.phone and not _PHONE.match(person.phone.strip()):
         problems.append(Problem("INVALID_PHONE", "phone must be 7-20 digits", ["phone"]))
     return problems, parsed

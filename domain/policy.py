@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from domain.assessment import AssessmentRules, RulesFormatError, rules_from_dict, rules_to_dict, validate_rules
 from tenants.kinds import DepartmentCode
+from tenants.names import name_problem
 from tenants.problems import Problem
 
 HUNDRED = Decimal("100")
@@ -24,6 +25,7 @@ CENT = Decimal("0.01")
 MAX_AGE = 150
 MAX_CODE_LENGTH = 64
 MAX_DAYS = 366  # a period counted in days never outlasts the benefit year
+MAX_NAME_LENGTH = 100
 
 
 class SubsidyRule(str, Enum):
@@ -199,6 +201,8 @@ def _check_category(
         add("DUPLICATE_CATEGORY_CODE", "code is used by another category", "code")
     if not category.name.strip():
         add("INVALID_CATEGORY_NAME", "name must not be empty", "name")
+    elif reason := name_problem(category.name.strip(), MAX_NAME_LENGTH):
+        add("INVALID_CATEGORY_NAME", f"name {reason}", "name")
     if category.owner not in allowed:
         add("UNKNOWN_DEPARTMENT", f"owner {category.owner.value} is not a department of this county", "owner")
     message = _value_problem(category, standard)

@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.edge import MAX_TEXT, EdgeValidation
 from schema.extensions import HideSuggestions, LogErrors, MaskUnexpected, PublicTimeouts, RequestTransaction
 from schema.limits import DocumentLimits, Limits
+from schema.redaction import MaskWholeIdNumbers
 from schema.root import TYPES, Mutation, Query
 
 
@@ -35,6 +36,7 @@ def build_schema(
         PublicTimeouts,
         RequestTransaction,
         LogErrors,
+        MaskWholeIdNumbers,
     ]
     if production:
         extensions.append(DisableIntrospection)

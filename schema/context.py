@@ -35,6 +35,7 @@ class Services:
     production: bool
     clock: Clock
     list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE  # see domain/list_guard.py
+    masked_lookups_per_hour: int = 30
 
 
 @dataclass

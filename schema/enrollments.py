@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from domain import enrollments as enrollment_rules
 from domain.enrollments import EnrollmentRow
+from domain.person_view import shown_benefit_start
 from domain.subsidies import EnrollmentStatus
 from schema.policies import SubsidyModeEnum
 
@@ -35,11 +36,15 @@ class EnrollmentType:
     subsidy_amount: Decimal
     subsidy_mode: SubsidyModeEnum | None
     reimbursement_due: Decimal
-    benefit_start: date | None
+    benefit_start: date | None = strawberry.field(
+        description="Null until paid or subsidised; a newborn's (its day of birth) is null for readers who see ID "
+        "numbers masked."
+    )
     person_id: strawberry.Private[int]
 
     @classmethod
-    def of(cls, row: EnrollmentRow) -> "EnrollmentType":
+    def of(cls, row: EnrollmentRow, birth_date: date, whole: bool) -> "EnrollmentType":
+        """`whole`: may the viewer see the person's birth date (see domain/person_view.py)."""
         return cls(
             year=row.year,
             status=EnrollmentStatus(row.status),
@@ -49,7 +54,7 @@ class EnrollmentType:
             subsidy_amount=row.subsidy_amount,
             subsidy_mode=row.subsidy_mode,
             reimbursement_due=row.reimbursement_due,
-            benefit_start=row.benefit_start,
+            benefit_start=shown_benefit_start(row.benefit_start, birth_date, whole),
             person_id=row.person_id,
         )
 

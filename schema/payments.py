@@ -12,12 +12,14 @@ from strawberry.types import Info
 from domain import payment_queries, policy_store
 from domain import persons as person_rules
 from domain.idnumber import mask
+from domain.person_view import shown_benefit_start
 from domain.payment_queries import PaymentQuery
 from domain.payments import NewPayment, PaymentRow, Recorded, Recorder, payments_by_ids, record_payment
 from domain.refunds import RefundRow, refunds_of_payments
 from schema import loaders
 from schema.enrollments import EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
+from schema.id_lookups import answer_lookup
 from schema.mutations import Audit, run_mutation
 from schema.persons import filter_path
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
@@ -121,7 +123,6 @@ class PaymentType(Node):
     status: PaymentStatusEnum
     timing: PaymentTimingEnum
     paid_at: datetime
-    benefit_start: date | None
     receipt_no: str | None
     external_id: str | None
     recorded_at: datetime
@@ -132,9 +133,16 @@ class PaymentType(Node):
         return cls(
             id=to_global_id("Payment", row.id), year=row.year, amount=row.amount, channel=PaymentChannel(row.channel),
             status=PaymentStatus(row.status), timing=PaymentTiming(row.timing), paid_at=row.paid_at,
-            benefit_start=row.benefit_start, receipt_no=row.receipt_no, external_id=row.external_id,
-            recorded_at=row.recorded_at, row=row,
+            receipt_no=row.receipt_no, external_id=row.external_id, recorded_at=row.recorded_at, row=row,
         )
+
+    @strawberry.field(description="A newborn's (its day of birth) is null for readers who see ID numbers masked.")
+    async def benefit_start(self, info: Info) -> date | None:
+        whole = info.context.caller().sees_whole_id_numbers
+        if whole or self.row.benefit_start is None or self.row.timing != PaymentTiming.NEWBORN.value:
+            return self.row.benefit_start
+        person = await loaders.persons(info.context).load(self.row.person_id)
+        return shown_benefit_start(self.row.benefit_start, person.birth_date, whole) if person else None
 
     @strawberry.field
     async def person(self, info: Info) -> PersonRef:
@@ -166,7 +174,10 @@ class PaymentFilter:
     year: int | None = None
     channel: PaymentChannelEnum | None = None
     status: PaymentStatusEnum | None = None
-    id_number: str | None = strawberry.field(default=None, description="One person's payments.")
+    id_number: str | None = strawberry.field(
+        default=None,
+        description="One person's payments. Readers who see ID numbers masked: a look-up (audited, limited per hour).",
+    )
 
 
 @strawberry.input
@@ -245,6 +256,7 @@ class PaymentQueries:
         person_id = None
         if filter and filter.id_number:
             person = await person_rules.person_by_id_number(context.db, principal.tenant_id, path, filter.id_number)
+            await answer_lookup(info, principal, "payments.idNumber", filter.id_number, person.id if person else None)
             person_id = person.id if person else -1
         query = PaymentQuery(
             tenant_id=principal.tenant_id, path=path, year=filter.year if filter else None,
@@ -278,12 +290,16 @@ class PaymentMutations:
                 client_mutation_id=input.client_mutation_id,
             )
         row = await enrollment_loader(info, recorded.payment.year).load(recorded.payment.person_id)
+        person = await loaders.persons(info.context).load(recorded.payment.person_id)
+        enrollment = None
+        if row is not None and person is not None:
+            enrollment = EnrollmentType.of(row, person.birth_date, info.context.caller().sees_whole_id_numbers)
         refund = None
         if recorded.refund_id is not None:
             principal = info.context.caller()
             refunds = await refunds_of_payments(info.context.db, principal.tenant_id, [recorded.payment.id])
             refund = next((RefundType.of(r) for r in refunds if r.id == recorded.refund_id), None)
         return RecordPaymentPayload(
-            payment=PaymentType.of(recorded.payment), enrollment=EnrollmentType.of(row) if row else None,
+            payment=PaymentType.of(recorded.payment), enrollment=enrollment,
             refund=refund, user_errors=[], client_mutation_id=input.client_mutation_id,
         )

@@ -9,10 +9,12 @@ from strawberry.types import Info
 from authz.principal import Principal
 from domain import persons as person_rules
 from domain import subsidy_history
-from domain.idnumber import mask
+from domain.idnumber import looks_like_id_number, mask
+from domain.person_view import shown_age, shown_birth_date, shown_id_number
 from domain.persons import NewPerson, PersonQuery, PersonRow
 from schema.enrollments import EnrollmentStatusEnum, EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
+from schema.id_lookups import answer_lookup
 from schema.mutations import Audit, run_mutation
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id, to_global_id
 from schema.subsidies import SubsidyHistoryEntry
@@ -24,16 +26,29 @@ from tenants.problems import Problem, Rejected
 class PersonType(Node):
     id_number: str = strawberry.field(description="Whole for those allowed to see it, else 411325********1234.")
     name: str
-    birth_date: date
+    birth_date: date | None = strawberry.field(
+        description="Null for readers who see ID numbers masked: the birth date would make the number whole again."
+    )
+    birth_year: int
     sex: str
     row: strawberry.Private[PersonRow]
+    whole: strawberry.Private[bool]
 
     @classmethod
     def of(cls, row: PersonRow, viewer: Principal) -> "PersonType":
-        shown = row.id_number if viewer.sees_whole_id_numbers else mask(row.id_number)
+        whole = viewer.sees_whole_id_numbers
         return cls(
-            id=to_global_id("Person", row.id), id_number=shown, name=row.name, birth_date=row.birth_date, sex=row.sex, row=row
+            id=to_global_id("Person", row.id), id_number=shown_id_number(row.id_number, whole), name=row.name,
+            birth_date=shown_birth_date(row.birth_date, whole), birth_year=row.birth_date.year, sex=row.sex,
+            row=row, whole=whole,
         )
+
+    @strawberry.field(
+        description="Completed years (周岁) on `on` (default: today in Beijing); null before birth. For readers who "
+        "see ID numbers masked: the age reached by 31 December of `on`'s year, so that it never pins the birthday."
+    )
+    def age(self, info: Info, on: date | None = None) -> int | None:
+        return shown_age(self.row.birth_date, on or info.context.services.clock.today(), self.whole)
 
     @strawberry.field
     async def unit(self, info: Info) -> UnitType:
@@ -48,7 +63,7 @@ class PersonType(Node):
     @strawberry.field(description="The person's enrolment for a benefit year; null if the year has no policy.")
     async def enrollment(self, info: Info, year: int) -> EnrollmentType | None:
         row = await enrollment_loader(info, year).load(self.row.id)
-        return EnrollmentType.of(row) if row else None
+        return EnrollmentType.of(row, self.row.birth_date, self.whole) if row else None
 
 
 @strawberry.type
@@ -67,7 +82,11 @@ class PersonConnection:
 @strawberry.input
 class PersonFilter:
     unit: strawberry.ID | None = strawberry.UNSET
-    search: str | None = strawberry.field(default=None, description="An exact ID number, or the start of a name.")
+    search: str | None = strawberry.field(
+        default=None,
+        description="An exact ID number, or the start of a name. Readers who see ID numbers masked: a search by "
+        "number is a look-up (audited, limited per hour: LOOKUP_LIMIT).",
+    )
     year: int | None = strawberry.field(default=None, description="Needed with status or category.")
     status: EnrollmentStatusEnum | None = None
     category: str | None = strawberry.field(default=None, description="The subsidy category applied in `year`.")
@@ -146,6 +165,8 @@ class PersonQueries:
         path = await filter_path(info, principal, filter.unit if filter else None)
         query = _person_query(principal, path, filter)
         page = await person_rules.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
+        if query.search and looks_like_id_number(query.search):
+            await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
         edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]
         return PersonConnection(
             edges=edges,
@@ -153,10 +174,14 @@ class PersonQueries:
             total_count=page.total,
         )
 
-    @strawberry.field(description="One person by ID number, if inside the caller's scope.")
+    @strawberry.field(
+        description="One person by ID number, if inside the caller's scope. Readers who see ID numbers masked: "
+        "audited, and limited per hour (LOOKUP_LIMIT)."
+    )
     async def person(self, info: Info, id_number: str) -> PersonType | None:
         principal = await info.context.check("person", "read")
         row = await person_rules.person_by_id_number(info.context.db, principal.tenant_id, principal.scope_path, id_number)
+        await answer_lookup(info, principal, "person", id_number, row.id if row else None)
         return PersonType.of(row, principal) if row else None
 
 

@@ -20,6 +20,7 @@ from domain.subsidy_lists import REMOVAL_LIMIT, Removal, UploadReport, upload_li
 from schema import loaders
 from schema.enrollments import EnrollmentStatusEnum
 from schema.errors import RowError, UserError
+from schema.id_lookups import take_upload_lookup
 from schema.mutations import Audit, run_mutation
 from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
 from schema.tenants import UnitType, load_unit
@@ -189,6 +190,8 @@ async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> Up
         await context.require("tenant", "read")
         raise Rejected([Problem("NOT_FOUND", f"{input.year} has no subsidy category {input.category!r}", ["category"])])
     await context.require(category_object(input.year, input.category), "upload")
+    # The report tells which of the file's numbers are registered (pending, NAME_MISMATCH).
+    await take_upload_lookup(info, principal, "uploadSubsidyList")
     name, data = await _read_upload(input.file)
     services = context.services
     upload = ListUpload(

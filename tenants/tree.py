@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import text
 
 from tenants.kinds import LEAF_KINDS, UnitKind
+from tenants.names import name_problem
 from tenants.problems import Problem
 from tenants.session import Db
 
 MAX_UNITS_PER_CALL = 20_000
+MAX_NAME_LENGTH = 100
 
 
 def starts_with(column: Any, prefix: Any) -> Any:
@@ -81,8 +83,8 @@ def validate_units(
             problems.append(Problem("INVALID_CODE", f"{_label(unit)}: code must be 1-32 letters or digits", path + ["code"]))
         if not unit.name:
             problems.append(Problem("EMPTY_NAME", f"{_label(unit)}: name is empty", path + ["name"]))
-        elif len(unit.name) > 100:
-            problems.append(Problem("INVALID_NAME", f"{_label(unit)}: name is longer than 100 characters", path + ["name"]))
+        elif reason := name_problem(unit.name, MAX_NAME_LENGTH):
+            problems.append(Problem("INVALID_NAME", f"{_label(unit)}: name {reason}", path + ["name"]))
         if unit.code in seen:
             problems.append(Problem("DUPLICATE_CODE", f"{_label(unit)}: code appears twice in this request", path + ["code"]))
         elif unit.code in existing_codes:
