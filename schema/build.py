@@ -4,10 +4,13 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
+from strawberry.extensions import AddValidationRules
 from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from schema.extensions import LogErrors, MaskUnexpected, RequestTransaction
+from schema.login_gate import LoginGate
+from schema.login_limit import OneLoginPerRequest
 from schema.root import TYPES, Mutation, Query
 
 
@@ -30,6 +33,8 @@ def build_schema(
         partial(MaxTokensLimiter, max_token_count=max_tokens),
         partial(QueryDepthLimiter, max_depth=max_depth),
         partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+        partial(AddValidationRules, [OneLoginPerRequest]),
+        LoginGate,
         RequestTransaction,
         LogErrors,
     ]
