@@ -26,6 +26,7 @@ from api.downloads import download_routes
 from api.requests import BodyLimit, strict_json
 from api.templates import payment_file_template_endpoint, subsidy_list_template_endpoint
 from authz.enforcer import Enforcers
+from authz.login_guard import LoginGuard
 from authz.passwords import Passwords
 from authz.tokens import bearer_token, read_token
 from schema.build import build_schema
@@ -63,7 +64,8 @@ class Runtime:
         self.services = Services(
             engine=engine,
             enforcers=Enforcers(),
-            passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+            passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_threads),
+            login_guard=LoginGuard(settings.login, settings.secret_key),
             secret_key=settings.secret_key,
             token_ttl_seconds=settings.token_ttl_seconds,
             page_default=settings.page_default,
@@ -78,6 +80,7 @@ class Runtime:
         finally:
             await engine.dispose()
             await self.pool.close()
+            self.services.passwords.close()
 
 
 class ZhengjiaoGraphQL(GraphQL):

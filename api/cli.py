@@ -34,7 +34,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         migrate(urls, settings)
     print(f"GraphQL on http://{args.host}:{args.port}/graphql ({settings.env})", flush=True)
-    uvicorn.run(create_app(settings, urls), host=args.host, port=args.port, log_config=None, proxy_headers=False)
+    # The login throttle counts per client address: behind a reverse proxy that is the
+    # proxy's unless its X-Forwarded-For is trusted (ZHENGJIAO_FORWARDED_ALLOW_IPS).
+    proxied = settings.forwarded_allow_ips
+    uvicorn.run(
+        create_app(settings, urls),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        proxy_headers=bool(proxied),
+        forwarded_allow_ips=proxied,
+    )
     return 0
 
 
@@ -61,7 +71,8 @@ def cmd_create_operator(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         async with owner_transaction(urls, settings) as db:
-            return await create_operator(db, Passwords(settings.argon2_time_cost, settings.argon2_memory_kib), args.username, password)
+            passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_threads)
+            return await create_operator(db, passwords, args.username, password)
 
     try:
         operator_id = asyncio.run(run())

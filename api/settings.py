@@ -13,10 +13,29 @@ from functools import lru_cache
 from pathlib import Path
 
 from domain.list_guard import DEFAULT_REMOVAL_SHARE, parse_share
+from authz.throttle_rules import LoginLimits
 
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _login_limits() -> LoginLimits:
+    d = LoginLimits()
+    return LoginLimits(
+        slow_after=_int("ZHENGJIAO_LOGIN_SLOW_AFTER", d.slow_after),
+        lock_after=_int("ZHENGJIAO_LOGIN_LOCK_AFTER", d.lock_after),
+        address_slow_after=_int("ZHENGJIAO_LOGIN_ADDRESS_SLOW_AFTER", d.address_slow_after),
+        address_lock_after=_int("ZHENGJIAO_LOGIN_ADDRESS_LOCK_AFTER", d.address_lock_after),
+        window_seconds=_int("ZHENGJIAO_LOGIN_WINDOW_SECONDS", d.window_seconds),
+        lock_seconds=_int("ZHENGJIAO_LOGIN_LOCK_SECONDS", d.lock_seconds),
+        backoff_seconds=_float("ZHENGJIAO_LOGIN_BACKOFF_SECONDS", d.backoff_seconds),
+        backoff_max_seconds=_float("ZHENGJIAO_LOGIN_BACKOFF_MAX_SECONDS", d.backoff_max_seconds),
+    )
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,10 @@ class Settings:
     masked_lookups_per_hour: int = 30
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
+    argon2_threads: int = 2  # the thread pool that hashes and verifies off the event loop
+    login: LoginLimits = field(default_factory=LoginLimits)
+    # Proxies whose X-Forwarded-For names the client (uvicorn's --forwarded-allow-ips).
+    forwarded_allow_ips: str | None = None
     time_zone: str = "Asia/Shanghai"
     # A list version removing more than this share of its members needs confirmRemovals.
     list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE
@@ -88,6 +111,9 @@ def load_settings() -> Settings:
         argon2_time_cost=_int("ZHENGJIAO_ARGON2_TIME_COST", 3),
         argon2_memory_kib=_int("ZHENGJIAO_ARGON2_MEMORY_KIB", 65_536),
         list_removal_share=parse_share(os.environ.get("ZHENGJIAO_LIST_REMOVAL_SHARE", str(DEFAULT_REMOVAL_SHARE))),
+        argon2_threads=_int("ZHENGJIAO_ARGON2_THREADS", 2),
+        login=_login_limits(),
+        forwarded_allow_ips=os.environ.get("ZHENGJIAO_FORWARDED_ALLOW_IPS") or None,
     )
     if not settings.secret_key:
         if settings.production:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from authz.login_guard import Attempt, Filing, LoginGuard
 from authz.models import PlatformOperator, UserAccount
-from authz.passwords import Passwords, password_problem
+from authz.password_rules import MAX_PASSWORD_LENGTH, password_problem
+from authz.passwords import Passwords
 from authz.roles import Role
 from tenants.kinds import LEAF_KINDS, TOWNSHIP_LEVEL, DepartmentCode, UnitKind
 from tenants.models import Department, Tenant, Unit
@@ -27,33 +29,67 @@ class Authenticated:
     tenant_id: int | None
 
 
+@dataclass(frozen=True)
+class _Account:
+    id: int
+    password_hash: str
+
+
+async def _find_operator(db: Db, username: str) -> _Account | None:
+    row = (
+        await db.execute(
+            select(PlatformOperator.id, PlatformOperator.password_hash).where(
+                PlatformOperator.username == username, PlatformOperator.active
+            )
+        )
+    ).first()
+    return _Account(row.id, row.password_hash) if row else None
+
+
+async def _find_user(db: Db, tenant_id: int | None, username: str) -> _Account | None:
+    if tenant_id is None:
+        return None
+    row = (
+        await db.execute(
+            select(UserAccount.id, UserAccount.password_hash).where(
+                UserAccount.tenant_id == tenant_id, UserAccount.username == username, UserAccount.active
+            )
+        )
+    ).first()
+    return _Account(row.id, row.password_hash) if row else None
+
+
 async def authenticate(
-    db: Db, passwords: Passwords, tenant_code: str | None, username: str, password: str
+    db: Db,
+    passwords: Passwords,
+    guard: LoginGuard,
+    attempt: Attempt,
+    password: str,
+    correlation_id: str | None = None,
 ) -> Authenticated | None:
-    """Unknown tenant, unknown user and wrong password look identical, in time too."""
-    if tenant_code is None:
-        row = (
-            await db.execute(
-                select(PlatformOperator.id, PlatformOperator.password_hash).where(
-                    PlatformOperator.username == username, PlatformOperator.active
-                )
-            )
-        ).first()
-        ok = passwords.verify(row.password_hash if row else None, password)
-        return Authenticated("operator", row.id, None) if ok and row else None
-    tenant_id = await db.scalar(select(Tenant.id).where(Tenant.code == tenant_code.strip()))
-    row = None
-    if tenant_id is not None:
-        await db.bind_tenant(tenant_id)
-        row = (
-            await db.execute(
-                select(UserAccount.id, UserAccount.password_hash).where(
-                    UserAccount.tenant_id == tenant_id, UserAccount.username == username, UserAccount.active
-                )
-            )
-        ).first()
-    ok = passwords.verify(row.password_hash if row else None, password)
-    return Authenticated("user", row.id, tenant_id) if ok and row else None
+    """Unknown tenant, unknown user, wrong password and a throttled attempt look
+    identical. Only an admitted attempt of a sane length costs an argon2 check."""
+    now = guard.now()
+    tenant_id = None
+    if attempt.tenant_code is not None:
+        tenant_id = await db.scalar(select(Tenant.id).where(Tenant.code == attempt.tenant_code.strip()))
+        if tenant_id is not None:
+            await db.bind_tenant(tenant_id)
+        account = await _find_user(db, tenant_id, attempt.username)
+    else:
+        account = await _find_operator(db, attempt.username)
+    keys = guard.keys(attempt)
+    filing = Filing(tenant_id, account.id if account else None, attempt.username, correlation_id)
+    if not await guard.admit(db, keys, now, filing):
+        return None
+    ok = len(password) <= MAX_PASSWORD_LENGTH and await passwords.verify_async(
+        account.password_hash if account else None, password
+    )
+    if not (ok and account):
+        await guard.failed(db, keys, now, filing)
+        return None
+    await guard.succeeded(db, keys)
+    return Authenticated("operator" if attempt.tenant_code is None else "user", account.id, tenant_id)
 
 
 @dataclass(frozen=True)
@@ -72,7 +108,7 @@ def check_credentials(username: str, password: str, field_prefix: list[str] | No
         problems.append(
             Problem("INVALID_USERNAME", "username must be 3-64 letters, digits or . _ @ -", prefix + ["username"])
         )
-    if (problem := password_problem(password or "")) is not None:
+    if (problem := password_problem(password or "", username)) is not None:
         problems.append(Problem("WEAK_PASSWORD", problem, prefix + ["password"]))
     return problems
 
@@ -138,7 +174,7 @@ async def create_user(db: Db, passwords: Passwords, tenant_id: int, user: NewUse
                 .values(
                     tenant_id=tenant_id,
                     username=user.username,
-                    password_hash=passwords.hash(user.password),
+                    password_hash=await passwords.hash_async(user.password),
                     role=user.role.value,
                     department_id=department_id,
                     scope_unit_id=user.scope_unit_id,
@@ -160,9 +196,11 @@ async def create_operator(db: Db, passwords: Passwords, username: str, password:
     if exists:
         await db.execute(
             text("UPDATE platform_operator SET password_hash = :h, active = true WHERE id = :id"),
-            {"h": passwords.hash(password), "id": exists},
+            {"h": await passwords.hash_async(password), "id": exists},
         )
         return exists
     return await db.scalar(
-        insert(PlatformOperator).values(username=username, password_hash=passwords.hash(password)).returning(PlatformOperator.id)
+        insert(PlatformOperator)
+        .values(username=username, password_hash=await passwords.hash_async(password))
+        .returning(PlatformOperator.id)
     )

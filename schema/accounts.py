@@ -5,6 +5,7 @@ import strawberry
 from strawberry.types import Info
 
 from authz.accounts import BAD_CREDENTIALS, NewUser, authenticate, create_user
+from authz.login_guard import Attempt
 from authz.principal import Principal, load_user
 from authz.roles import Role
 from authz.tokens import TokenClaims, issue_token
@@ -74,10 +75,20 @@ class CreateUserPayload:
     client_mutation_id: str | None = None
 
 
+def client_address(request: object) -> str | None:
+    """The ASGI peer. Behind a reverse proxy it is the proxy unless uvicorn is told to
+    trust its X-Forwarded-For (`ZHENGJIAO_FORWARDED_ALLOW_IPS`)."""
+    client = getattr(request, "client", None)
+    return client.host if client else None
+
+
 async def _login(info: Info, input: LoginInput) -> LoginPayload:
     context = info.context
     services = context.services
-    found = await authenticate(context.db, services.passwords, input.tenant_code, input.username, input.password)
+    attempt = Attempt(input.tenant_code, input.username, client_address(context.request))
+    found = await authenticate(
+        context.db, services.passwords, services.login_guard, attempt, input.password, context.correlation_id
+    )
     principal = None
     if found is not None:
         context.identity = TokenClaims(found.kind, found.id, found.tenant_id)

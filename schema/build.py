@@ -4,12 +4,14 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, MaxTokensLimiter
+from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from schema.edge import MAX_TEXT, EdgeValidation
 from schema.extensions import HideSuggestions, LogErrors, MaskUnexpected, PublicTimeouts, RequestTransaction
 from schema.limits import DocumentLimits, Limits
+from schema.login_gate import LoginGate
+from schema.login_limit import OneLoginPerRequest
 from schema.redaction import MaskWholeIdNumbers
 from schema.root import TYPES, Mutation, Query
 
@@ -34,6 +36,8 @@ def build_schema(
         partial(DocumentLimits, limits=limits or Limits(), hide_suggestions=production),
         partial(EdgeValidation, max_text=max_text),
         PublicTimeouts,
+        partial(AddValidationRules, [OneLoginPerRequest]),
+        LoginGate,
         RequestTransaction,
         LogErrors,
         MaskWholeIdNumbers,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authz.enforcer import Enforcers
+from authz.login_guard import LoginGuard
 from authz.passwords import Passwords
 from authz.principal import Principal, load_operator, load_user
 from authz.tokens import TokenClaims
@@ -28,6 +29,7 @@ class Services:
     engine: AsyncEngine
     enforcers: Enforcers
     passwords: Passwords
+    login_guard: LoginGuard
     secret_key: str
     token_ttl_seconds: int
     page_default: int

@@ -1,0 +1,29 @@
+"""Logins queue for argon2 before they hold a database connection.
+
+Each request holds one pooled connection for its whole transaction, and a login's
+transaction spans its argon2 check. Thirty concurrent guesses would hold the pool while
+they wait for the two argon2 threads, and every other request would wait behind them.
+So a document that may run `login` first takes a turn (`Passwords.turn`): at most twice
+as many logins as argon2 threads hold a connection; the others wait holding nothing.
+
+Listed before `RequestTransaction`, whose connection it must precede. The test runs
+before parsing, on the text: a document that runs `login` names it, so every login
+takes a turn; a query that merely mentions the word waits a little longer.
+"""
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from strawberry.extensions import SchemaExtension
+
+from schema.login_limit import LOGIN_FIELD
+
+
+class LoginGate(SchemaExtension):
+    async def on_operation(self) -> AsyncIterator[None]:  # strawberry hook
+        query = self.execution_context.query or ""
+        if LOGIN_FIELD not in query:
+            yield
+            return
+        async with self.execution_context.context.services.passwords.turn():
+            yield
