@@ -21,17 +21,17 @@ from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
 
 from api.database import DatabaseUrls, connection_options, resolve_urls
-from api.settings import Settings, get_settings
 from api.downloads import download_routes
 from api.requests import BodyLimit, strict_json
+from api.settings import Settings, get_settings
 from api.templates import payment_file_template_endpoint, subsidy_list_template_endpoint
 from authz.enforcer import Enforcers
 from authz.login_guard import LoginGuard
 from authz.passwords import Passwords
 from authz.tokens import bearer_token, read_token
 from schema.build import build_schema
-from schema.limits import Limits
 from schema.context import Context, Services
+from schema.limits import Limits
 from tenants.clock import Clock
 
 

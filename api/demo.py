@@ -342,8 +342,8 @@ async def _load(urls: DatabaseUrls, settings: Settings, persons: int, seed: int,
     from authz.accounts import NewUser, create_operator, create_user
     from authz.passwords import Passwords
     from authz.roles import Role
+    from domain.progress.store import load_demo_quotas
     from tenants.kinds import DepartmentCode
-    from domain.quotas import load_demo_quotas
     from tenants.onboarding import OnboardRequest, create_tenant, find_tenant
     from tenants.problems import Rejected
 
@@ -432,9 +432,8 @@ async def _policies_and_lists(db, tenant_id: int, seed: int) -> None:  # noqa: A
     from sqlalchemy import text
 
     from api.policies import read_policy_file
-    from domain.policy_store import save_policy
-    from domain.subsidy_lists import Upload, upload_list
-
+    from domain.policy.store import save_policy
+    from domain.subsidy_lists.upload import Upload, upload_list
     from tenants.onboarding import bump_authz_version
 
     policies = Path(__file__).resolve().parent.parent / "examples" / "policies"

@@ -32,9 +32,9 @@ from api.sheet_cells import row_of, text_cell
 from api.templates import XLSX
 from authz.principal import Principal
 from authz.tokens import bearer_token, read_token
-from domain import field_lists
-from domain.field_lists import ListRow, TooManyRows
-from domain.person_view import shown_id_number
+from domain.persons.rules import shown_id_number
+from domain.progress import lists as progress_lists
+from domain.progress.lists import ListRow, TooManyRows
 from schema.context import Context
 from schema.edge import YEARS
 from schema.errors import PublicError
@@ -93,13 +93,13 @@ _SUBSIDY_POSTING: tuple[Column, ...] = (
 SHEETS = {
     sheet.name: sheet
     for sheet in (
-        Sheet("unpaid", "未缴费人员名单", field_lists.unpaid, _unpaid_columns, public=False),
+        Sheet("unpaid", "未缴费人员名单", progress_lists.unpaid, _unpaid_columns, public=False),
         Sheet(
-            "paid-posting", "城乡居民医保已缴费人员公示", field_lists.paid, lambda _: _PAID_POSTING, public=True,
+            "paid-posting", "城乡居民医保已缴费人员公示", progress_lists.paid, lambda _: _PAID_POSTING, public=True,
             footer="公示期不少于5个工作日。如有异议，请向村（社区）征缴经办人员或乡镇征缴专班反映。",
         ),
         Sheet(
-            "subsidy-posting", "城乡居民医保资助参保人员公示", field_lists.subsidy_recipients, lambda _: _SUBSIDY_POSTING,
+            "subsidy-posting", "城乡居民医保资助参保人员公示", progress_lists.subsidy_recipients, lambda _: _SUBSIDY_POSTING,
             public=True, footer="资助对象名单由民政、乡村振兴、残联等部门认定。如有异议，请向村（社区）或乡镇反映。",
         ),
     )

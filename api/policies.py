@@ -11,8 +11,9 @@ from api.database import DatabaseUrls, resolve_urls
 from api.migrate import migrate
 from api.owner import owner_transaction, run_command
 from api.settings import Settings, get_settings
-from domain.policy import PolicyFormatError, YearPolicy, policy_from_dict
-from domain.policy_store import save_policy
+from domain.policy.files import PolicyFormatError, policy_from_dict
+from domain.policy.rules import YearPolicy
+from domain.policy.store import save_policy
 from tenants.audit import write_audit
 from tenants.models import Tenant
 from tenants.onboarding import bump_authz_version

@@ -12,9 +12,16 @@ from api.database import DatabaseUrls, resolve_urls
 from api.migrate import migrate
 from api.owner import owner_transaction, run_command
 from api.settings import Settings, get_settings
-from domain.progress import repair_tallies, snapshot_years, take_snapshot, tally_drift
-from domain.enrollments import policy_years
-from domain.quotas import QuotaChange, QuotaFormatError, QuotaTable, apply_quota_table, read_quota_file
+from domain.enrollment.store import policy_years
+from domain.progress.files import QuotaFormatError, QuotaTable, read_quota_file
+from domain.progress.store import (
+    QuotaChange,
+    apply_quota_table,
+    repair_tallies,
+    snapshot_years,
+    take_snapshot,
+    tally_drift,
+)
 from tenants.audit import write_audit
 from tenants.clock import Clock
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from domain.list_guard import DEFAULT_REMOVAL_SHARE, parse_share
 from authz.throttle_rules import LoginLimits
+from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE, parse_share
 
 
 def _int(name: str, default: int) -> int:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import openpyxl
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-
-from api.sheet_cells import append_text
 from starlette.requests import Request
 from starlette.responses import Response
+
+from api.sheet_cells import append_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUBSIDY_LIST_HEADERS = ["姓名", "证件号码", "村/社区", "认定日期", "备注"]

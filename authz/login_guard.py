@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from authz.throttle_rules import LoginLimits, Subject, refused
-from authz.throttle_store import clear, count_failure, end_lock, prune, read_counters, throttle_key
+from authz.throttle_store import (
+    clear,
+    count_failure,
+    end_lock,
+    prune,
+    read_counters,
+    throttle_key,
+)
 from tenants.audit import write_audit
 from tenants.clock import Clock
 from tenants.session import Db

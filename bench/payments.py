@@ -45,8 +45,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
-
-from common import LOGIN, PeakRss, demo_county, gql, host_speed, percentile, settle, start_server  # noqa: E402
+from common import (  # noqa: E402
+    LOGIN,
+    PeakRss,
+    demo_county,
+    gql,
+    host_speed,
+    percentile,
+    settle,
+    start_server,
+)
 
 YEAR = 2027
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-
 from common import LOGIN, demo_county, gql, percentile, start_server  # noqa: E402
 
 PERSONS = """

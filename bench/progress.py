@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
-
 from common import LOGIN, demo_county, gql, percentile, start_server  # noqa: E402
 
 YEAR = 2027
@@ -48,7 +47,7 @@ async def prepare(urls, settings, payments: int) -> tuple[list[tuple[str, str]],
 
     from api.demo import TENANT_CODE
     from api.owner import owner_transaction
-    from domain.quotas import load_demo_quotas
+    from domain.progress.store import load_demo_quotas
     from tenants.onboarding import find_tenant
 
     async with owner_transaction(urls, settings) as db:

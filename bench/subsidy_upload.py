@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
-
 from common import LOGIN, PeakRss, demo_county, gql, host_speed, settle, start_server  # noqa: E402
 
 YEAR = 2027
@@ -78,7 +77,7 @@ class Lists:
 
 
 def _pending_persons(count: int, rng: random.Random) -> list[Listed]:
-    from domain.idnumber import make_id_number
+    from domain.persons.idnumber import make_id_number
 
     persons = []
     for i in range(count):
@@ -90,7 +89,7 @@ def _pending_persons(count: int, rng: random.Random) -> list[Listed]:
 def _bad_rows(a: Listed, b: Listed, c: Listed) -> list[list]:
     """One of each row error, so the error path runs at full size. a, b, c: registered
     persons on no other row. c comes twice: the first is accepted, the second is not."""
-    from domain.idnumber import make_id_number
+    from domain.persons.idnumber import make_id_number
 
     broken = a.id_number[:-1] + ("0" if a.id_number[-1] != "0" else "1")
     return [
@@ -179,7 +178,7 @@ async def _clear_lists(urls, settings, category: str) -> int:  # noqa: ANN001
 
     from api.demo import TENANT_CODE
     from api.owner import owner_transaction
-    from domain.enrollments import recompute_selected_id_numbers
+    from domain.enrollment.store import recompute_selected_id_numbers
     from tenants.onboarding import find_tenant
 
     async with owner_transaction(urls, settings) as db:

@@ -7,9 +7,14 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
-from domain import policy_store
-from domain.assessment import AssessmentRules, MissingFrom, RewardTier, Shortfall
-from domain.assessment_service import Measurement, UnitAssessment, assess_year
+from domain.policy import store as policy_store
+from domain.progress.assessment import (
+    AssessmentRules,
+    MissingFrom,
+    RewardTier,
+    Shortfall,
+)
+from domain.progress.store import Measurement, UnitAssessment, assess_year
 from schema.errors import PublicError
 from schema.tenants import UnitType, load_unit
 

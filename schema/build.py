@@ -4,11 +4,21 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
-from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+)
 from strawberry.schema.config import StrawberryConfig
 
 from schema.edge import MAX_TEXT, EdgeValidation
-from schema.extensions import HideSuggestions, LogErrors, MaskUnexpected, PublicTimeouts, RequestTransaction
+from schema.extensions import (
+    HideSuggestions,
+    LogErrors,
+    MaskUnexpected,
+    PublicTimeouts,
+    RequestTransaction,
+)
 from schema.limits import DocumentLimits, Limits
 from schema.login_gate import LoginGate
 from schema.login_limit import OneLoginPerRequest

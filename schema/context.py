@@ -12,7 +12,7 @@ from authz.login_guard import LoginGuard
 from authz.passwords import Passwords
 from authz.principal import Principal, load_operator, load_user
 from authz.tokens import TokenClaims
-from domain.list_guard import DEFAULT_REMOVAL_SHARE
+from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.clock import Clock
 from tenants.problems import Rejected

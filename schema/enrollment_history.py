@@ -5,9 +5,9 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from domain import enrollment_history
-from domain.enrollment_history import HistoryEntry, HistoryFile, HistoryReport
-from domain.idnumber import IdNumberError, parse_id_number
+from domain.enrollment import history as enrollment_history
+from domain.enrollment.history import HistoryEntry, HistoryFile, HistoryReport
+from domain.persons.idnumber import IdNumberError, parse_id_number
 from schema.errors import PublicError, RowError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.payment_imports import read_upload

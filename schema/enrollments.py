@@ -8,10 +8,10 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from domain import enrollments as enrollment_rules
-from domain.enrollments import EnrollmentRow
-from domain.person_view import shown_benefit_start
-from domain.subsidies import EnrollmentStatus
+from domain.enrollment import store as enrollment_store
+from domain.enrollment.rules import EnrollmentStatus
+from domain.enrollment.store import EnrollmentRow
+from domain.persons.rules import shown_benefit_start
 from schema.policies import SubsidyModeEnum
 
 EnrollmentStatusEnum = strawberry.enum(EnrollmentStatus, name="EnrollmentStatus")
@@ -62,7 +62,7 @@ class EnrollmentType:
     async def subsidies(self, info: Info) -> list[SubsidyCandidate]:
         context = info.context
         principal = context.county_caller()
-        rows = await enrollment_rules.explain(context.db, principal.tenant_id, self.year, self.person_id)
+        rows = await enrollment_store.explain(context.db, principal.tenant_id, self.year, self.person_id)
         return [SubsidyCandidate(category=r.code, name=r.name, mode=r.mode, amount=r.amount, applied=r.applied) for r in rows]
 
 
@@ -73,7 +73,7 @@ def enrollment_loader(info: Info, year: int) -> DataLoader[int, EnrollmentRow | 
         principal = context.county_caller()
 
         async def load(person_ids: list[int]) -> list[EnrollmentRow | None]:
-            found = await enrollment_rules.enrollments_of(context.db, principal.tenant_id, year, list(person_ids))
+            found = await enrollment_store.enrollments_of(context.db, principal.tenant_id, year, list(person_ids))
             return [found.get(i) for i in person_ids]
 
         context.loaders[key] = DataLoader(load_fn=load)

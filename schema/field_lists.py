@@ -6,8 +6,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from domain import persons as person_rules
-from domain.persons import PersonQuery
+from domain.persons import store as persons_store
+from domain.persons.store import PersonQuery
 from schema.persons import PersonConnection, PersonEdge, PersonType
 from schema.progress import in_scope_unit
 from schema.relay import PageInfo, decode_cursor, encode_cursor, page_size
@@ -27,7 +27,7 @@ class FieldListQueries:
         size = page_size(first, services.page_default, services.page_max)
         cursor = decode_cursor(after, 2)
         query = PersonQuery(tenant_id=principal.tenant_id, path=row.path if row else principal.scope_path, year=year, status="UNPAID")
-        page = await person_rules.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
+        page = await persons_store.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
         edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]
         return PersonConnection(
             edges=edges,

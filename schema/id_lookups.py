@@ -6,8 +6,8 @@ from __future__ import annotations
 from strawberry.types import Info
 
 from authz.principal import Principal
-from domain import id_lookups
-from domain.idnumber import mask, normalize
+from domain.persons import lookups as persons_lookups
+from domain.persons.idnumber import mask, normalize
 from schema.errors import PublicError
 from tenants.problems import Problem, Rejected
 
@@ -16,7 +16,7 @@ CODE = "LOOKUP_LIMIT"
 
 async def _record(info: Info, principal: Principal, via: str, number: str | None, person_id: int | None) -> None:
     context = info.context
-    await id_lookups.record_lookup(
+    await persons_lookups.record_lookup(
         context.db, principal.tenant_id, principal.subject, context.services.masked_lookups_per_hour,
         via=via, masked_number=mask(normalize(number)) if number is not None else None, person_id=person_id,
         correlation_id=context.correlation_id,
@@ -29,7 +29,7 @@ async def answer_lookup(info: Info, principal: Principal, via: str, number: str,
         return
     try:
         await _record(info, principal, via, number, person_id)
-    except id_lookups.LookupLimitReached as error:
+    except persons_lookups.LookupLimitReached as error:
         raise PublicError(CODE, str(error)) from None
 
 
@@ -40,5 +40,5 @@ async def take_upload_lookup(info: Info, principal: Principal, via: str) -> None
         return
     try:
         await _record(info, principal, via, None, None)
-    except id_lookups.LookupLimitReached as error:
+    except persons_lookups.LookupLimitReached as error:
         raise Rejected([Problem(CODE, str(error), ["file"])]) from None

@@ -30,7 +30,14 @@ from graphql.language import (
     SelectionSetNode,
     VariableNode,
 )
-from graphql.type import GraphQLInterfaceType, GraphQLList, GraphQLNamedType, GraphQLObjectType, get_named_type, get_nullable_type
+from graphql.type import (
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    get_named_type,
+    get_nullable_type,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule

@@ -9,7 +9,7 @@ from schema.context import Context
 from tenants.units import UnitRow, units_by_ids
 
 if TYPE_CHECKING:
-    from domain.persons import PersonRow
+    from domain.persons.store import PersonRow
 
 
 def _loader(context: Context, name: str, factory: Callable[[Context], DataLoader]) -> DataLoader:
@@ -32,7 +32,7 @@ def units(context: Context) -> DataLoader[int, UnitRow | None]:
 
 
 def persons(context: Context) -> DataLoader[int, "PersonRow | None"]:
-    from domain.persons import persons_by_ids
+    from domain.persons.store import persons_by_ids
 
     def factory(ctx: Context) -> DataLoader:
         principal = ctx.county_caller()

@@ -9,11 +9,26 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from authz.principal import COUNTY_SCOPE
-from domain import payment_imports, policy_store
-from domain.payment_imports import ImportReport, ImportRow, Importer, PaymentFile, RowsRejected
+from domain.payments import imports as payments_imports
+from domain.payments.imports import (
+    Importer,
+    ImportReport,
+    ImportRow,
+    PaymentFile,
+    RowsRejected,
+)
+from domain.policy import store as policy_store
 from schema.errors import PublicError, RowError, UserError
 from schema.mutations import Audit, run_mutation
-from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, from_global_id, page_size, to_global_id
+from schema.relay import (
+    Node,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    from_global_id,
+    page_size,
+    to_global_id,
+)
 from schema.subsidies import MAX_UPLOAD_BYTES
 from tenants.problems import Problem, Rejected
 
@@ -127,7 +142,7 @@ async def _import(info: Info, input: ImportPaymentsInput, audit: Audit, held: _H
     clock = context.services.clock
     audit.entity = "payment_import"
     try:
-        report = await payment_imports.import_payments(
+        report = await payments_imports.import_payments(
             context.db, principal.tenant_id, policy, upload, Importer(principal.subject, principal.scope_path),
             clock.now(), clock.today(),
         )
@@ -156,7 +171,7 @@ async def resolve_payment_import_node(info: Info, pk: int) -> PaymentImportType 
     if not await _may_list_imports(info):
         return None
     principal = info.context.county_caller()
-    found = await payment_imports.imports_by_ids(info.context.db, principal.tenant_id, [pk])
+    found = await payments_imports.imports_by_ids(info.context.db, principal.tenant_id, [pk])
     return PaymentImportType.of(found[pk]) if pk in found else None
 
 
@@ -172,7 +187,7 @@ class PaymentImportQueries:
             raise PublicError("FORBIDDEN", "your role or scope does not allow this")
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 1)
-        rows, has_next, total = await payment_imports.list_imports(
+        rows, has_next, total = await payments_imports.list_imports(
             context.db, principal.tenant_id, year, size, cursor[0] if cursor else None
         )
         edges = [PaymentImportEdge(node=PaymentImportType.of(r), cursor=encode_cursor([r.id])) for r in rows]

@@ -9,20 +9,35 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from domain import payment_queries, policy_store
-from domain import persons as person_rules
-from domain.idnumber import mask
-from domain.person_view import shown_benefit_start
-from domain.payment_queries import PaymentQuery
-from domain.payments import NewPayment, PaymentRow, Recorded, Recorder, payments_by_ids, record_payment
-from domain.refunds import RefundRow, refunds_of_payments
+from domain.payments import store as payments_store
+from domain.payments.rules import NewPayment
+from domain.payments.store import (
+    PaymentQuery,
+    PaymentRow,
+    Recorded,
+    Recorder,
+    payments_by_ids,
+    record_payment,
+)
+from domain.persons import store as persons_store
+from domain.persons.idnumber import mask
+from domain.persons.rules import shown_benefit_start
+from domain.policy import store as policy_store
+from domain.refunds.store import RefundRow, refunds_of_payments
 from schema import loaders
 from schema.enrollments import EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
 from schema.mutations import Audit, run_mutation
 from schema.persons import filter_path
-from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
+from schema.relay import (
+    Node,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    to_global_id,
+)
 from tenants.problems import Problem, Rejected
 
 if TYPE_CHECKING:
@@ -210,7 +225,7 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
     principal = context.mutation_caller()
     person = None
     if principal.tenant_id is not None:
-        person = await person_rules.person_by_id_number(context.db, principal.tenant_id, "/", input.id_number)
+        person = await persons_store.person_by_id_number(context.db, principal.tenant_id, "/", input.id_number)
     if person is None:
         await context.require("payment", "write")
         raise Rejected([Problem("PERSON_NOT_FOUND", "no person with this ID number is registered in this county", ["idNumber"])])
@@ -255,7 +270,7 @@ class PaymentQueries:
         path = await filter_path(info, principal, filter.unit if filter else None)
         person_id = None
         if filter and filter.id_number:
-            person = await person_rules.person_by_id_number(context.db, principal.tenant_id, path, filter.id_number)
+            person = await persons_store.person_by_id_number(context.db, principal.tenant_id, path, filter.id_number)
             await answer_lookup(info, principal, "payments.idNumber", filter.id_number, person.id if person else None)
             person_id = person.id if person else -1
         query = PaymentQuery(
@@ -263,7 +278,7 @@ class PaymentQueries:
             channel=filter.channel.value if filter and filter.channel else None,
             status=filter.status.value if filter and filter.status else None, person_id=person_id,
         )
-        page = await payment_queries.list_payments(context.db, query, size, cursor[0] if cursor else None)
+        page = await payments_store.list_payments(context.db, query, size, cursor[0] if cursor else None)
         edges = [PaymentEdge(node=PaymentType.of(r), cursor=encode_cursor([r.id])) for r in page.rows]
         return PaymentConnection(
             edges=edges,

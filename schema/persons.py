@@ -7,16 +7,24 @@ import strawberry
 from strawberry.types import Info
 
 from authz.principal import Principal
-from domain import persons as person_rules
-from domain import subsidy_history
-from domain.idnumber import looks_like_id_number, mask
-from domain.person_view import shown_age, shown_birth_date, shown_id_number
-from domain.persons import NewPerson, PersonQuery, PersonRow
+from domain.persons import store as persons_store
+from domain.persons.idnumber import looks_like_id_number, mask
+from domain.persons.rules import NewPerson, shown_age, shown_birth_date, shown_id_number
+from domain.persons.store import PersonQuery, PersonRow
+from domain.subsidy_lists import store as subsidy_lists_store
 from schema.enrollments import EnrollmentStatusEnum, EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
 from schema.mutations import Audit, run_mutation
-from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id, to_global_id
+from schema.relay import (
+    Node,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    parse_global_id,
+    to_global_id,
+)
 from schema.subsidies import SubsidyHistoryEntry
 from schema.tenants import UnitType, load_unit, visible_unit
 from tenants.problems import Problem, Rejected
@@ -57,7 +65,7 @@ class PersonType(Node):
     @strawberry.field(description="Every version of every subsidy list that named this person.")
     async def subsidy_history(self, info: Info, year: int | None = None) -> list[SubsidyHistoryEntry]:
         principal = info.context.county_caller()
-        rows = await subsidy_history.person_history(info.context.db, principal.tenant_id, self.row.id_number, year)
+        rows = await subsidy_lists_store.person_history(info.context.db, principal.tenant_id, self.row.id_number, year)
         return [SubsidyHistoryEntry.of(r) for r in rows]
 
     @strawberry.field(description="The person's enrolment for a benefit year; null if the year has no policy.")
@@ -139,13 +147,13 @@ async def _register(info: Info, input: RegisterPersonInput, audit: Audit) -> Per
     context = info.context
     principal = context.mutation_caller()
     unit_id = parse_global_id(input.unit, "Unit")
-    unit = await person_rules.unit_ref(context.db, principal.tenant_id, unit_id) if unit_id and principal.tenant_id else None
+    unit = await persons_store.unit_ref(context.db, principal.tenant_id, unit_id) if unit_id and principal.tenant_id else None
     if unit is None:
         await context.require("person", "write")
         raise Rejected([Problem("NOT_FOUND", "unit does not exist in this county", ["unit"])])
     await context.require("person", "write", unit.path)
     person = NewPerson(id_number=input.id_number, name=input.name, unit_id=unit.id, phone=input.phone)
-    row = await person_rules.register_person(context.db, principal.tenant_id, unit, person, principal.subject)
+    row = await persons_store.register_person(context.db, principal.tenant_id, unit, person, principal.subject)
     audit.entity, audit.entity_id = "person", row.id
     audit.after = {"idNumber": mask(row.id_number), "unit": unit.code}
     return row
@@ -164,7 +172,7 @@ class PersonQueries:
         cursor = decode_cursor(after, 2)
         path = await filter_path(info, principal, filter.unit if filter else None)
         query = _person_query(principal, path, filter)
-        page = await person_rules.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
+        page = await persons_store.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
         if query.search and looks_like_id_number(query.search):
             await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
         edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]
@@ -180,14 +188,14 @@ class PersonQueries:
     )
     async def person(self, info: Info, id_number: str) -> PersonType | None:
         principal = await info.context.check("person", "read")
-        row = await person_rules.person_by_id_number(info.context.db, principal.tenant_id, principal.scope_path, id_number)
+        row = await persons_store.person_by_id_number(info.context.db, principal.tenant_id, principal.scope_path, id_number)
         await answer_lookup(info, principal, "person", id_number, row.id if row else None)
         return PersonType.of(row, principal) if row else None
 
 
 async def resolve_person_node(info: Info, pk: int) -> PersonType | None:
     principal = await info.context.check("person", "read")
-    rows = await person_rules.persons_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [pk])
+    rows = await persons_store.persons_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [pk])
     return PersonType.of(rows[pk], principal) if pk in rows else None
 
 

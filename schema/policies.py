@@ -7,9 +7,16 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
-from domain import policy_store
-from domain.policy import FunderShare, LateRule, SubsidyCategory, SubsidyMode, SubsidyRule, YearPolicy
-from domain.subsidies import category_amount
+from domain.policy import store as policy_store
+from domain.policy.rules import (
+    FunderShare,
+    LateRule,
+    SubsidyCategory,
+    SubsidyMode,
+    SubsidyRule,
+    YearPolicy,
+    category_amount,
+)
 from schema.assessment import AssessmentRulesInput, AssessmentRulesType, to_rules
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation

@@ -10,9 +10,10 @@ import strawberry
 from strawberry.types import Info
 
 from authz.principal import Principal
-from domain import policy_store
-from domain import progress as progress_rules
-from domain.progress import Counts, Point, UnitProgress
+from domain.policy import store as policy_store
+from domain.progress import rules as progress_rules
+from domain.progress import store as progress_store
+from domain.progress.rules import Counts, Point, UnitProgress
 from schema import loaders
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
@@ -121,7 +122,7 @@ async def _snapshot(info: Info, input: TakeProgressSnapshotInput, audit: Audit) 
     if await policy_store.load_policy(context.db, principal.tenant_id, input.year) is None:
         raise Rejected([Problem("NOT_FOUND", f"{input.year} has no year policy", ["year"])])
     day = context.services.clock.today()
-    units = await progress_rules.take_snapshot(context.db, principal.tenant_id, input.year, day)
+    units = await progress_store.take_snapshot(context.db, principal.tenant_id, input.year, day)
     audit.entity, audit.entity_id = "progress_snapshot", input.year
     audit.after = {"day": day.isoformat(), "units": units}
     return day, units
@@ -141,9 +142,9 @@ class ProgressQueries:
         parent_row = await visible_unit(info, parent) if parent else None
         db, tenant = context.db, principal.tenant_id
         if as_of is None or as_of >= context.services.clock.today():
-            rows = await progress_rules.live_children(db, tenant, year, parent_row)
-        elif await progress_rules.has_snapshot(db, tenant, year, as_of):
-            rows = await progress_rules.snapshot_children(db, tenant, year, parent_row, as_of)
+            rows = await progress_store.live_children(db, tenant, year, parent_row)
+        elif await progress_store.has_snapshot(db, tenant, year, as_of):
+            rows = await progress_store.snapshot_children(db, tenant, year, parent_row, as_of)
         else:
             raise PublicError("NO_SNAPSHOT", f"no progress snapshot of {year} on or before {as_of}")
         return [QuotaProgressType.of(r) for r in progress_rules.visible(rows, principal.scope_path)]
@@ -163,7 +164,7 @@ class ProgressQueries:
         principal = await context.check("progress", "read")
         row = await in_scope_unit(info, principal, unit)
         first, last = since or date(year - 2, 1, 1), until or date(year + 1, 12, 31)
-        points = await progress_rules.unit_history(context.db, principal.tenant_id, year, row.id if row else None, first, last)
+        points = await progress_store.unit_history(context.db, principal.tenant_id, year, row.id if row else None, first, last)
         if interval == HistoryInterval.WEEK:
             points = progress_rules.weekly(points)
         return [ProgressPoint.of(p) for p in points]

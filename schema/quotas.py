@@ -4,8 +4,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from domain import quotas as quota_rules
-from domain.quotas import QuotaChange, QuotaEntry, QuotaRow
+from domain.progress import store as progress_store
+from domain.progress.rules import QuotaEntry
+from domain.progress.store import QuotaChange, QuotaRow
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import parse_global_id
@@ -52,13 +53,13 @@ async def _set_quotas(info: Info, input: SetQuotasInput, audit: Audit) -> list[Q
     context = info.context
     principal = await context.require("quota", "write")
     entries = [QuotaEntry(parse_global_id(q.unit, "Unit"), q.target) for q in input.quotas]
-    change: QuotaChange = await quota_rules.set_quotas(
+    change: QuotaChange = await progress_store.set_quotas(
         context.db, principal.tenant_id, input.year, entries, principal.subject, replace=input.replace
     )
     audit.entity, audit.entity_id = "quota", input.year
     audit.before = {"targets": change.before}
     audit.after = {"targets": change.after, "removed": change.removed, "replace": input.replace}
-    return await quota_rules.quota_rows(context.db, principal.tenant_id, input.year)
+    return await progress_store.quota_rows(context.db, principal.tenant_id, input.year)
 
 
 @strawberry.type
@@ -66,7 +67,7 @@ class QuotaQueries:
     @strawberry.field(description="The year's quotas of units inside the caller's scope, by unit code.")
     async def quotas(self, info: Info, year: int) -> list[QuotaType]:
         principal = await info.context.check("quota", "read")
-        rows = await quota_rules.quota_rows(info.context.db, principal.tenant_id, year, principal.scope_path)
+        rows = await progress_store.quota_rows(info.context.db, principal.tenant_id, year, principal.scope_path)
         return [QuotaType.of(year, r) for r in rows]
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
-from domain.reconciliation import ReconciliationRow, reconcile
+from domain.cash.store import ReconciliationRow, reconcile
 from schema.payments import PaymentChannelEnum
 from schema.persons import filter_path
 from schema.tenants import UnitType, load_unit

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from domain.idnumber import IdNumberError, mask, parse_id_number
+from domain.persons.idnumber import IdNumberError, mask, parse_id_number
 
 # An 18-character number, or an old 15-digit one, standing alone (not inside a longer
 # run of letters and digits such as a channel's transaction number).

@@ -6,14 +6,22 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
-from domain import policy_store, refunds
-from domain.payments import payments_by_ids
-from domain.refunds import RefundQuery, RefundRequest, RefundRow
+from domain.payments.store import payments_by_ids
+from domain.policy import store as policy_store
+from domain.refunds import store as refunds_store
+from domain.refunds.rules import RefundRequest
+from domain.refunds.store import RefundQuery, RefundRow
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation
 from schema.payments import RefundReasonEnum, RefundType
 from schema.persons import filter_path
-from schema.relay import PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id
+from schema.relay import (
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    parse_global_id,
+)
 from tenants.problems import Problem, Rejected
 
 
@@ -103,7 +111,7 @@ async def _request(info: Info, input: RequestRefundInput, audit: Audit) -> Refun
     await context.require("refund", "request", payment.unit_path)
     policy = await policy_store.load_policy(context.db, principal.tenant_id, payment.year)
     request = RefundRequest(reason=input.reason.value, note=input.note, event_date=input.event_date)
-    row = await refunds.request_refund(
+    row = await refunds_store.request_refund(
         context.db, principal.tenant_id, payment, policy, request, principal.subject, context.services.clock.today()
     )
     audit.entity, audit.entity_id = "refund", row.id
@@ -117,7 +125,7 @@ async def _locked_refund(info: Info, refund_id: strawberry.ID, act: str) -> Refu
     pk = parse_global_id(refund_id, "Refund")
     found = None
     if pk is not None and principal.tenant_id is not None:
-        found = await refunds.refund_in_scope(context.db, principal.tenant_id, principal.scope_path, pk, lock=True)
+        found = await refunds_store.refund_in_scope(context.db, principal.tenant_id, principal.scope_path, pk, lock=True)
     if found is None:
         await context.require("refund", act)
         raise Rejected([NOT_FOUND_REFUND])
@@ -129,7 +137,7 @@ async def _locked_refund(info: Info, refund_id: strawberry.ID, act: str) -> Refu
 async def _decide(info: Info, input: DecideRefundInput, audit: Audit) -> RefundRow:
     context = info.context
     refund = await _locked_refund(info, input.refund, "decide")
-    row = await refunds.decide_refund(
+    row = await refunds_store.decide_refund(
         context.db, context.principal.tenant_id, refund, input.approve, input.note, context.principal.subject
     )
     audit.entity, audit.entity_id = "refund", row.id
@@ -140,7 +148,7 @@ async def _decide(info: Info, input: DecideRefundInput, audit: Audit) -> RefundR
 async def _complete(info: Info, input: CompleteRefundInput, audit: Audit) -> RefundRow:
     context = info.context
     refund = await _locked_refund(info, input.refund, "complete")
-    row = await refunds.complete_refund(
+    row = await refunds_store.complete_refund(
         context.db, context.principal.tenant_id, refund, input.reference, context.principal.subject
     )
     audit.entity, audit.entity_id = "refund", row.id
@@ -165,7 +173,7 @@ class RefundQueries:
             reason=filter.reason.value if filter and filter.reason else None,
             year=filter.year if filter else None,
         )
-        rows, has_next, total = await refunds.list_refunds(context.db, query, size, cursor[0] if cursor else None)
+        rows, has_next, total = await refunds_store.list_refunds(context.db, query, size, cursor[0] if cursor else None)
         edges = [RefundEdge(node=RefundType.of(r), cursor=encode_cursor([r.id])) for r in rows]
         return RefundConnection(
             edges=edges,
@@ -176,7 +184,7 @@ class RefundQueries:
 
 async def resolve_refund_node(info: Info, pk: int) -> RefundType | None:
     principal = await info.context.check("payment", "read")
-    found = await refunds.refund_in_scope(info.context.db, principal.tenant_id, principal.scope_path, pk)
+    found = await refunds_store.refund_in_scope(info.context.db, principal.tenant_id, principal.scope_path, pk)
     return RefundType.of(found[0]) if found else None
 
 

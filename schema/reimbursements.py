@@ -7,13 +7,19 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
-from domain import reimbursements
-from domain.reimbursements import OwedRow, OwedSummary
+from domain.cash import store as cash_store
+from domain.cash.store import OwedRow, OwedSummary
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation
 from schema.payments import PersonRef, load_person
 from schema.persons import filter_path
-from schema.relay import PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id
+from schema.relay import (
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    parse_global_id,
+)
 from schema.tenants import UnitType, load_unit
 from tenants.problems import Problem, Rejected
 
@@ -99,7 +105,7 @@ async def _pay(info: Info, input: PayReimbursementsInput, audit: Audit) -> tuple
     if None in ids:
         raise Rejected([Problem("INVALID_ID", "persons: not all are person IDs", ["persons"])])
     method = (input.method or DEFAULT_METHOD).strip() or DEFAULT_METHOD
-    count, amount = await reimbursements.pay_out(
+    count, amount = await cash_store.pay_out(
         context.db, principal.tenant_id, input.year, principal.scope_path, ids, method, input.reference, principal.subject
     )
     audit.entity = "reimbursement_payout"
@@ -119,7 +125,7 @@ class ReimbursementQueries:
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 2)
         path = await filter_path(info, principal, unit)
-        rows, has_next, total = await reimbursements.list_owed(
+        rows, has_next, total = await cash_store.list_owed(
             context.db, principal.tenant_id, year, path, paid_out, size, tuple(cursor) if cursor else None
         )
         edges = [ReimbursementEdge(node=Reimbursement.of(r), cursor=encode_cursor([r.unit_path, r.person_id])) for r in rows]
@@ -134,7 +140,7 @@ class ReimbursementQueries:
         context = info.context
         principal = await context.check("reimbursement", "read")
         path = await filter_path(info, principal, parent)
-        rows = await reimbursements.summary(context.db, principal.tenant_id, year, path)
+        rows = await cash_store.summary(context.db, principal.tenant_id, year, path)
         return [ReimbursementSummary.of(r) for r in rows]
 
 

@@ -9,11 +9,19 @@ from strawberry.types import Info
 
 from authz.principal import Principal
 from authz.roles import Role
-from domain import remittances
-from domain.remittances import CashHeld, Collector, RemittanceRow
+from domain.cash import store as cash_store
+from domain.cash.store import CashHeld, Collector, RemittanceRow
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
-from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, parse_global_id, to_global_id
+from schema.relay import (
+    Node,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    parse_global_id,
+    to_global_id,
+)
 from schema.tenants import UnitType, load_unit
 from tenants.problems import Problem, Rejected
 
@@ -115,7 +123,7 @@ async def _collector(info: Info, principal: Principal, collector: strawberry.ID 
         user_id = parse_global_id(collector, "User")
     found = None
     if user_id is not None and principal.tenant_id is not None:
-        found = await remittances.collector_in_scope(context.db, principal.tenant_id, principal.scope_path, user_id)
+        found = await cash_store.collector_in_scope(context.db, principal.tenant_id, principal.scope_path, user_id)
     if found is None:
         raise Rejected([Problem("NOT_FOUND", "no such collector in your scope", ["collector"])])
     return found
@@ -126,7 +134,7 @@ async def _declare(info: Info, input: CreateRemittanceInput, audit: Audit) -> Re
     principal = await context.require("remittance", "write")
     collector = await _collector(info, principal, input.collector)
     await context.require("remittance", "write", collector.scope_path)
-    row = await remittances.declare(context.db, principal.tenant_id, collector, input.up_to, principal.subject)
+    row = await cash_store.declare(context.db, principal.tenant_id, collector, input.up_to, principal.subject)
     audit.entity, audit.entity_id = "remittance", row.id
     audit.after = {"collector": collector.id, "payments": row.payments, "total": str(row.total)}
     return row
@@ -138,10 +146,10 @@ async def _confirm(info: Info, input: ConfirmRemittanceInput, audit: Audit) -> R
     pk = parse_global_id(input.remittance, "Remittance")
     found = None
     if pk is not None:
-        found = await remittances.remittance_in_scope(context.db, principal.tenant_id, principal.scope_path, pk, lock=True)
+        found = await cash_store.remittance_in_scope(context.db, principal.tenant_id, principal.scope_path, pk, lock=True)
     if found is None:
         raise Rejected([Problem("NOT_FOUND", "no such remittance in this county", ["remittance"])])
-    row = await remittances.confirm(context.db, principal.tenant_id, found, input.confirmation_no, principal.subject)
+    row = await cash_store.confirm(context.db, principal.tenant_id, found, input.confirmation_no, principal.subject)
     audit.entity, audit.entity_id = "remittance", row.id
     audit.before, audit.after = {"status": found.status}, {"status": row.status, "confirmationNo": row.confirmation_no}
     return row
@@ -150,7 +158,7 @@ async def _confirm(info: Info, input: ConfirmRemittanceInput, audit: Audit) -> R
 async def _holdings(info: Info, year: int, only_alerts: bool) -> list[CashHolding]:
     context = info.context
     principal = await context.check("remittance", "read")
-    rows = await remittances.cash_held(
+    rows = await cash_store.cash_held(
         context.db, principal.tenant_id, principal.scope_path, year, context.services.clock.now(), only_alerts
     )
     if principal.role is Role.VILLAGE_COLLECTOR:
@@ -174,7 +182,7 @@ class RemittanceQueries:
             collector_id = principal.id
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 1)
-        rows, has_next, total = await remittances.list_remittances(
+        rows, has_next, total = await cash_store.list_remittances(
             context.db, principal.tenant_id, principal.scope_path, status, collector_id, size, cursor[0] if cursor else None
         )
         edges = [RemittanceEdge(node=RemittanceType.of(r), cursor=encode_cursor([r.id])) for r in rows]

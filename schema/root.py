@@ -6,20 +6,27 @@ from strawberry.types import Info
 
 from schema.accounts import AccountMutations, AccountQueries
 from schema.assessment import AssessmentQueries
+from schema.enrollment_history import (
+    EnrollmentHistoryMutations,
+    EnrollmentHistoryQueries,
+)
 from schema.field_lists import FieldListQueries
+from schema.payment_imports import (
+    PaymentImportMutations,
+    PaymentImportQueries,
+    resolve_payment_import_node,
+)
+from schema.payments import PaymentMutations, PaymentQueries, resolve_payment_node
+from schema.persons import PersonMutations, PersonQueries, resolve_person_node
+from schema.policies import PolicyMutations, PolicyQueries
 from schema.progress import ProgressMutations, ProgressQueries
 from schema.quotas import QuotaMutations, QuotaQueries
-from schema.payments import PaymentMutations, PaymentQueries, resolve_payment_node
-from schema.payment_imports import PaymentImportMutations, PaymentImportQueries, resolve_payment_import_node
-from schema.enrollment_history import EnrollmentHistoryMutations, EnrollmentHistoryQueries
 from schema.reconciliation import ReconciliationQueries
 from schema.refunds import RefundMutations, RefundQueries, resolve_refund_node
 from schema.reimbursements import ReimbursementMutations, ReimbursementQueries
-from schema.remittances import RemittanceMutations, RemittanceQueries
-from schema.policies import PolicyMutations, PolicyQueries
-from schema.subsidies import SubsidyMutations, SubsidyQueries
-from schema.persons import PersonMutations, PersonQueries, resolve_person_node
 from schema.relay import Node, from_global_id
+from schema.remittances import RemittanceMutations, RemittanceQueries
+from schema.subsidies import SubsidyMutations, SubsidyQueries
 from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_unit_node
 
 _NODE_RESOLVERS = {

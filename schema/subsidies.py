@@ -11,18 +11,31 @@ from strawberry.types import Info
 
 from authz.enforcer import category_object
 from authz.principal import Principal
-from domain import policy_store, subsidy_history
-from domain.idnumber import mask
-from domain.subsidies import EnrollmentStatus
-from domain.subsidy_history import BatchRow, HistoryRow
-from domain.subsidy_lists import Upload as ListUpload
-from domain.subsidy_lists import REMOVAL_LIMIT, Removal, UploadReport, upload_list
+from domain.enrollment.rules import EnrollmentStatus
+from domain.persons.idnumber import mask
+from domain.policy import store as policy_store
+from domain.subsidy_lists import store as subsidy_lists_store
+from domain.subsidy_lists.store import BatchRow, HistoryRow
+from domain.subsidy_lists.upload import (
+    REMOVAL_LIMIT,
+    Removal,
+    UploadReport,
+    upload_list,
+)
+from domain.subsidy_lists.upload import Upload as ListUpload
 from schema import loaders
 from schema.enrollments import EnrollmentStatusEnum
 from schema.errors import RowError, UserError
 from schema.id_lookups import take_upload_lookup
 from schema.mutations import Audit, run_mutation
-from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
+from schema.relay import (
+    Node,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    to_global_id,
+)
 from schema.tenants import UnitType, load_unit
 from tenants.problems import Problem, Rejected
 
@@ -227,7 +240,7 @@ class SubsidyQueries:
         allowed = await readable_categories(info, year, codes)
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 1)
-        rows, has_next, total = await subsidy_history.list_batches(
+        rows, has_next, total = await subsidy_lists_store.list_batches(
             context.db, principal.tenant_id, year, allowed, size, cursor[0] if cursor else None
         )
         edges = [SubsidyBatchEdge(node=SubsidyBatchType.of_batch(r), cursor=encode_cursor([r.id])) for r in rows]

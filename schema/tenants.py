@@ -11,12 +11,36 @@ from authz.roles import Role
 from schema import loaders
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
-from schema.relay import Node, PageInfo, decode_cursor, encode_cursor, from_global_id, page_size, parse_global_id, to_global_id
+from schema.relay import (
+    Node,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    from_global_id,
+    page_size,
+    parse_global_id,
+    to_global_id,
+)
 from tenants import units as unit_queries
 from tenants.kinds import DepartmentCode, UnitKind
-from tenants.onboarding import OnboardRequest, TenantRow, create_tenant, find_tenant, tenant_by_id, validate_onboarding
+from tenants.onboarding import (
+    OnboardRequest,
+    TenantRow,
+    create_tenant,
+    find_tenant,
+    tenant_by_id,
+    validate_onboarding,
+)
 from tenants.problems import Problem, Rejected
-from tenants.tree import ROOT, UnitSpec, existing_codes, find_anchor, flatten, insert_units, validate_units
+from tenants.tree import (
+    ROOT,
+    UnitSpec,
+    existing_codes,
+    find_anchor,
+    flatten,
+    insert_units,
+    validate_units,
+)
 from tenants.units import UnitRow
 
 UnitKindEnum = strawberry.enum(UnitKind, name="UnitKind")

@@ -15,7 +15,7 @@ from tenants.kinds import DEPARTMENT_NAMES, DepartmentCode
 from tenants.models import Department, Tenant
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
-from tenants.tree import flatten, insert_units, UnitSpec, validate_units
+from tenants.tree import UnitSpec, flatten, insert_units, validate_units
 
 _TENANT_CODE = re.compile(r"^\d{6}$")
 

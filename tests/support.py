@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from domain.idnumber import make_id_number
+from domain.persons.idnumber import make_id_number
 
 
 class GraphQLClient:

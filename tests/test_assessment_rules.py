@@ -8,20 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from domain.assessment import (
+from domain.policy.files import PolicyFormatError, policy_from_dict
+from domain.progress.assessment import (
     AssessmentRules,
     Count,
     MissingFrom,
     RewardTier,
     Shortfall,
-    assess,
+    assess_unit,
     reached,
     required,
     rules_from_dict,
     rules_to_dict,
     validate_rules,
 )
-from domain.policy import PolicyFormatError, policy_from_dict
 
 POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies"
 DEC31, FEB28 = date(2021, 12, 31), date(2022, 2, 28)
@@ -67,14 +67,14 @@ def amounts(result) -> list[tuple[str, Decimal]]:
     ],
 )
 def test_shuangpai(target, dec31, feb28, expected, net):
-    result = assess(SHUANGPAI, target, counts(feb28, dec31=dec31, feb28=feb28))
+    result = assess_unit(SHUANGPAI, target, counts(feb28, dec31=dec31, feb28=feb28))
     assert amounts(result) == expected
     assert result.net == net
     assert result.reward - result.penalty == net
 
 
 def test_shuangpai_tier_counts_persons_of_its_own_day():
-    result = assess(SHUANGPAI, 10_000, counts(9_900, dec31=9_700, feb28=9_800))
+    result = assess_unit(SHUANGPAI, 10_000, counts(9_900, dec31=9_700, feb28=9_800))
     (line,) = result.lines
     assert (line.persons, line.rate, line.on) == (9_700, Decimal("1.50"), DEC31)
 
@@ -82,11 +82,11 @@ def test_shuangpai_tier_counts_persons_of_its_own_day():
 def test_shortfall_from_the_threshold():
     rules = AssessmentRules(shortfall=Shortfall(Decimal("96.5"), Decimal("1.50"), FEB28, MissingFrom.THRESHOLD))
     # required ⌈96.5% × 10,000⌉ = 9,650; 9,600 enrolled: 50 short × 1.5
-    assert amounts(assess(rules, 10_000, counts(9_600, feb28=9_600))) == [("SHORTFALL", Decimal("-75.00"))]
+    assert amounts(assess_unit(rules, 10_000, counts(9_600, feb28=9_600))) == [("SHORTFALL", Decimal("-75.00"))]
 
 
 def test_a_day_without_snapshot_is_reported_not_guessed():
-    result = assess(SHUANGPAI, 10_000, counts(9_800, dec31=None, feb28=9_800))
+    result = assess_unit(SHUANGPAI, 10_000, counts(9_800, dec31=None, feb28=9_800))
     assert [line.code for line in result.lines] == ["NOT_MEASURED", "TIER"]
     assert result.net == Decimal("9800.00")
 
@@ -106,13 +106,13 @@ def test_a_day_without_snapshot_is_reported_not_guessed():
     ],
 )
 def test_neixiang(target, enrolled, expected, net):
-    result = assess(NEIXIANG, target, counts(enrolled))
+    result = assess_unit(NEIXIANG, target, counts(enrolled))
     assert amounts(result) == expected
     assert result.net == net
 
 
 def test_neixiang_reward_and_penalty_are_split():
-    result = assess(NEIXIANG, 10_680, counts(10_000))
+    result = assess_unit(NEIXIANG, 10_680, counts(10_000))
     assert (result.reward, result.penalty) == (Decimal("15000.00"), Decimal("68000.00"))
 
 

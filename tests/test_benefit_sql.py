@@ -1,4 +1,4 @@
-"""domain/benefit_sql.py against domain/benefits.py: one table of cases through both.
+"""domain/payments_sql.py against domain/benefits.py: one table of cases through both.
 
 The payment-file import classifies and dates 100,000 payments in SQL; recordPayment does
 one in Python. Both must give the same timing, refusal, break years, waiting period,
@@ -16,9 +16,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from domain import benefit_sql
-from domain.benefits import TimingRefused, benefit_start, break_years, classify, expected_amount, waiting_months
-from domain.policy import LateRule, YearPolicy, policy_from_dict
+from domain.payments import sql as payments_sql
+from domain.payments.rules import (
+    TimingRefused,
+    benefit_start,
+    break_years,
+    classify,
+    expected_amount,
+    waiting_months,
+)
+from domain.policy.files import policy_from_dict
+from domain.policy.rules import LateRule, YearPolicy
 
 POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies"
 
@@ -103,17 +111,17 @@ WITH c AS (
 ),
 h AS (SELECT * FROM unnest(CAST(:hid AS int[]), CAST(:hyear AS int[]), CAST(:henrolled AS boolean[])) AS h(id, year, enrolled)),
 b AS (
-    SELECT id, {benefit_sql.break_years("year", "enrolled")} AS breaks
+    SELECT id, {payments_sql.break_years("year", "enrolled")} AS breaks
       FROM h WHERE year < CAST(:p_year AS int) GROUP BY id
 ),
 t AS (
-    SELECT c.*, coalesce(b.breaks, 0) AS breaks, {benefit_sql.timing("c.paid_on", "c.birth", "c.proof")} AS timing
+    SELECT c.*, coalesce(b.breaks, 0) AS breaks, {payments_sql.timing("c.paid_on", "c.birth", "c.proof")} AS timing
       FROM c LEFT JOIN b USING (id)
 )
 SELECT id, timing, breaks,
-       {benefit_sql.waiting_months("timing", "breaks", "back")} AS months,
-       {benefit_sql.benefit_start("timing", "paid_on", "birth", "breaks", "back")} AS start,
-       {benefit_sql.expected_amount("timing", "due", "back")} AS expected
+       {payments_sql.waiting_months("timing", "breaks", "back")} AS months,
+       {payments_sql.benefit_start("timing", "paid_on", "birth", "breaks", "back")} AS start,
+       {payments_sql.expected_amount("timing", "due", "back")} AS expected
   FROM t ORDER BY id
 """
 
@@ -121,7 +129,7 @@ SELECT id, timing, breaks,
 def in_sql(owner_db, policy: YearPolicy, table: list[Case]) -> list[tuple]:
     history = [(n, year, enrolled) for n, case in enumerate(table) for year, enrolled in case.history.items()]
     params = {
-        **benefit_sql.policy_params(policy),
+        **payments_sql.policy_params(policy),
         "ids": list(range(len(table))),
         "paid": [c.paid_on for c in table],
         "birth": [c.birth for c in table],
@@ -139,7 +147,7 @@ def in_sql(owner_db, policy: YearPolicy, table: list[Case]) -> list[tuple]:
     rows = owner_db(run)
     found = []
     for row in rows:
-        if row.timing in benefit_sql.REFUSALS:
+        if row.timing in payments_sql.REFUSALS:
             found.append((row.timing, None, None, None, None))
         else:
             found.append((row.timing, row.breaks, row.months, row.start, row.expected))
@@ -163,7 +171,7 @@ def test_sql_and_python_agree(owner_db, policy):
 
 def test_the_table_covers_every_timing_and_refusal(owner_db):
     seen = {in_python(policy, case)[0] for policy in (BAIGONGSHAN, NEIXIANG_2027_WIDE, NEIXIANG_2027_PROOF) for case in cases(policy)}
-    assert seen == set(benefit_sql.TIMINGS) | set(benefit_sql.REFUSALS)
+    assert seen == set(payments_sql.TIMINGS) | set(payments_sql.REFUSALS)
 
 
 def test_the_domain_example_in_sql(owner_db):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.benefits import (
+from domain.payments.rules import (
     Timing,
     TimingRefused,
     add_months,
@@ -19,7 +19,7 @@ from domain.benefits import (
     expected_amount,
     waiting_months,
 )
-from domain.policy import policy_from_dict
+from domain.policy.files import policy_from_dict
 
 POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies"
 

@@ -9,8 +9,16 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from api.demo import DEFAULT_PASSWORD, TENANT_CODE, TOWNSHIPS, PersonFactory, build_plan, person_counts, run_demo
-from domain.idnumber import parse_id_number
+from api.demo import (
+    DEFAULT_PASSWORD,
+    TENANT_CODE,
+    TOWNSHIPS,
+    PersonFactory,
+    build_plan,
+    person_counts,
+    run_demo,
+)
+from domain.persons.idnumber import parse_id_number
 from tests.support import PERSONS
 
 DEMO_PERSONS = 300

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from sqlalchemy import text
 
-from domain.idnumber import mask
+from domain.persons.idnumber import mask
 from schema.relay import from_global_id
 from tests.payment_support import campaign, new_person, pay
 from tests.quota_support import UNPAID

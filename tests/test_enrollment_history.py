@@ -5,7 +5,12 @@ from datetime import date
 
 import pytest
 
-from tests.payment_import_support import csv_file, import_history, import_payments, row_codes
+from tests.payment_import_support import (
+    csv_file,
+    import_history,
+    import_payments,
+    row_codes,
+)
 from tests.payment_support import campaign, new_person, pay
 from tests.subsidy_support import enrollment
 from tests.support import new_id_number

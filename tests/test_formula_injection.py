@@ -10,10 +10,11 @@ import openpyxl
 import pytest
 from sqlalchemy import text
 
-from api.templates import PAYMENT_FILE, SUBSIDY_LIST, workbook as template_workbook
-from domain.enrollments import recompute_persons
-from domain.idnumber import make_id_number, parse_id_number
-from domain.persons import count_registered
+from api.templates import PAYMENT_FILE, SUBSIDY_LIST
+from api.templates import workbook as template_workbook
+from domain.enrollment.store import recompute_persons
+from domain.persons.idnumber import make_id_number, parse_id_number
+from domain.persons.store import count_registered
 from schema.relay import from_global_id
 from tenants.names import name_problem
 from tests.payment_support import campaign, new_person, pay

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import text
 
 from api.logs import RedactingFilter, redact
 from schema.build import build_schema
 from schema.relay import encode_cursor
-from sqlalchemy import text
 from tests.conftest import start_server
 from tests.subsidy_support import policy_input, set_policy
 from tests.support import PERSONS, REGISTER, GraphQLClient, new_id_number

@@ -3,7 +3,14 @@ from datetime import date
 
 import pytest
 
-from domain.idnumber import IdNumberError, check_character, make_id_number, mask, normalize, parse_id_number
+from domain.persons.idnumber import (
+    IdNumberError,
+    check_character,
+    make_id_number,
+    mask,
+    normalize,
+    parse_id_number,
+)
 
 
 def _with_x_check() -> str:

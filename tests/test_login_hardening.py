@@ -23,7 +23,15 @@ from authz.throttle_rules import Subject
 from authz.throttle_store import throttle_key
 from tenants.problems import Rejected
 from tests.conftest import start_server
-from tests.support import CREATE_USER, LOGIN, ONBOARD, PASSWORD, County, GraphQLClient, small_tree
+from tests.support import (
+    CREATE_USER,
+    LOGIN,
+    ONBOARD,
+    PASSWORD,
+    County,
+    GraphQLClient,
+    small_tree,
+)
 
 WRONG = "Wrong-password-42"
 LOOSE = {"slow_after": 1000, "lock_after": 1000, "address_slow_after": 1000, "address_lock_after": 1000}

@@ -16,13 +16,19 @@ import pytest
 from sqlalchemy import text
 
 from api.downloads import SHEETS, sheet_values, workbook
-from domain.field_lists import ListRow
-from domain.idnumber import make_id_number, mask, parse_id_number
+from domain.persons.idnumber import make_id_number, mask, parse_id_number
+from domain.progress.lists import ListRow
 from schema.redaction import mask_whole_numbers
 from schema.relay import from_global_id
 from tenants.units import UnitRow
 from tests.payment_support import shanghai
-from tests.subsidy_support import csv_list, policy_input, register_person, set_policy, upload
+from tests.subsidy_support import (
+    csv_list,
+    policy_input,
+    register_person,
+    set_policy,
+    upload,
+)
 from tests.support import CREATE_USER, PASSWORD, REGISTER
 
 YEAR = 2022

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain.channels import channel_of
-from domain.idnumber import IdNumberError, make_id_number, parse_id_number
-from domain.payment_files import SHANGHAI, id_number_of, parse_amount, parse_paid_at
+from domain.payments.channels import channel_of
+from domain.payments.files import SHANGHAI, id_number_of, parse_amount, parse_paid_at
+from domain.persons.idnumber import IdNumberError, make_id_number, parse_id_number
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,13 @@ from datetime import date
 import httpx
 
 from tests.payment_import_support import IMPORT, csv_file, payments_of
-from tests.payment_support import RECORD, campaign, new_person, shanghai, tally_matches_recount
+from tests.payment_support import (
+    RECORD,
+    campaign,
+    new_person,
+    shanghai,
+    tally_matches_recount,
+)
 from tests.subsidy_support import enrollment
 
 PERSONS = 30

@@ -6,7 +6,14 @@ from datetime import date
 
 import httpx
 
-from tests.payment_support import RECORD, campaign, new_person, pay, shanghai, tally_matches_recount
+from tests.payment_support import (
+    RECORD,
+    campaign,
+    new_person,
+    pay,
+    shanghai,
+    tally_matches_recount,
+)
 from tests.subsidy_support import csv_list, enrollment, upload
 
 IN_WINDOW = date(2026, 11, 5)

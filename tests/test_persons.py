@@ -4,7 +4,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from domain.idnumber import make_id_number
+from domain.persons.idnumber import make_id_number
 from tests.support import PERSONS, REGISTER, new_id_number
 
 PERSON = "query($id: String!) { person(idNumber: $id) { idNumber name birthDate sex unit { code } } }"

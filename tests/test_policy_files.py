@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from api.policies import apply_policy, read_policy_file
-from domain.policy import PolicyFormatError
-from domain.sheets import SUBSIDY_LIST_ALIASES, map_headers, read_table
+from domain.files.sheets import SUBSIDY_LIST_ALIASES, map_headers, read_table
+from domain.policy.files import PolicyFormatError
 from tenants.problems import Rejected
 from tests.subsidy_support import POLICIES
 

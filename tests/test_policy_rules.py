@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from domain.policy import (
+from domain.policy.files import PolicyFormatError, policy_from_dict, policy_to_dict
+from domain.policy.rules import (
     FunderShare,
     LateRule,
-    PolicyFormatError,
     SubsidyCategory,
     SubsidyMode,
     SubsidyRule,
     YearPolicy,
-    policy_from_dict,
-    policy_to_dict,
     validate_policy,
 )
 from tenants.kinds import DepartmentCode

@@ -5,8 +5,25 @@ import asyncio
 from datetime import date, timedelta
 
 from api.quota_cli import snapshot_all
-from tests.payment_support import campaign, decide, new_person, pay, request_refund, shanghai, tally_matches_recount
-from tests.quota_support import HISTORY, PROGRESS, SNAPSHOT, by_code, progress, set_quotas, subtree_recount, unit_paths
+from tests.payment_support import (
+    campaign,
+    decide,
+    new_person,
+    pay,
+    request_refund,
+    shanghai,
+    tally_matches_recount,
+)
+from tests.quota_support import (
+    HISTORY,
+    PROGRESS,
+    SNAPSHOT,
+    by_code,
+    progress,
+    set_quotas,
+    subtree_recount,
+    unit_paths,
+)
 from tests.subsidy_support import csv_list, upload
 
 YEAR = 2027

@@ -6,9 +6,17 @@ import asyncio
 import pytest
 
 from api.quota_cli import apply_quotas
-from domain.quotas import QUOTA_FILES, load_demo_quotas, read_quota_file
+from domain.progress.files import QUOTA_FILES, read_quota_file
+from domain.progress.store import load_demo_quotas
 from tenants.problems import Rejected
-from tests.quota_support import QUOTAS, SET_QUOTAS, by_code, onboard_tree, progress, set_quotas
+from tests.quota_support import (
+    QUOTAS,
+    SET_QUOTAS,
+    by_code,
+    onboard_tree,
+    progress,
+    set_quotas,
+)
 from tests.support import unit
 
 
@@ -106,11 +114,12 @@ def test_a_table_naming_unknown_units_is_refused_whole(client, operator_token, s
 
 
 def test_demo_county_gets_neixiang_2023_table(client, settings, urls, owner_db):
-    from api.demo import DEFAULT_PASSWORD, TENANT_CODE, run_demo
-    from tenants.onboarding import find_tenant
     import contextlib
     import io
     import os
+
+    from api.demo import DEFAULT_PASSWORD, TENANT_CODE, run_demo
+    from tenants.onboarding import find_tenant
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         assert run_demo(persons=300, if_empty=True, seed=7, settings=settings, urls=urls) == 0  # as tests/test_demo.py

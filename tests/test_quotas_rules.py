@@ -7,8 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from domain.progress import Counts, Point, competition_ranks, weekly
-from domain.quotas import QuotaEntry, QuotaFormatError, check_entries, quota_table_from_dict, read_quota_file, rolled_targets
+from domain.progress.files import (
+    QuotaFormatError,
+    quota_table_from_dict,
+    read_quota_file,
+)
+from domain.progress.rules import (
+    Counts,
+    Point,
+    QuotaEntry,
+    check_entries,
+    competition_ranks,
+    rolled_targets,
+    weekly,
+)
 
 QUOTAS = Path(__file__).resolve().parent.parent / "examples" / "quotas"
 

@@ -6,8 +6,7 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from domain.idnumber import make_id_number
-from domain.sheets import (
+from domain.files.sheets import (
     PAYMENT_FILE_ALIASES,
     SUBSIDY_LIST_ALIASES,
     SheetError,
@@ -15,6 +14,7 @@ from domain.sheets import (
     read_table,
     require,
 )
+from domain.persons.idnumber import make_id_number
 
 ID_A = make_id_number("411325", date(1950, 6, 1), 21)
 ID_B = make_id_number("411325", date(1988, 2, 29), 4)
@@ -223,7 +223,7 @@ def test_map_payment_file_headers():
 
 
 def test_aliases_do_not_overlap_within_a_file_kind():
-    from domain.sheets import normalize_header
+    from domain.files.sheets import normalize_header
 
     for aliases in (SUBSIDY_LIST_ALIASES, PAYMENT_FILE_ALIASES):
         seen: dict[str, str] = {}

@@ -6,7 +6,15 @@ from datetime import date
 import pytest
 
 from tests.conftest import ALL_DEPARTMENTS
-from tests.subsidy_support import campaign_day, csv_list, enrollment, policy_input, register_person, set_policy, upload
+from tests.subsidy_support import (
+    campaign_day,
+    csv_list,
+    enrollment,
+    policy_input,
+    register_person,
+    set_policy,
+    upload,
+)
 
 
 @pytest.fixture

@@ -8,17 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from domain.policy import FunderShare, LateRule, SubsidyCategory, SubsidyMode, SubsidyRule, YearPolicy, policy_from_dict
-from domain.subsidies import (
+from domain.enrollment.rules import (
     EnrollmentStatus,
-    age_at,
+    amount_due,
     applicable_categories,
-    assess,
-    category_amount,
     choose_subsidy,
+    recognized_in_time,
+)
+from domain.persons.rules import age_at
+from domain.policy.files import policy_from_dict
+from domain.policy.rules import (
+    FunderShare,
+    LateRule,
+    SubsidyCategory,
+    SubsidyMode,
+    SubsidyRule,
+    YearPolicy,
+    category_amount,
     funder_split,
     late_amount,
-    recognized_in_time,
 )
 from tenants.kinds import DepartmentCode
 
@@ -78,7 +86,7 @@ def born_aged(age: int) -> date:
     ],
 )
 def test_seed_assessments(policy, listed, birth, status, due, chosen, subsidy, mode, reimbursement):
-    result = assess(load(policy), listed, birth)
+    result = amount_due(load(policy), listed, birth)
     assert result.status_if_unpaid is status
     assert result.amount_due == D(due) and str(result.amount_due) == due
     assert result.subsidy_category == chosen
@@ -88,14 +96,14 @@ def test_seed_assessments(policy, listed, birth, status, due, chosen, subsidy, m
 
 
 def test_considered_lists_every_candidate_best_first():
-    result = assess(load("baigongshan-2022"), {"dibao", "tekun", "tuopin"}, ADULT)
+    result = amount_due(load("baigongshan-2022"), {"dibao", "tekun", "tuopin"}, ADULT)
     assert result.considered == [("tekun", D("320.00")), ("dibao", D("288.00")), ("tuopin", D("288.00"))]
-    older = assess(load("zaozhuang-2022"), {"dibao"}, born_aged(66))
+    older = amount_due(load("zaozhuang-2022"), {"dibao"}, born_aged(66))
     assert [code for code, _ in older.considered] == ["dibao", "age60"]
 
 
 def test_unknown_listed_codes_are_ignored():
-    assert assess(load("neixiang-2023"), {"nonexistent"}, ADULT).subsidy_category is None
+    assert amount_due(load("neixiang-2023"), {"nonexistent"}, ADULT).subsidy_category is None
 
 
 # --- age --------------------------------------------------------------------------
@@ -129,8 +137,8 @@ def test_newborn_after_reference_date_gets_no_age_category():
 def test_age_reference_date_is_configurable():
     # born 1952-06-01: 69 on 1 January 2022, 70 on 31 December 2022
     later = replace(load("zaozhuang-2022"), age_reference_date=date(2022, 12, 31))
-    assert assess(load("zaozhuang-2022"), set(), date(1952, 6, 1)).subsidy_category == "age60"
-    assert assess(later, set(), date(1952, 6, 1)).subsidy_category == "age70"
+    assert amount_due(load("zaozhuang-2022"), set(), date(1952, 6, 1)).subsidy_category == "age60"
+    assert amount_due(later, set(), date(1952, 6, 1)).subsidy_category == "age70"
 
 
 # --- amounts ----------------------------------------------------------------------
@@ -204,7 +212,7 @@ def test_choose_subsidy_of_nothing():
     ],
 )
 def test_status_follows_the_amount_due(category, status, due, reimbursement):
-    result = assess(base_policy(category), {category.code}, ADULT)
+    result = amount_due(base_policy(category), {category.code}, ADULT)
     assert (result.status_if_unpaid, result.amount_due, result.reimbursement_due) == (status, D(due), D(reimbursement))
 
 

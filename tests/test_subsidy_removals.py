@@ -10,8 +10,12 @@ import pytest
 from sqlalchemy import text
 
 from api.settings import load_settings
-from domain.idnumber import check_character, mask
-from domain.list_guard import DEFAULT_REMOVAL_SHARE, parse_share, removal_problem
+from domain.persons.idnumber import check_character, mask
+from domain.subsidy_lists.rules import (
+    DEFAULT_REMOVAL_SHARE,
+    parse_share,
+    removal_problem,
+)
 from schema.relay import from_global_id
 from tests.conftest import ALL_DEPARTMENTS
 from tests.subsidy_support import (

@@ -12,7 +12,15 @@ import pytest
 from api.database import to_libpq
 from schema.relay import from_global_id
 from tests.conftest import ALL_DEPARTMENTS
-from tests.subsidy_support import campaign_day, csv_list, enrollment, policy_input, register_person, set_policy, upload
+from tests.subsidy_support import (
+    campaign_day,
+    csv_list,
+    enrollment,
+    policy_input,
+    register_person,
+    set_policy,
+    upload,
+)
 from tests.support import REGISTER, GraphQLClient, new_id_number
 
 BATCHES = """
@@ -198,7 +206,7 @@ def _id_number_inputs() -> list[str]:
     """Valid and broken numbers of every kind parse_id_number tells apart."""
     import random
 
-    from domain.idnumber import check_character, make_id_number
+    from domain.persons.idnumber import check_character, make_id_number
 
     rng = random.Random(7)
     numbers = [make_id_number("411325", date(1890 + rng.randrange(140), 1 + rng.randrange(12), 1 + rng.randrange(28)), rng.randrange(1000)) for _ in range(3000)]
@@ -218,7 +226,7 @@ def _id_number_inputs() -> list[str]:
 
 
 def test_fast_id_number_check_agrees_with_parse_id_number():
-    from domain.idnumber import IdNumberError, id_number_of, parse_id_number
+    from domain.persons.idnumber import IdNumberError, id_number_of, parse_id_number
 
     today = date(2026, 11, 23)
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import CREATE_USER, PASSWORD, PERSONS, REGISTER, UNIT_BY_CODE, new_id_number
+from tests.support import (
+    CREATE_USER,
+    PASSWORD,
+    PERSONS,
+    REGISTER,
+    UNIT_BY_CODE,
+    new_id_number,
+)
 
 NODE = "query($id: ID!) { node(id: $id) { id ... on Person { idNumber } ... on Unit { code } } }"
 UNITS = "query($parent: ID) { units(parent: $parent) { totalCount edges { node { code } } } }"

@@ -4,11 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-22 21:43:47.348117
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from migrations.rls import grant_platform_table, grant_sequences, protect_tenant_table
-from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None

@@ -4,11 +4,11 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 21:55:13.560211
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from migrations.rls import grant_sequences, protect_tenant_table
-from sqlalchemy.dialects import postgresql
 
 revision = '0002'
 down_revision = '0001'

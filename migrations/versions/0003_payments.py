@@ -4,11 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 14:19:42.625408
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from migrations.rls import grant_sequences, protect_tenant_table
-
 
 revision = '0003'
 down_revision = '0002'

@@ -4,12 +4,11 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-24 09:00:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from migrations.rls import protect_tenant_table
-
 
 revision = '0004'
 down_revision = '0003'

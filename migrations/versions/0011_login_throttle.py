@@ -9,8 +9,8 @@ failure is an INSERT … ON CONFLICT DO UPDATE, a success or an expired lock a D
 Revision ID: 0011
 Revises: 0010
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from migrations.rls import grant_platform_table
 

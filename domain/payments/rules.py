@@ -1,0 +1,205 @@
+"""When a payment counts, and from which day benefits start (DOMAIN.md §4, §5).
+
+Pure rules over a `YearPolicy`: no database, no clock.
+
+- Paid inside the collection window → benefits from 1 January of the benefit year.
+- Paid in the extension (八公山: migrant workers with proof) → from the day after payment.
+- Newborns enrolled within the policy's newborn days (90; 八公山: 3 months) → from birth.
+- Late, where the policy allows it (枣庄: standard + fiscal subsidy) → after a wait (30 days).
+- From benefit year 2025 (国办发〔2024〕38号), outside the central period or after a
+  break: a fixed 3-month waiting period, plus 1 month per further year of break; each
+  back year paid removes one variable month; a break of 4+ years keeps at least 6.
+  Newborns are exempt.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+from domain.money import CENT, money
+from domain.policy.rules import YearPolicy, late_amount
+from tenants.problems import Problem
+
+LONG_TERM_RULES_FROM = 2025  # first benefit year under 国办发〔2024〕38号
+
+
+FIXED_WAIT_MONTHS = 3
+
+
+LONG_BREAK_YEARS = 4
+
+
+LONG_BREAK_MIN_WAIT = 6
+
+
+class Timing(str, Enum):
+    WINDOW = "WINDOW"  # the central collection period (集中参保期)
+    EXTENSION = "EXTENSION"  # after the window, before the extension ends
+    LATE = "LATE"  # after both, where the policy accepts late payers
+    NEWBORN = "NEWBORN"  # within the newborn days of birth, any time in the year
+
+
+class TimingRefused(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _is_newborn(policy: YearPolicy, paid_on: date, birth_date: date) -> bool:
+    # Born during the campaign or in the benefit year, and enrolled within the days allowed.
+    return (
+        birth_date >= policy.window_start
+        and 0 <= (paid_on - birth_date).days <= policy.newborn_days
+        and paid_on <= date(policy.year, 12, 31)
+    )
+
+
+def classify(policy: YearPolicy, paid_on: date, birth_date: date, has_proof: bool) -> Timing:
+    """Which rule a payment made on `paid_on` (a Shanghai date) falls under.
+    Raises TimingRefused with the user-facing problem when it cannot be taken."""
+    if policy.window_start <= paid_on <= policy.window_end:
+        return Timing.WINDOW
+    if _is_newborn(policy, paid_on, birth_date):
+        return Timing.NEWBORN
+    if paid_on < policy.window_start:
+        raise TimingRefused(
+            Problem("WINDOW_NOT_OPEN", f"the {policy.year} collection opens on {policy.window_start}", ["paidAt"])
+        )
+    if policy.extension_end is not None and paid_on <= policy.extension_end:
+        if policy.extension_needs_proof and not has_proof:
+            raise TimingRefused(
+                Problem(
+                    "EXTENSION_PROOF_REQUIRED",
+                    f"the window closed on {policy.window_end}; a payment in the extension needs extensionProof",
+                    ["extensionProof"],
+                )
+            )
+        return Timing.EXTENSION
+    if late_amount(policy) is not None and paid_on <= date(policy.year, 12, 31):
+        return Timing.LATE
+    raise TimingRefused(
+        Problem("WINDOW_CLOSED", f"the {policy.year} collection closed on {policy.last_payment_day}", ["paidAt"])
+    )
+
+
+def expected_amount(policy: YearPolicy, timing: Timing, amount_due: Decimal, back_years: int = 0) -> Decimal:
+    """What the person must pay: the amount due (late: standard + fiscal subsidy), plus
+    each back year (补缴) at the current personal rate."""
+    base = late_amount(policy) if timing is Timing.LATE else amount_due
+    assert base is not None  # classify() refuses LATE when the policy has no late amount
+    return money(base + policy.standard * back_years)
+
+
+def break_years(year: int, history: Mapping[int, bool]) -> int:
+    """Years without enrolment right before `year` (断保年数), from what is known.
+
+    `history` maps earlier years to enrolled or not. Counted from the last enrolled year;
+    with no enrolled year, from the first year known not enrolled; with nothing known, 0
+    (a person the county has no record of is not presumed to have broken off).
+    """
+    known = [y for y in history if y < year]
+    if not known:
+        return 0
+    enrolled = [y for y in known if history[y]]
+    start = max(enrolled) + 1 if enrolled else min(known)
+    return max(0, year - start)
+
+
+def waiting_months(year: int, timing: Timing, breaks: int, back_years: int = 0) -> int:
+    """The waiting period in months (0 before benefit year 2025, and for newborns)."""
+    if year < LONG_TERM_RULES_FROM or timing is Timing.NEWBORN:
+        return 0
+    outside_central_period = timing in (Timing.EXTENSION, Timing.LATE)
+    if breaks == 0 and not outside_central_period:
+        return 0
+    months = FIXED_WAIT_MONTHS + max(0, breaks - 1 - back_years)
+    if breaks >= LONG_BREAK_YEARS:
+        months = max(months, LONG_BREAK_MIN_WAIT)
+    return months
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day of the month `months` later; the 31st becomes the month's last day."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class BenefitStart:
+    day: date
+    waiting_months: int
+
+
+def benefit_start(
+    policy: YearPolicy, timing: Timing, paid_on: date, birth_date: date, breaks: int = 0, back_years: int = 0
+) -> BenefitStart:
+    """The first day of benefits for a payment (see the module docstring)."""
+    first_day = date(policy.year, 1, 1)
+    if timing is Timing.NEWBORN:
+        return BenefitStart(max(birth_date, first_day), 0)
+    months = waiting_months(policy.year, timing, breaks, back_years)
+    if timing is Timing.WINDOW:
+        base = first_day
+    elif timing is Timing.LATE and policy.year < LONG_TERM_RULES_FROM:
+        base = paid_on + timedelta(days=policy.late_wait_days)
+    else:
+        base = paid_on + timedelta(days=1)
+    return BenefitStart(add_months(max(base, first_day), months), months)
+
+
+MAX_AMOUNT = Decimal("100000")
+
+
+MAX_BACK_YEARS = 10
+
+
+CLOCK_SKEW = timedelta(minutes=10)  # a POS clock a little ahead is not a future payment
+
+
+_REFERENCE = re.compile(r"^[0-9A-Za-z_./:#-]{1,64}$")
+
+
+ENROLLED = ("PAID", "SUBSIDIZED")
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    year: int
+    amount: Decimal
+    channel: str
+    paid_at: datetime
+    receipt_no: str | None = None
+    external_id: str | None = None
+    extension_proof: str | None = None
+    back_years: int = 0
+
+
+def shanghai_day(moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+
+def check_new_payment(new: NewPayment, now: datetime) -> list[Problem]:
+    """What is wrong with the input itself, before any row is read."""
+    problems: list[Problem] = []
+    amount = new.amount
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT) or amount > MAX_AMOUNT:
+        problems.append(Problem("INVALID_AMOUNT", "amount must be more than 0, in yuan with at most 2 decimals", ["amount"]))
+    if new.paid_at.tzinfo is None:
+        problems.append(Problem("INVALID_PAID_AT", "paidAt needs a time zone (e.g. 2026-11-05T10:30:00+08:00)", ["paidAt"]))
+    elif new.paid_at > now + CLOCK_SKEW:
+        problems.append(Problem("PAID_AT_IN_FUTURE", "paidAt is in the future", ["paidAt"]))
+    if new.channel == "CASH_AGENT" and not new.receipt_no:
+        problems.append(Problem("RECEIPT_REQUIRED", "a cash payment needs the receipt number (专用收据号)", ["receiptNo"]))
+    for field, value in (("receiptNo", new.receipt_no), ("externalId", new.external_id)):
+        if value is not None and not _REFERENCE.match(value):
+            problems.append(Problem("INVALID_REFERENCE", f"{field} must be 1-64 letters, digits or - _ . / : #", [field]))
+    if not 0 <= new.back_years <= MAX_BACK_YEARS:
+        problems.append(Problem("INVALID_BACK_YEARS", f"backYears must be 0..{MAX_BACK_YEARS}", ["backYears"]))
+    return problems

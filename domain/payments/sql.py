@@ -1,0 +1,103 @@
+"""domain/benefits.py in SQL, for the set-wise paths (payment files).
+
+Each function returns an SQL expression over column expressions the caller names, with
+the year policy passed as bind parameters (`policy_params`). The rules are the ones of
+`domain.benefits` and nothing else; tests/test_benefit_sql.py runs a table of cases
+through both and compares them. Change one, change the other.
+
+Timing is returned as the `Timing` value, or as the code of the refusal
+(`WINDOW_NOT_OPEN`, `EXTENSION_PROOF_REQUIRED`, `WINDOW_CLOSED`) that `classify` raises.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from domain.payments.rules import (
+    FIXED_WAIT_MONTHS,
+    LONG_BREAK_MIN_WAIT,
+    LONG_BREAK_YEARS,
+    LONG_TERM_RULES_FROM,
+)
+from domain.policy.rules import YearPolicy, late_amount
+
+TIMINGS = ("WINDOW", "EXTENSION", "LATE", "NEWBORN")
+
+
+REFUSALS = ("WINDOW_NOT_OPEN", "EXTENSION_PROOF_REQUIRED", "WINDOW_CLOSED")
+
+
+def policy_params(policy: YearPolicy) -> dict:
+    """The bind parameters every expression below reads (all prefixed `p_`)."""
+    return {
+        "p_year": policy.year,
+        "p_window_start": policy.window_start,
+        "p_window_end": policy.window_end,
+        "p_extension_end": policy.extension_end,
+        "p_needs_proof": policy.extension_needs_proof,
+        "p_newborn_days": policy.newborn_days,
+        "p_last_day": date(policy.year, 12, 31),
+        "p_first_day": date(policy.year, 1, 1),
+        "p_late_amount": late_amount(policy),
+        "p_late_wait_days": policy.late_wait_days,
+        "p_standard": policy.standard,
+    }
+
+
+def timing(paid_on: str, birth_date: str, has_proof: str) -> str:
+    """`benefits.classify`: the timing, or the refusal code."""
+    return f"""(CASE
+        WHEN {paid_on} BETWEEN CAST(:p_window_start AS date) AND CAST(:p_window_end AS date) THEN 'WINDOW'
+        WHEN {birth_date} >= CAST(:p_window_start AS date)
+             AND {paid_on} - {birth_date} BETWEEN 0 AND CAST(:p_newborn_days AS int)
+             AND {paid_on} <= CAST(:p_last_day AS date) THEN 'NEWBORN'
+        WHEN {paid_on} < CAST(:p_window_start AS date) THEN 'WINDOW_NOT_OPEN'
+        WHEN CAST(:p_extension_end AS date) IS NOT NULL AND {paid_on} <= CAST(:p_extension_end AS date) THEN
+             CASE WHEN CAST(:p_needs_proof AS boolean) AND NOT {has_proof} THEN 'EXTENSION_PROOF_REQUIRED'
+                  ELSE 'EXTENSION' END
+        WHEN CAST(:p_late_amount AS numeric) IS NOT NULL AND {paid_on} <= CAST(:p_last_day AS date) THEN 'LATE'
+        ELSE 'WINDOW_CLOSED'
+    END)"""
+
+
+def break_years(year: str, enrolled: str) -> str:
+    """`benefits.break_years` as an aggregate over a person's earlier years: rows of
+    (`year`, `enrolled`) before the benefit year, any number per year (a year counts as
+    enrolled when any row says so). NULL when there are no rows: coalesce it to 0."""
+    return f"""(CASE
+        WHEN bool_or({enrolled}) THEN greatest(0, CAST(:p_year AS int) - (max({year}) FILTER (WHERE {enrolled}) + 1))
+        ELSE greatest(0, CAST(:p_year AS int) - min({year}))
+    END)"""
+
+
+def waiting_months(timing_: str, breaks: str, back_years: str = "0") -> str:
+    """`benefits.waiting_months` for the policy's year."""
+    months = f"({FIXED_WAIT_MONTHS} + greatest(0, {breaks} - 1 - {back_years}))"
+    return f"""(CASE
+        WHEN CAST(:p_year AS int) < {LONG_TERM_RULES_FROM} OR {timing_} = 'NEWBORN' THEN 0
+        WHEN {breaks} = 0 AND {timing_} NOT IN ('EXTENSION', 'LATE') THEN 0
+        WHEN {breaks} >= {LONG_BREAK_YEARS} THEN greatest({months}, {LONG_BREAK_MIN_WAIT})
+        ELSE {months}
+    END)"""
+
+
+def benefit_start(timing_: str, paid_on: str, birth_date: str, breaks: str, back_years: str = "0") -> str:
+    """`benefits.benefit_start(...).day`. Adding months to a date clamps to the month's
+    end in PostgreSQL as in `benefits.add_months` (31 January + 1 month = 28 February)."""
+    base = f"""(CASE
+        WHEN {timing_} = 'WINDOW' THEN CAST(:p_first_day AS date)
+        WHEN {timing_} = 'LATE' AND CAST(:p_year AS int) < {LONG_TERM_RULES_FROM}
+             THEN {paid_on} + CAST(:p_late_wait_days AS int)
+        ELSE {paid_on} + 1
+    END)"""
+    months = waiting_months(timing_, breaks, back_years)
+    return f"""(CASE
+        WHEN {timing_} = 'NEWBORN' THEN greatest({birth_date}, CAST(:p_first_day AS date))
+        ELSE CAST(greatest({base}, CAST(:p_first_day AS date)) + make_interval(months => {months}) AS date)
+    END)"""
+
+
+def expected_amount(timing_: str, amount_due: str, back_years: str = "0") -> str:
+    """`benefits.expected_amount`: the amount due (late: standard + fiscal subsidy),
+    plus each back year at the standard."""
+    return f"""(CASE WHEN {timing_} = 'LATE' THEN CAST(:p_late_amount AS numeric) ELSE {amount_due} END
+               + CAST(:p_standard AS numeric) * {back_years})"""

@@ -1,0 +1,211 @@
+"""Persons (参保人): registration and look-ups, always inside the caller's scope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+
+from domain.enrollment.store import recompute_persons
+from domain.enrollment.tables import Enrollment
+from domain.persons.idnumber import (
+    looks_like_id_number,
+    normalize,
+)
+from domain.persons.rules import PERSON_UNIT_KINDS, NewPerson, check_new_person
+from domain.persons.tables import Person
+from tenants.kinds import UnitKind
+from tenants.models import Unit
+from tenants.problems import Problem, Rejected
+from tenants.session import Db
+from tenants.tree import starts_with
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: int
+    id_number: str
+    name: str
+    birth_date: date
+    sex: str
+    unit_id: int
+    unit_path: str
+
+
+_COLUMNS = (Person.id, Person.id_number, Person.name, Person.birth_date, Person.sex, Person.unit_id, Person.unit_path)
+
+
+def _row(r) -> PersonRow:  # noqa: ANN001
+    return PersonRow(r.id, r.id_number, r.name, r.birth_date, r.sex, r.unit_id, r.unit_path)
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    id: int
+    code: str
+    name: str
+    kind: UnitKind
+    path: str
+
+
+async def unit_ref(db: Db, tenant_id: int, unit_id: int) -> UnitRef | None:
+    row = (
+        await db.execute(
+            select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.path).where(Unit.tenant_id == tenant_id, Unit.id == unit_id)
+        )
+    ).first()
+    return UnitRef(row.id, row.code, row.name, UnitKind(row.kind), row.path) if row else None
+
+
+async def holder_label(db: Db, tenant_id: int, unit_id: int) -> str:
+    """'城关镇 / 张庄村 (411325100201)': the unit that holds a person, with its ancestors."""
+    rows = await db.execute(
+        text(
+            """
+            SELECT a.name, u.code FROM unit u
+              JOIN unit a ON a.tenant_id = u.tenant_id AND u.path ^@ a.path
+             WHERE u.tenant_id = :tenant AND u.id = :id
+             ORDER BY a.depth
+            """
+        ),
+        {"tenant": tenant_id, "id": unit_id},
+    )
+    rows = rows.all()
+    return " / ".join(r.name for r in rows) + (f" ({rows[-1].code})" if rows else "")
+
+
+async def register_person(db: Db, tenant_id: int, unit: UnitRef, person: NewPerson, actor: str) -> PersonRow:
+    problems, parsed = check_new_person(person)
+    if unit.kind not in PERSON_UNIT_KINDS:
+        problems.append(
+            Problem("INVALID_UNIT", f"persons are registered in a village, community, school or special unit, not {unit.kind.value}", ["unit"])
+        )
+    if problems:
+        raise Rejected(problems)
+    # ON CONFLICT: of two concurrent registrations one inserts, the other finds the row.
+    inserted = (
+        await db.execute(
+            insert(Person)
+            .values(
+                tenant_id=tenant_id,
+                id_number=parsed.value,
+                name=person.name.strip(),
+                birth_date=parsed.birth_date,
+                sex=parsed.sex,
+                unit_id=unit.id,
+                unit_path=unit.path,
+                phone=(person.phone or "").strip() or None,
+                created_by=actor,
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "id_number"])
+            .returning(*_COLUMNS)
+        )
+    ).first()
+    if inserted is not None:
+        await count_registered(db, tenant_id, {unit.id: 1})
+        # Every year with a policy: subsidies listed before registration now apply.
+        await recompute_persons(db, tenant_id, [inserted.id])
+        return _row(inserted)
+    holder = await db.scalar(
+        select(Person.unit_id).where(Person.tenant_id == tenant_id, Person.id_number == parsed.value)
+    )
+    where = await holder_label(db, tenant_id, holder)
+    raise Rejected([Problem("PERSON_EXISTS", f"this person is already registered in {where}", ["idNumber"])])
+
+
+async def count_registered(db: Db, tenant_id: int, added: dict[int, int]) -> None:
+    """Move the units' person counters (unit id → persons added), in unit order so two
+    transactions never wait on each other's units crosswise."""
+    for unit_id in sorted(added):
+        await db.execute(
+            text("UPDATE unit SET persons = persons + :n WHERE tenant_id = :t AND id = :id"),
+            {"n": added[unit_id], "t": tenant_id, "id": unit_id},
+        )
+
+
+async def registered_below(db: Db, tenant_id: int, path: str) -> int:
+    """Persons registered in a subtree, from the unit counters (a few rows, not 60,000)."""
+    return await db.scalar(
+        text("SELECT coalesce(sum(persons), 0) FROM unit WHERE tenant_id = :t AND path ^@ :path"),
+        {"t": tenant_id, "path": path},
+    )
+
+
+async def person_by_id_number(db: Db, tenant_id: int, scope_path: str, raw: str) -> PersonRow | None:
+    value = normalize(raw)
+    row = (
+        await db.execute(
+            select(*_COLUMNS).where(
+                Person.tenant_id == tenant_id, Person.id_number == value, starts_with(Person.unit_path, scope_path)
+            )
+        )
+    ).first()
+    return _row(row) if row else None
+
+
+async def persons_by_ids(db: Db, tenant_id: int, scope_path: str, ids: list[int]) -> dict[int, PersonRow]:
+    rows = await db.execute(
+        select(*_COLUMNS).where(
+            Person.tenant_id == tenant_id, Person.id.in_(ids), starts_with(Person.unit_path, scope_path)
+        )
+    )
+    return {r.id: _row(r) for r in rows}
+
+
+@dataclass(frozen=True)
+class PersonQuery:
+    tenant_id: int
+    path: str  # the caller's scope, or the filtered unit's path inside it
+    search: str | None = None
+    year: int | None = None  # with status / category: filter on that year's enrolment
+    status: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonPage:
+    rows: list[PersonRow]
+    has_next: bool
+    total: int
+
+
+def _conditions(query: PersonQuery) -> list:
+    conditions = [Person.tenant_id == query.tenant_id]
+    if query.path != "/":
+        conditions.append(starts_with(Person.unit_path, query.path))
+    if query.status or query.category:
+        enrolled = select(Enrollment.person_id).where(
+            Enrollment.tenant_id == query.tenant_id, Enrollment.year == query.year, Enrollment.person_id == Person.id
+        )
+        if query.status:
+            enrolled = enrolled.where(Enrollment.status == query.status)
+        if query.category:
+            enrolled = enrolled.where(Enrollment.subsidy_category == query.category)
+        conditions.append(enrolled.exists())
+    search = (query.search or "").strip()
+    if search:
+        if looks_like_id_number(search):
+            conditions.append(Person.id_number == normalize(search))
+        else:
+            conditions.append(starts_with(Person.name, search))
+    return conditions
+
+
+async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> PersonPage:
+    """Keyset page ordered by (unit_path, id): a village's persons stay together."""
+    conditions = _conditions(query)
+    page_conditions = list(conditions)
+    if after is not None:
+        page_conditions.append(tuple_(Person.unit_path, Person.id) > tuple_(after[0], after[1]))
+    rows = (
+        await db.execute(
+            select(*_COLUMNS).where(and_(*page_conditions)).order_by(Person.unit_path, Person.id).limit(first + 1)
+        )
+    ).all()
+    if query.search or query.status or query.category:
+        total = await db.scalar(select(func.count()).select_from(Person).where(and_(*conditions)))
+    else:
+        total = await registered_below(db, query.tenant_id, query.path)
+    return PersonPage([_row(r) for r in rows[:first]], len(rows) > first, total)

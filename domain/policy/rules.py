@@ -1,0 +1,296 @@
+"""The year policy (年度征缴方案) as data, and its validation.
+
+A county issues one policy per benefit year: the personal contribution standard, the
+collection window, and the hardship categories with their subsidy rule and mode
+(DOMAIN.md §4). Everything here is plain data and pure functions: the GraphQL layer
+turns `Problem`s into `userErrors`, and `examples/policies/*.json` hold the seed
+counties' years in the format of `policy_from_dict` / `policy_to_dict`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+from enum import Enum
+
+from domain.money import CENT, HUNDRED, ZERO, is_money, money
+from domain.progress.assessment import (
+    AssessmentRules,
+    validate_rules,
+)
+from tenants.kinds import DepartmentCode
+from tenants.names import name_problem
+from tenants.problems import Problem
+
+MAX_AGE = 150
+
+
+MAX_CODE_LENGTH = 64
+
+
+MAX_DAYS = 366  # a period counted in days never outlasts the benefit year
+
+
+MAX_NAME_LENGTH = 100
+
+
+class SubsidyRule(str, Enum):
+    FULL = "FULL"  # the whole personal contribution
+    PERCENT = "PERCENT"  # value = percent of the standard
+    FIXED = "FIXED"  # value = yuan, capped at the standard
+
+
+class SubsidyMode(str, Enum):
+    AUTO_ENROLL = "AUTO_ENROLL"  # enrolled at import, nobody collects (内乡 特困)
+    DEDUCT = "DEDUCT"  # the amount due is already reduced (八公山 低保)
+    REIMBURSE = "REIMBURSE"  # pay the standard, subsidy paid back later (双牌, 内乡)
+
+
+class LateRule(str, Enum):
+    REFUSED = "REFUSED"  # no payment accepted after the window (and extension)
+    FULL_COST_WAIT = "FULL_COST_WAIT"  # 枣庄: standard + fiscal subsidy, benefits after a wait
+
+
+@dataclass(frozen=True)
+class FunderShare:
+    funder: str
+    percent: Decimal
+
+
+@dataclass(frozen=True)
+class SubsidyCategory:
+    code: str
+    name: str
+    owner: DepartmentCode
+    rule: SubsidyRule
+    value: Decimal | None  # PERCENT: percent; FIXED: yuan; FULL: None
+    mode: SubsidyMode
+    # Set either bound and the category is age-based: computed from the birth date
+    # at the policy's reference date, no list needed (枣庄 60–69, 70+).
+    min_age: int | None = None
+    max_age: int | None = None
+    funders: tuple[FunderShare, ...] = ()
+
+    @property
+    def age_based(self) -> bool:
+        return self.min_age is not None or self.max_age is not None
+
+
+@dataclass(frozen=True)
+class YearPolicy:
+    year: int  # the benefit year; the campaign runs in the autumn before it
+    standard: Decimal  # personal contribution 个人缴费标准
+    fiscal_subsidy: Decimal | None  # per-capita fiscal subsidy; late payers pay it under FULL_COST_WAIT
+    window_start: date
+    window_end: date
+    extension_end: date | None = None
+    extension_needs_proof: bool = False  # 八公山: migrant workers with proof only
+    list_cutoff: date | None = None  # listed after this: no subsidy this year (内乡)
+    age_reference_date: date | None = None  # None: 1 January of the benefit year
+    late_rule: LateRule = LateRule.REFUSED
+    categories: tuple[SubsidyCategory, ...] = ()
+    refund_claim_deadline: date | None = None  # 内乡: events before 12-31 claimed until 01-31
+    remit_days: int = 5  # 双限: remit within 5 days …
+    remit_amount: Decimal = Decimal("10000")  # … or once 10,000 yuan is held
+    newborn_days: int = 90
+    late_wait_days: int = 30  # FULL_COST_WAIT: benefits start this many days after payment
+    assessment: AssessmentRules | None = None  # rewards and penalties of the year (domain/assessment.py)
+
+    @property
+    def reference_date(self) -> date:
+        return self.age_reference_date or date(self.year, 1, 1)
+
+    @property
+    def last_payment_day(self) -> date:
+        """The last day a payment counts as on time (window or extension)."""
+        return self.extension_end or self.window_end
+
+    def category(self, code: str) -> SubsidyCategory | None:
+        return next((c for c in self.categories if c.code == code), None)
+
+
+def validate_policy(policy: YearPolicy, departments: Iterable[DepartmentCode]) -> list[Problem]:
+    """Every problem of the policy at once, with GraphQL (camelCase) field paths.
+
+    `departments` are the tenant's departments: a category owned by another one could
+    never have its list uploaded, so it is refused ("UNKNOWN_DEPARTMENT").
+    """
+    allowed = set(departments)
+    problems = _check_money(policy) + _check_dates(policy) + _check_counters(policy)
+    seen: set[str] = set()
+    for index, category in enumerate(policy.categories):
+        problems += _check_category(category, index, policy.standard, allowed, seen)
+        seen.add(category.code)
+    if policy.assessment is not None:
+        problems += validate_rules(policy.assessment)
+    return problems
+
+
+def _check_money(policy: YearPolicy) -> list[Problem]:
+    problems: list[Problem] = []
+    if not is_money(policy.standard) or policy.standard <= 0:
+        problems.append(
+            Problem("INVALID_STANDARD", "standard must be a positive amount in yuan with at most 2 decimals", ["standard"])
+        )
+    if policy.fiscal_subsidy is not None and (not is_money(policy.fiscal_subsidy) or policy.fiscal_subsidy < 0):
+        problems.append(
+            Problem("INVALID_FISCAL_SUBSIDY", "fiscal subsidy must be an amount ≥ 0 with at most 2 decimals", ["fiscalSubsidy"])
+        )
+    if policy.late_rule is LateRule.FULL_COST_WAIT and policy.fiscal_subsidy is None:
+        # Late payers pay standard + fiscal subsidy: without it the amount is unknown.
+        problems.append(
+            Problem("MISSING_FISCAL_SUBSIDY", "late rule FULL_COST_WAIT needs the fiscal subsidy", ["fiscalSubsidy"])
+        )
+    if not is_money(policy.remit_amount) or policy.remit_amount <= 0:
+        problems.append(Problem("INVALID_REMIT_RULE", "remit amount must be positive", ["remitAmount"]))
+    return problems
+
+
+def _check_dates(policy: YearPolicy) -> list[Problem]:
+    problems: list[Problem] = []
+    # The campaign for year Y runs in Y-1 (or Y): anything else is a typo such as the
+    # 枣庄 seed's "2020年11月1日" in a 2022 policy.
+    if policy.window_start.year not in (policy.year - 1, policy.year):
+        problems.append(
+            Problem(
+                "INVALID_WINDOW",
+                f"window start {policy.window_start} is not in {policy.year - 1} or {policy.year}",
+                ["windowStart"],
+            )
+        )
+    if policy.window_end < policy.window_start:
+        problems.append(Problem("INVALID_WINDOW", "window end is before window start", ["windowEnd"]))
+    if policy.extension_end is not None and policy.extension_end < policy.window_end:
+        problems.append(Problem("INVALID_WINDOW", "extension end is before window end", ["extensionEnd"]))
+    if policy.list_cutoff is not None and policy.list_cutoff > policy.last_payment_day:
+        problems.append(
+            Problem("INVALID_WINDOW", "list cutoff is after the last payment day", ["listCutoff"])
+        )
+    if policy.refund_claim_deadline is not None and policy.refund_claim_deadline < policy.window_end:
+        problems.append(
+            Problem("INVALID_WINDOW", "refund claim deadline is before window end", ["refundClaimDeadline"])
+        )
+    return problems
+
+
+def _check_counters(policy: YearPolicy) -> list[Problem]:
+    problems: list[Problem] = []
+    if not 2000 <= policy.year <= 2100:
+        problems.append(Problem("INVALID_YEAR", f"year {policy.year} is out of range", ["year"]))
+    if not 0 < policy.remit_days <= MAX_DAYS:
+        problems.append(Problem("INVALID_REMIT_RULE", f"remit days must be 1..{MAX_DAYS}", ["remitDays"]))
+    if not 0 < policy.newborn_days <= MAX_DAYS:
+        problems.append(Problem("INVALID_NEWBORN_DAYS", f"newborn days must be 1..{MAX_DAYS}", ["newbornDays"]))
+    if not 0 <= policy.late_wait_days <= MAX_DAYS:
+        problems.append(Problem("INVALID_LATE_RULE", f"late wait days must be 0..{MAX_DAYS}", ["lateWaitDays"]))
+    return problems
+
+
+def _check_category(
+    category: SubsidyCategory, index: int, standard: Decimal, allowed: set[DepartmentCode], seen: set[str]
+) -> list[Problem]:
+    path = ["categories", str(index)]
+    label = f"category {category.code!r}" if category.code else f"category #{index + 1}"
+    problems: list[Problem] = []
+
+    def add(code: str, message: str, field: str) -> None:
+        problems.append(Problem(code, f"{label}: {message}", [*path, field]))
+
+    code = category.code
+    if not code or code != code.strip() or any(ch.isspace() for ch in code) or len(code) > MAX_CODE_LENGTH:
+        add("INVALID_CATEGORY_CODE", f"code must be 1–{MAX_CODE_LENGTH} characters without spaces", "code")
+    elif code in seen:
+        add("DUPLICATE_CATEGORY_CODE", "code is used by another category", "code")
+    if not category.name.strip():
+        add("INVALID_CATEGORY_NAME", "name must not be empty", "name")
+    elif reason := name_problem(category.name.strip(), MAX_NAME_LENGTH):
+        add("INVALID_CATEGORY_NAME", f"name {reason}", "name")
+    if category.owner not in allowed:
+        add("UNKNOWN_DEPARTMENT", f"owner {category.owner.value} is not a department of this county", "owner")
+    message = _value_problem(category, standard)
+    if message:
+        add("INVALID_SUBSIDY_VALUE", message, "value")
+    for field, message in _age_problems(category):
+        add("INVALID_AGE_RANGE", message, field)
+    message = _funder_problem(category.funders)
+    if message:
+        add("INVALID_FUNDER_SHARES", message, "funders")
+    return problems
+
+
+def _value_problem(category: SubsidyCategory, standard: Decimal) -> str | None:
+    value = category.value
+    if category.rule is SubsidyRule.FULL:
+        # Refused rather than ignored: "FULL 90" is a mistake someone should see.
+        return None if value is None else "FULL takes no value"
+    if value is None:
+        return f"{category.rule.value} needs a value"
+    if not value.is_finite():
+        return f"value {value} is not a number"
+    if category.rule is SubsidyRule.PERCENT:
+        return None if 0 < value <= HUNDRED else "PERCENT value must be in (0, 100]"
+    if not is_money(value) or value <= 0:
+        return "FIXED value must be a positive amount with at most 2 decimals"
+    if standard.is_finite() and value > standard:
+        return f"FIXED value {value} is more than the standard {standard}"
+    return None
+
+
+def _age_problems(category: SubsidyCategory) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for field, age in (("minAge", category.min_age), ("maxAge", category.max_age)):
+        if age is not None and not 0 <= age <= MAX_AGE:
+            found.append((field, f"age {age} is outside 0..{MAX_AGE}"))
+    low, high = category.min_age, category.max_age
+    if low is not None and high is not None and low > high:
+        found.append(("maxAge", f"max age {high} is below min age {low}"))
+    return found
+
+
+def _funder_problem(funders: tuple[FunderShare, ...]) -> str | None:
+    if not funders:
+        return None
+    names = [f.funder.strip() for f in funders]
+    if any(not name for name in names) or len(set(names)) != len(names):
+        return "funder names must be non-empty and distinct"
+    if any(not f.percent.is_finite() or f.percent <= 0 for f in funders):
+        return "each funder share must be more than 0"
+    total = sum((f.percent for f in funders), Decimal(0))
+    if total != HUNDRED:
+        return f"funder shares add up to {total}, not 100"
+    return None
+
+
+def category_amount(category: SubsidyCategory, standard: Decimal) -> Decimal:
+    """The subsidy in yuan: FULL → standard; PERCENT p → standard × p / 100; FIXED → capped."""
+    if category.rule is SubsidyRule.FULL:
+        return money(standard)
+    if category.value is None:
+        raise ValueError(f"category {category.code!r}: {category.rule.value} needs a value")
+    if category.rule is SubsidyRule.PERCENT:
+        return money(standard * category.value / HUNDRED)
+    # FIXED: a subsidy never pays back more than the person paid.
+    return money(min(category.value, standard))
+
+
+def late_amount(policy: YearPolicy) -> Decimal | None:
+    """What a late payer pays (枣庄: standard + fiscal subsidy), or None if late payment is refused."""
+    if policy.late_rule is LateRule.REFUSED or policy.fiscal_subsidy is None:
+        return None
+    return money(policy.standard + policy.fiscal_subsidy)
+
+
+def funder_split(category: SubsidyCategory, amount: Decimal) -> list[tuple[str, Decimal]]:
+    """Split a subsidy between the category's funders (枣庄 独生子女: city 50%, township 50%).
+
+    Every share but the first is rounded down to the cent; the first funder takes the
+    rest, so the shares always add up to exactly `amount`. A category without funders
+    returns [] (not split: one budget pays).
+    """
+    if not category.funders:
+        return []
+    total = money(amount)
+    rest = [(f.funder, (total * f.percent / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)) for f in category.funders[1:]]
+    first = total - sum((share for _, share in rest), ZERO)
+    return [(category.funders[0].funder, first), *rest]

@@ -1,0 +1,187 @@
+"""Saving and loading year policies; saving one recomputes that year's enrolments.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from domain.enrollment.store import recompute_year
+from domain.policy.rules import (
+    FunderShare,
+    LateRule,
+    SubsidyCategory,
+    SubsidyMode,
+    SubsidyRule,
+    YearPolicy,
+    category_amount,
+    validate_policy,
+)
+from domain.policy.tables import SubsidyCategoryRow, YearPolicyRow
+from domain.progress.assessment import AssessmentRules, rules_from_dict, rules_to_dict
+from domain.progress.tables import AssessmentRulesRow
+from domain.subsidy_lists.tables import SubsidyBatch
+from tenants.kinds import DepartmentCode
+from tenants.models import Department
+from tenants.problems import Problem, Rejected
+from tenants.session import Db
+
+_POLICY_COLUMNS = (
+    "standard", "fiscal_subsidy", "window_start", "window_end", "extension_end", "extension_needs_proof",
+    "list_cutoff", "age_reference_date", "late_rule", "late_wait_days", "refund_claim_deadline",
+    "remit_days", "remit_amount", "newborn_days",
+)
+
+
+async def tenant_departments(db: Db, tenant_id: int) -> set[DepartmentCode]:
+    rows = await db.execute(select(Department.code).where(Department.tenant_id == tenant_id))
+    return {DepartmentCode(r[0]) for r in rows}
+
+
+def _policy_values(policy: YearPolicy) -> dict:
+    return {
+        "standard": policy.standard,
+        "fiscal_subsidy": policy.fiscal_subsidy,
+        "window_start": policy.window_start,
+        "window_end": policy.window_end,
+        "extension_end": policy.extension_end,
+        "extension_needs_proof": policy.extension_needs_proof,
+        "list_cutoff": policy.list_cutoff,
+        "age_reference_date": policy.reference_date,
+        "late_rule": policy.late_rule.value,
+        "late_wait_days": policy.late_wait_days,
+        "refund_claim_deadline": policy.refund_claim_deadline,
+        "remit_days": policy.remit_days,
+        "remit_amount": policy.remit_amount,
+        "newborn_days": policy.newborn_days,
+    }
+
+
+def _category_values(tenant_id: int, policy: YearPolicy, category: SubsidyCategory, position: int) -> dict:
+    return {
+        "tenant_id": tenant_id,
+        "year": policy.year,
+        "code": category.code,
+        "name": category.name.strip(),
+        "owner": category.owner.value,
+        "rule": category.rule.value,
+        "value": category.value,
+        "mode": category.mode.value,
+        "min_age": category.min_age,
+        "max_age": category.max_age,
+        "funders": [{"funder": f.funder, "percent": str(f.percent)} for f in category.funders] or None,
+        "amount": category_amount(category, policy.standard),
+        "position": position,
+    }
+
+
+async def _categories_in_use(db: Db, tenant_id: int, year: int, keep: set[str]) -> list[str]:
+    rows = await db.execute(
+        select(SubsidyBatch.category_code)
+        .where(SubsidyBatch.tenant_id == tenant_id, SubsidyBatch.year == year)
+        .distinct()
+    )
+    return sorted(code for (code,) in rows if code not in keep)
+
+
+async def save_policy(db: Db, tenant_id: int, policy: YearPolicy, actor: str) -> int:
+    """Validate, write the policy and its categories, recompute the year. Returns the
+    number of enrolments recomputed. Raises Rejected with every problem found."""
+    problems = validate_policy(policy, await tenant_departments(db, tenant_id))
+    keep = {c.code for c in policy.categories}
+    for code in await _categories_in_use(db, tenant_id, policy.year, keep):
+        problems.append(
+            Problem("CATEGORY_IN_USE", f"category {code!r} has uploaded lists and cannot be dropped", ["categories"])
+        )
+    if problems:
+        raise Rejected(problems)
+    values = _policy_values(policy)
+    await db.execute(
+        insert(YearPolicyRow)
+        .values(tenant_id=tenant_id, year=policy.year, updated_by=actor, **values)
+        .on_conflict_do_update(index_elements=["tenant_id", "year"], set_={**values, "updated_by": actor, "updated_at": text("now()")})
+    )
+    await db.execute(
+        delete(SubsidyCategoryRow).where(
+            SubsidyCategoryRow.tenant_id == tenant_id,
+            SubsidyCategoryRow.year == policy.year,
+            SubsidyCategoryRow.code.not_in(keep),
+        )
+    )
+    await _save_assessment(db, tenant_id, policy, actor)
+    if policy.categories:
+        statement = insert(SubsidyCategoryRow)
+        rows = [_category_values(tenant_id, policy, c, i) for i, c in enumerate(policy.categories)]
+        await db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["tenant_id", "year", "code"],
+                set_={k: statement.excluded[k] for k in rows[0] if k not in ("tenant_id", "year", "code")},
+            ),
+            rows,
+        )
+    return await recompute_year(db, tenant_id, policy.year)
+
+
+async def _save_assessment(db: Db, tenant_id: int, policy: YearPolicy, actor: str) -> None:
+    """The policy is set whole: a policy without assessment rules drops the old ones."""
+    if policy.assessment is None:
+        await db.execute(
+            delete(AssessmentRulesRow).where(AssessmentRulesRow.tenant_id == tenant_id, AssessmentRulesRow.year == policy.year)
+        )
+        return
+    rules = rules_to_dict(policy.assessment)
+    await db.execute(
+        insert(AssessmentRulesRow)
+        .values(tenant_id=tenant_id, year=policy.year, rules=rules, updated_by=actor)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "year"], set_={"rules": rules, "updated_by": actor, "updated_at": text("now()")}
+        )
+    )
+
+
+async def _load_assessment(db: Db, tenant_id: int, year: int) -> AssessmentRules | None:
+    rules = await db.scalar(
+        select(AssessmentRulesRow.rules).where(AssessmentRulesRow.tenant_id == tenant_id, AssessmentRulesRow.year == year)
+    )
+    return rules_from_dict(rules) if rules is not None else None
+
+
+def _category_from_row(row) -> SubsidyCategory:  # noqa: ANN001
+    return SubsidyCategory(
+        code=row.code,
+        name=row.name,
+        owner=DepartmentCode(row.owner),
+        rule=SubsidyRule(row.rule),
+        value=row.value,
+        mode=SubsidyMode(row.mode),
+        min_age=row.min_age,
+        max_age=row.max_age,
+        funders=tuple(FunderShare(f["funder"], Decimal(f["percent"])) for f in row.funders or []),
+    )
+
+
+async def load_policy(db: Db, tenant_id: int, year: int) -> YearPolicy | None:
+    row = (
+        await db.execute(select(YearPolicyRow).where(YearPolicyRow.tenant_id == tenant_id, YearPolicyRow.year == year))
+    ).first()
+    if row is None:
+        return None
+    policy = row
+    categories = await db.execute(
+        select(SubsidyCategoryRow)
+        .where(SubsidyCategoryRow.tenant_id == tenant_id, SubsidyCategoryRow.year == year)
+        .order_by(SubsidyCategoryRow.position, SubsidyCategoryRow.code)
+    )
+    return YearPolicy(
+        year=year,
+        categories=tuple(_category_from_row(c) for c in categories),
+        **{name: getattr(policy, name) for name in _POLICY_COLUMNS if name != "late_rule"},
+        late_rule=LateRule(policy.late_rule),
+        assessment=await _load_assessment(db, tenant_id, year),
+    )
+
+
+async def policy_years(db: Db, tenant_id: int) -> list[int]:
+    rows = await db.execute(select(YearPolicyRow.year).where(YearPolicyRow.tenant_id == tenant_id).order_by(YearPolicyRow.year))
+    return [r[0] for r in rows]

@@ -1,0 +1,93 @@
+"""Lists for the field: who has not paid yet (催缴), and the public postings (张榜公示)
+of a village's paid persons and subsidy recipients.
+
+Each is one query over a unit's subtree, ordered by village then person, so a
+township's list comes out village by village. Masking is the caller's business: the
+unpaid list follows the viewer's right to whole ID numbers (and shows the birth date only
+with them), postings are always masked and carry no birth date (api/downloads.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from tenants.session import Db
+
+MAX_ROWS = 200_000  # a township is ~60,000 persons; a whole county is not one sheet
+
+
+class TooManyRows(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit:,} rows: download one township or village at a time")
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class ListRow:
+    township: str
+    village: str
+    name: str
+    id_number: str
+    sex: str
+    birth_date: date
+    phone: str | None
+    status: str
+    amount_due: Decimal
+    paid_amount: Decimal
+    category_name: str | None
+    subsidy_amount: Decimal
+    subsidy_mode: str | None
+    benefit_start: date | None
+
+
+_SELECT = """
+    SELECT coalesce(top.name, '') AS township, v.name AS village, p.name, p.id_number, p.sex, p.birth_date, p.phone,
+           e.status, e.amount_due, e.paid_amount, c.name AS category_name, e.subsidy_amount, e.subsidy_mode,
+           e.benefit_start
+      FROM person p
+      JOIN enrollment e ON e.tenant_id = p.tenant_id AND e.person_id = p.id AND e.year = :year
+      JOIN unit v ON v.tenant_id = p.tenant_id AND v.id = p.unit_id
+      LEFT JOIN unit top ON top.tenant_id = p.tenant_id AND top.id = split_part(p.unit_path, '/', 2)::bigint
+      LEFT JOIN subsidy_category c ON c.tenant_id = e.tenant_id AND c.year = e.year AND c.code = e.subsidy_category
+     WHERE p.tenant_id = :tenant AND p.unit_path ^@ :path AND {condition}
+     ORDER BY p.unit_path, p.id
+     LIMIT :limit
+"""
+
+
+UNPAID = "e.status = 'UNPAID'"
+
+
+PAID = "e.status = 'PAID'"
+
+
+SUBSIDIZED = "e.subsidy_category IS NOT NULL AND e.subsidy_amount > 0 AND e.status <> 'REFUNDED'"
+
+
+async def _rows(db: Db, tenant_id: int, year: int, path: str, condition: str, limit: int) -> list[ListRow]:
+    result = await db.execute(
+        text(_SELECT.replace("{condition}", condition)),
+        {"tenant": tenant_id, "year": year, "path": path, "limit": limit + 1},
+    )
+    rows = [ListRow(*r) for r in result]
+    if len(rows) > limit:
+        raise TooManyRows(limit)
+    return rows
+
+
+async def unpaid(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
+    """Persons of the subtree whose year is still UNPAID (REFUNDED ones are not chased:
+    they left, died or joined employee insurance)."""
+    return await _rows(db, tenant_id, year, path, UNPAID, limit)
+
+
+async def paid(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
+    return await _rows(db, tenant_id, year, path, PAID, limit)
+
+
+async def subsidy_recipients(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
+    """Persons a subsidy applies to this year (八公山: 财政资助人员名单 posted in every village)."""
+    return await _rows(db, tenant_id, year, path, SUBSIDIZED, limit)

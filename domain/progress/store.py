@@ -1,0 +1,432 @@
+"""Running the year-end assessment on a county's figures.
+
+The rules (domain/assessment.py) ask for enrolled counts as of some days: a day still
+to come (or today) is read live from the tallies, a past day from the latest daily
+snapshot on or before it. Every unit with a quota for the year is assessed against it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from domain.progress.assessment import AssessmentRules, Count, Result, assess_unit
+from domain.progress.files import QUOTA_FILES, QuotaTable, read_quota_file
+from domain.progress.rules import (
+    Counts,
+    Point,
+    QuotaEntry,
+    UnitProgress,
+    check_entries,
+    ranked,
+    rolled_targets,
+)
+from domain.progress.tables import Quota
+from tenants.kinds import UnitKind
+from tenants.models import Unit
+from tenants.problems import Problem, Rejected
+from tenants.session import Db
+from tenants.units import UnitRow
+
+
+@dataclass(frozen=True)
+class Measurement:
+    on: date | None  # the day a rule asked for; None: the final figure
+    count: Count
+
+
+@dataclass(frozen=True)
+class UnitAssessment:
+    unit: QuotaRow
+    result: Result
+    measurements: tuple[Measurement, ...]
+
+
+async def assess_year(
+    db: Db, tenant_id: int, year: int, rules: AssessmentRules, today: date, scope_path: str = "/"
+) -> list[UnitAssessment]:
+    units = await quota_rows(db, tenant_id, year, scope_path)
+    if not units:
+        return []
+    live = await all_counts(db, tenant_id, year)
+    ids = [u.unit_id for u in units]
+    past: dict[date, dict[int, tuple[date, int, Counts]]] = {}
+    for day in sorted(d for d in rules.dates() if d is not None and d < today):
+        past[day] = await snapshot_figures(db, tenant_id, year, ids, day)
+
+    def count_for(unit_id: int, day: date | None) -> Count:
+        if day is None or day not in past:
+            return Count(live.get(unit_id, Counts()).enrolled)
+        found = past[day].get(unit_id)
+        return Count(found[2].enrolled, found[0]) if found else Count(None)
+
+    assessed = []
+    for unit in units:
+        days = sorted(rules.dates() | {None}, key=lambda d: (d is None, d))
+        measurements = tuple(Measurement(d, count_for(unit.unit_id, d)) for d in days)
+        result = assess_unit(rules, unit.target, lambda day, uid=unit.unit_id: count_for(uid, day))
+        assessed.append(UnitAssessment(unit, result, measurements))
+    return assessed
+
+
+_UNIT_COLUMNS = "u.id, u.parent_id, u.code, u.name, u.kind, u.path, u.depth"
+
+
+def _unit(r) -> UnitRow:  # noqa: ANN001
+    return UnitRow(r.id, r.parent_id, r.code, r.name, UnitKind(r.kind), r.path, r.depth)
+
+
+async def child_units(db: Db, tenant_id: int, parent_id: int | None) -> list[UnitRow]:
+    condition = "u.parent_id IS NULL" if parent_id is None else "u.parent_id = :parent"
+    rows = await db.execute(
+        text(f"SELECT {_UNIT_COLUMNS} FROM unit u WHERE u.tenant_id = :tenant AND {condition} ORDER BY u.code"),
+        {"tenant": tenant_id, "parent": parent_id},
+    )
+    return [_unit(r) for r in rows]
+
+
+_CHILD_COUNTS = text(
+    """
+    SELECT split_part(t.unit_path, '/', :segment)::bigint AS unit_id,
+           sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded
+      FROM enrollment_tally t
+     WHERE t.tenant_id = :tenant AND t.year = :year AND t.unit_path ^@ :path
+     GROUP BY 1
+    """
+)
+
+
+async def child_counts(db: Db, tenant_id: int, year: int, parent_path: str, parent_depth: int) -> dict[int, Counts]:
+    """Counts of each child's subtree. A path '/12/345/' splits into '', '12', '345', '':
+    the child of a unit at depth d is segment d + 2."""
+    rows = await db.execute(
+        _CHILD_COUNTS, {"tenant": tenant_id, "year": year, "path": parent_path, "segment": parent_depth + 2}
+    )
+    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded)) for r in rows if r.unit_id}
+
+
+async def targets_for(db: Db, tenant_id: int, year: int, units: Iterable[UnitRow]) -> dict[int, int]:
+    quotas = {q.path: q.target for q in await quota_rows(db, tenant_id, year)}
+    units = list(units)
+    by_path = rolled_targets(quotas, [u.path for u in units])
+    return {u.id: by_path[u.path] for u in units}
+
+
+async def live_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None) -> list[UnitProgress]:
+    """Every child of `parent` (the top level for None), ranked, from the tallies."""
+    children = await child_units(db, tenant_id, parent.id if parent else None)
+    if not children:
+        return []
+    counts = await child_counts(db, tenant_id, year, parent.path if parent else "/", parent.depth if parent else 0)
+    targets = await targets_for(db, tenant_id, year, children)
+    return ranked([UnitProgress(u, targets[u.id], counts.get(u.id, Counts())) for u in children])
+
+
+_ALL_COUNTS = text(
+    """
+    SELECT a.id::bigint AS unit_id,
+           sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded
+      FROM enrollment_tally t
+      CROSS JOIN LATERAL unnest(string_to_array(btrim(t.unit_path, '/'), '/')) AS a(id)
+     WHERE t.tenant_id = :tenant AND t.year = :year
+     GROUP BY 1
+    """
+)
+
+
+async def all_counts(db: Db, tenant_id: int, year: int) -> dict[int, Counts]:
+    """Every unit's subtree at once: each tally row counts for each unit on its path."""
+    rows = await db.execute(_ALL_COUNTS, {"tenant": tenant_id, "year": year})
+    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded)) for r in rows}
+
+
+async def all_units(db: Db, tenant_id: int) -> list[UnitRow]:
+    rows = await db.execute(text(f"SELECT {_UNIT_COLUMNS} FROM unit u WHERE u.tenant_id = :tenant"), {"tenant": tenant_id})
+    return [_unit(r) for r in rows]
+
+
+async def take_snapshot(db: Db, tenant_id: int, year: int, day: date) -> int:
+    """Freeze every unit's progress (and rank among its siblings) under `day`.
+    Taken again the same day, the later figures replace the earlier. Returns units."""
+    units = await all_units(db, tenant_id)
+    if not units:
+        return 0
+    counts = await all_counts(db, tenant_id, year)
+    targets = await targets_for(db, tenant_id, year, units)
+    families: dict[int | None, list[UnitProgress]] = {}
+    for u in units:
+        families.setdefault(u.parent_id, []).append(UnitProgress(u, targets[u.id], counts.get(u.id, Counts())))
+    rows = [r for family in families.values() for r in ranked(family)]
+    await db.execute(
+        text(
+            """
+            INSERT INTO progress_snapshot AS s (tenant_id, year, day, unit_id, parent_id, target, unpaid, paid,
+                                                subsidized, refunded, rank, siblings)
+            SELECT :tenant, :year, :day, i.* FROM unnest(
+                CAST(:units AS bigint[]), CAST(:parents AS bigint[]), CAST(:targets AS int[]), CAST(:unpaid AS int[]),
+                CAST(:paid AS int[]), CAST(:subsidized AS int[]), CAST(:refunded AS int[]), CAST(:ranks AS int[]),
+                CAST(:siblings AS int[])) AS i
+            ON CONFLICT (tenant_id, year, day, unit_id) DO UPDATE SET
+                parent_id = EXCLUDED.parent_id, target = EXCLUDED.target, unpaid = EXCLUDED.unpaid,
+                paid = EXCLUDED.paid, subsidized = EXCLUDED.subsidized, refunded = EXCLUDED.refunded,
+                rank = EXCLUDED.rank, siblings = EXCLUDED.siblings, taken_at = now()
+            """
+        ),
+        {
+            "tenant": tenant_id, "year": year, "day": day,
+            "units": [r.unit.id for r in rows], "parents": [r.unit.parent_id for r in rows],
+            "targets": [r.target for r in rows], "unpaid": [r.counts.unpaid for r in rows],
+            "paid": [r.counts.paid for r in rows], "subsidized": [r.counts.subsidized for r in rows],
+            "refunded": [r.counts.refunded for r in rows], "ranks": [r.rank for r in rows],
+            "siblings": [r.siblings for r in rows],
+        },
+    )
+    return len(rows)
+
+
+_LATEST = text(
+    """
+    SELECT DISTINCT ON (s.unit_id) s.unit_id, s.day, s.target, s.unpaid, s.paid, s.subsidized, s.refunded
+      FROM progress_snapshot s
+     WHERE s.tenant_id = :tenant AND s.year = :year AND s.unit_id = ANY(CAST(:units AS bigint[])) AND s.day <= :day
+     ORDER BY s.unit_id, s.day DESC
+    """
+)
+
+
+async def snapshot_figures(db: Db, tenant_id: int, year: int, unit_ids: list[int], day: date) -> dict[int, tuple[date, int, Counts]]:
+    """Each unit's latest snapshot on or before `day`: (its day, target, counts)."""
+    rows = await db.execute(_LATEST, {"tenant": tenant_id, "year": year, "units": unit_ids, "day": day})
+    return {r.unit_id: (r.day, r.target, Counts(r.unpaid, r.paid, r.subsidized, r.refunded)) for r in rows}
+
+
+async def snapshot_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None, day: date) -> list[UnitProgress]:
+    """The ranking as it stood on `day` (一周一排名: the ranking of any past day).
+    A unit with no snapshot by then counts as zero."""
+    children = await child_units(db, tenant_id, parent.id if parent else None)
+    found = await snapshot_figures(db, tenant_id, year, [u.id for u in children], day)
+    rows = []
+    for u in children:
+        on, target, counts = found.get(u.id, (None, 0, Counts()))
+        rows.append(UnitProgress(u, target, counts, measured_on=on))
+    return ranked(rows)
+
+
+async def has_snapshot(db: Db, tenant_id: int, year: int, day: date) -> bool:
+    found = await db.scalar(
+        text("SELECT 1 FROM progress_snapshot WHERE tenant_id = :tenant AND year = :year AND day <= :day LIMIT 1"),
+        {"tenant": tenant_id, "year": year, "day": day},
+    )
+    return found is not None
+
+
+async def unit_history(db: Db, tenant_id: int, year: int, unit_id: int | None, first: date, last: date) -> list[Point]:
+    """A unit's daily snapshots; for None the whole county (its top-level units summed)."""
+    params = {"tenant": tenant_id, "year": year, "first": first, "last": last, "unit": unit_id}
+    if unit_id is None:
+        sql = """SELECT day, sum(target) AS target, sum(unpaid) AS unpaid, sum(paid) AS paid,
+                        sum(subsidized) AS subsidized, sum(refunded) AS refunded, NULL::int AS rank, NULL::int AS siblings
+                   FROM progress_snapshot
+                  WHERE tenant_id = :tenant AND year = :year AND parent_id IS NULL AND day BETWEEN :first AND :last
+                  GROUP BY day ORDER BY day"""
+    else:
+        sql = """SELECT day, target, unpaid, paid, subsidized, refunded, rank, siblings
+                   FROM progress_snapshot
+                  WHERE tenant_id = :tenant AND year = :year AND unit_id = :unit AND day BETWEEN :first AND :last
+                  ORDER BY day"""
+    rows = await db.execute(text(sql), params)
+    return [
+        Point(r.day, int(r.target), Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded)), r.rank, r.siblings)
+        for r in rows
+    ]
+
+
+async def snapshot_years(db: Db, tenant_id: int, today: date) -> list[int]:
+    """Years whose collection is under way today (window start to last payment day)."""
+    rows = await db.execute(
+        text(
+            """SELECT year FROM year_policy
+                WHERE tenant_id = :tenant AND window_start <= :today AND :today <= coalesce(extension_end, window_end)
+                ORDER BY year"""
+        ),
+        {"tenant": tenant_id, "today": today},
+    )
+    return [r[0] for r in rows]
+
+
+_RECOUNT = """
+    SELECT p.unit_id, p.unit_path,
+           count(*) FILTER (WHERE e.status = 'UNPAID') AS unpaid, count(*) FILTER (WHERE e.status = 'PAID') AS paid,
+           count(*) FILTER (WHERE e.status = 'SUBSIDIZED') AS subsidized,
+           count(*) FILTER (WHERE e.status = 'REFUNDED') AS refunded
+      FROM enrollment e JOIN person p ON p.tenant_id = e.tenant_id AND p.id = e.person_id
+     WHERE e.tenant_id = :tenant AND e.year = :year
+     GROUP BY p.unit_id, p.unit_path
+"""
+
+
+_DRIFT = text(
+    f"""
+    WITH recount AS ({_RECOUNT}),
+    tally AS (SELECT unit_id, unit_path, unpaid, paid, subsidized, refunded FROM enrollment_tally
+               WHERE tenant_id = :tenant AND year = :year)
+    SELECT coalesce(r.unit_id, t.unit_id) AS unit_id, coalesce(r.unit_path, t.unit_path) AS unit_path,
+           coalesce(t.unpaid, 0) AS t_unpaid, coalesce(t.paid, 0) AS t_paid,
+           coalesce(t.subsidized, 0) AS t_subsidized, coalesce(t.refunded, 0) AS t_refunded,
+           coalesce(r.unpaid, 0) AS r_unpaid, coalesce(r.paid, 0) AS r_paid,
+           coalesce(r.subsidized, 0) AS r_subsidized, coalesce(r.refunded, 0) AS r_refunded
+      FROM recount r FULL JOIN tally t ON t.unit_id = r.unit_id
+     WHERE (coalesce(t.unpaid, 0), coalesce(t.paid, 0), coalesce(t.subsidized, 0), coalesce(t.refunded, 0))
+           IS DISTINCT FROM (coalesce(r.unpaid, 0), coalesce(r.paid, 0), coalesce(r.subsidized, 0), coalesce(r.refunded, 0))
+    """
+)
+
+
+@dataclass(frozen=True)
+class Drift:
+    unit_id: int
+    unit_path: str
+    tally: Counts
+    recount: Counts
+
+
+async def recount(db: Db, tenant_id: int, year: int) -> dict[int, Counts]:
+    """Per leaf unit, counted from the enrolment rows themselves (slow; for checks)."""
+    rows = await db.execute(text(_RECOUNT), {"tenant": tenant_id, "year": year})
+    return {r.unit_id: Counts(r.unpaid, r.paid, r.subsidized, r.refunded) for r in rows}
+
+
+async def tally_drift(db: Db, tenant_id: int, year: int) -> list[Drift]:
+    rows = await db.execute(_DRIFT, {"tenant": tenant_id, "year": year})
+    return [
+        Drift(r.unit_id, r.unit_path, Counts(r.t_unpaid, r.t_paid, r.t_subsidized, r.t_refunded),
+              Counts(r.r_unpaid, r.r_paid, r.r_subsidized, r.r_refunded))
+        for r in rows
+    ]
+
+
+async def repair_tallies(db: Db, tenant_id: int, year: int) -> list[Drift]:
+    """Set the drifted tallies to the recount. Holds off enrolment writers (SHARE lock
+    on `enrollment`) until the transaction ends, so no delta slips in between."""
+    await db.execute(text("LOCK TABLE enrollment IN SHARE MODE"))
+    drift = await tally_drift(db, tenant_id, year)
+    for d in drift:
+        await db.execute(
+            text(
+                """
+                INSERT INTO enrollment_tally (tenant_id, year, unit_id, unit_path, unpaid, paid, subsidized, refunded)
+                VALUES (:tenant, :year, :unit, :path, :unpaid, :paid, :subsidized, :refunded)
+                ON CONFLICT (tenant_id, year, unit_id) DO UPDATE SET unpaid = EXCLUDED.unpaid, paid = EXCLUDED.paid,
+                    subsidized = EXCLUDED.subsidized, refunded = EXCLUDED.refunded
+                """
+            ),
+            {"tenant": tenant_id, "year": year, "unit": d.unit_id, "path": d.unit_path, "unpaid": d.recount.unpaid,
+             "paid": d.recount.paid, "subsidized": d.recount.subsidized, "refunded": d.recount.refunded},
+        )
+    return drift
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    unit_id: int
+    code: str
+    name: str
+    path: str
+    target: int
+
+
+@dataclass(frozen=True)
+class QuotaChange:
+    before: dict[str, int]  # unit code → target, for units that had one
+    after: dict[str, int]
+    removed: dict[str, int]
+
+
+async def _existing_units(db: Db, tenant_id: int, ids: list[int]) -> dict[int, str]:
+    rows = await db.execute(select(Unit.id, Unit.code).where(Unit.tenant_id == tenant_id, Unit.id.in_(ids)))
+    return {r.id: r.code for r in rows}
+
+
+async def set_quotas(db: Db, tenant_id: int, year: int, entries: list[QuotaEntry], actor: str, replace: bool = False) -> QuotaChange:
+    """Upsert the quotas given; with `replace`, drop the year's other quotas. Raises
+    Rejected naming every bad entry, and then writes nothing."""
+    problems = check_entries(year, entries, replace)
+    ids = [e.unit_id for e in entries if e.unit_id is not None]
+    codes = await _existing_units(db, tenant_id, ids) if ids else {}
+    for index, entry in enumerate(entries):
+        if entry.unit_id is not None and entry.unit_id not in codes:
+            problems.append(
+                Problem("NOT_FOUND", f"quota #{index + 1}: unit does not exist in this county", ["quotas", str(index), "unit"])
+            )
+    if problems:
+        raise Rejected(problems)
+    current = {r.unit_id: r for r in await quota_rows(db, tenant_id, year)}
+    removed = {r.code: r.target for uid, r in current.items() if replace and uid not in codes}
+    if removed:
+        await db.execute(
+            delete(Quota).where(Quota.tenant_id == tenant_id, Quota.year == year, Quota.unit_id.not_in(list(codes)))
+        )
+    if entries:
+        statement = insert(Quota).values(
+            [{"tenant_id": tenant_id, "year": year, "unit_id": e.unit_id, "target": e.target, "updated_by": actor} for e in entries]
+        )
+        await db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["tenant_id", "year", "unit_id"],
+                set_={"target": statement.excluded.target, "updated_by": actor, "updated_at": text("now()")},
+            )
+        )
+    before = {codes[e.unit_id]: current[e.unit_id].target for e in entries if e.unit_id in current}
+    after = {codes[e.unit_id]: e.target for e in entries}
+    return QuotaChange(before=before, after=after, removed=removed)
+
+
+async def quota_rows(db: Db, tenant_id: int, year: int, scope_path: str = "/") -> list[QuotaRow]:
+    """The year's quotas inside a scope (a few hundred at most), ordered by unit code."""
+    rows = await db.execute(
+        text(
+            """
+            SELECT q.unit_id, u.code, u.name, u.path, q.target
+              FROM quota q JOIN unit u ON u.tenant_id = q.tenant_id AND u.id = q.unit_id
+             WHERE q.tenant_id = :tenant AND q.year = :year AND u.path ^@ :scope
+             ORDER BY u.code
+            """
+        ),
+        {"tenant": tenant_id, "year": year, "scope": scope_path},
+    )
+    return [QuotaRow(r.unit_id, r.code, r.name, r.path, r.target) for r in rows]
+
+
+async def apply_quota_table(db: Db, tenant_id: int, table: QuotaTable, actor: str, year: int | None = None) -> QuotaChange:
+    """The whole table replaces the year's quotas; unknown unit codes are refused by name."""
+    rows = await db.execute(
+        select(Unit.code, Unit.id).where(Unit.tenant_id == tenant_id, Unit.code.in_([e.code for e in table.entries]))
+    )
+    ids = {r.code: r.id for r in rows}
+    missing = [
+        Problem("NOT_FOUND", f"unit {e.code}{f' ({e.name})' if e.name else ''} does not exist in this county", ["quotas", str(i), "unit"])
+        for i, e in enumerate(table.entries)
+        if e.code not in ids
+    ]
+    if missing:
+        raise Rejected(missing)
+    entries = [QuotaEntry(ids[e.code], e.target) for e in table.entries]
+    return await set_quotas(db, tenant_id, year or table.year, entries, actor, replace=True)
+
+
+DEMO_QUOTA_FILE = "neixiang-2023.json"
+
+
+# The demo's running campaign (2027) has no published table: it reuses 2023's.
+DEMO_QUOTA_YEARS = (2023, 2027)
+
+
+async def load_demo_quotas(db: Db, tenant_id: int) -> None:
+    """内乡县's 2023 quota table (seeds/003) for the demo county, for 2023 and for the
+    running 2027 campaign. Called by `zhengjiao demo` inside its owner transaction."""
+    table = read_quota_file(QUOTA_FILES / DEMO_QUOTA_FILE)
+    for year in DEMO_QUOTA_YEARS:
+        await apply_quota_table(db, tenant_id, table, "demo", year=year)

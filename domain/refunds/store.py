@@ -1,0 +1,238 @@
+"""Refunds (退费): the seven reasons of DOMAIN.md §6 and their rules.
+
+REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED when the money is paid back on
+the payment's own channel. Approval is the decision that moves the books: a whole
+refund marks the payment REFUNDED and ends the enrolment (REFUNDED, no benefits); a
+SUBSIDY_OVERPAID refund gives back only the subsidy part and the person stays PAID.
+The payment row itself is never deleted and its amount never changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from domain.enrollment.store import take_back
+from domain.payments.store import PaymentRow
+from domain.policy.rules import YearPolicy
+from domain.refunds.rules import (
+    SUBSIDY_OVERPAID,
+    WHOLE_PAYMENT,
+    RefundRequest,
+    check_reason,
+)
+from tenants.problems import Problem, Rejected
+from tenants.session import Db
+
+REFUND_COLUMNS = (
+    "r.id, r.payment_id, r.reason, r.amount, r.status, r.automatic, r.event_date, r.note, r.requested_by, "
+    "r.requested_at, r.decided_by, r.decided_at, r.decision_note, r.completed_at, r.completion_ref"
+)
+
+
+@dataclass(frozen=True)
+class RefundRow:
+    id: int
+    payment_id: int
+    reason: str
+    amount: Decimal
+    status: str
+    automatic: bool
+    event_date: date | None
+    note: str | None
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    completed_at: datetime | None
+    completion_ref: str | None
+
+
+def _row(r) -> RefundRow:  # noqa: ANN001
+    return RefundRow(*r)
+
+
+async def refunds_of_payments(db: Db, tenant_id: int, payment_ids: list[int]) -> list[RefundRow]:
+    rows = await db.execute(
+        text(
+            f"""SELECT {REFUND_COLUMNS} FROM refund r
+                 WHERE r.tenant_id = :t AND r.payment_id = ANY(CAST(:ids AS bigint[])) ORDER BY r.id"""
+        ),
+        {"t": tenant_id, "ids": payment_ids},
+    )
+    return [_row(r) for r in rows]
+
+
+async def refund_in_scope(db: Db, tenant_id: int, scope_path: str, refund_id: int, *, lock: bool = False) -> tuple[RefundRow, str] | None:
+    """The refund and its payment's unit path, if the payment is in the caller's scope."""
+    row = (
+        await db.execute(
+            text(
+                f"""SELECT {REFUND_COLUMNS}, p.unit_path FROM refund r
+                      JOIN payment p ON p.tenant_id = r.tenant_id AND p.id = r.payment_id
+                     WHERE r.tenant_id = :t AND r.id = :id AND p.unit_path ^@ :scope
+                     {'FOR UPDATE OF r' if lock else ''}"""
+            ),
+            {"t": tenant_id, "id": refund_id, "scope": scope_path},
+        )
+    ).first()
+    return (_row(row[:-1]), row.unit_path) if row else None
+
+
+async def _overpaid_left(db: Db, tenant_id: int, payment: PaymentRow) -> Decimal:
+    """The subsidy part still unrefunded: paid as due, minus what is due now, minus refunds."""
+    return await db.scalar(
+        text(
+            """
+            SELECT p.due_at_payment - e.amount_due - coalesce((
+                       SELECT sum(r.amount) FROM refund r
+                        WHERE r.tenant_id = p.tenant_id AND r.payment_id = p.id AND r.reason = 'SUBSIDY_OVERPAID'
+                          AND r.status <> 'REJECTED'), 0)
+              FROM payment p
+              JOIN enrollment e ON e.tenant_id = p.tenant_id AND e.person_id = p.person_id AND e.year = p.year
+             WHERE p.tenant_id = :t AND p.id = :id
+            """
+        ),
+        {"t": tenant_id, "id": payment.id},
+    )
+
+
+async def _taken_back(db: Db, tenant_id: int, payment_id: int) -> Decimal:
+    """Money of this payment already given back or decided to be (APPROVED, COMPLETED)."""
+    return await db.scalar(
+        text(
+            """SELECT coalesce(sum(amount), 0) FROM refund
+                WHERE tenant_id = :t AND payment_id = :p AND status IN ('APPROVED', 'COMPLETED')"""
+        ),
+        {"t": tenant_id, "p": payment_id},
+    )
+
+
+async def _amount(db: Db, tenant_id: int, payment: PaymentRow, reason: str) -> Decimal:
+    if reason == SUBSIDY_OVERPAID:
+        left = await _overpaid_left(db, tenant_id, payment)
+        if left <= 0:
+            raise Rejected([Problem("NOTHING_TO_REFUND", "no subsidy part of this payment is left to refund", ["reason"])])
+        return left
+    return payment.amount - await _taken_back(db, tenant_id, payment.id)
+
+
+async def request_refund(
+    db: Db, tenant_id: int, payment: PaymentRow, policy: YearPolicy, request: RefundRequest, actor: str, today: date
+) -> RefundRow:
+    problems = check_reason(payment, request, policy, today)
+    if problems:
+        raise Rejected(problems)
+    amount = await _amount(db, tenant_id, payment, request.reason)
+    try:
+        async with db.savepoint():
+            row = (
+                await db.execute(
+                    text(
+                        f"""
+                        INSERT INTO refund AS r (tenant_id, payment_id, reason, amount, status, event_date, note, requested_by)
+                        VALUES (:t, :p, :reason, :amount, 'REQUESTED', :event, :note, :by)
+                        RETURNING {REFUND_COLUMNS}
+                        """
+                    ),
+                    {"t": tenant_id, "p": payment.id, "reason": request.reason, "amount": amount,
+                     "event": request.event_date, "note": request.note, "by": actor},
+                )
+            ).one()
+    except IntegrityError as error:
+        if "refund_one_whole" not in str(error.orig):
+            raise
+        raise Rejected([Problem("REFUND_EXISTS", "this payment already has an open or completed refund", ["payment"])]) from None
+    return _row(row)
+
+
+async def _payment_for(db: Db, tenant_id: int, payment_id: int):  # noqa: ANN202
+    return (
+        await db.execute(
+            text("SELECT id, person_id, year, amount, status FROM payment WHERE tenant_id = :t AND id = :id FOR UPDATE"),
+            {"t": tenant_id, "id": payment_id},
+        )
+    ).one()
+
+
+async def _apply_approval(db: Db, tenant_id: int, refund: RefundRow) -> None:
+    payment = await _payment_for(db, tenant_id, refund.payment_id)
+    if await _taken_back(db, tenant_id, payment.id) + refund.amount > payment.amount:
+        raise Rejected([Problem("REFUND_EXCEEDS_PAYMENT", "approving this would give back more than was paid", ["refund"])])
+    if refund.reason == SUBSIDY_OVERPAID:
+        await take_back(db, tenant_id, payment.year, [(payment.person_id, refund.amount)], whole=False)
+        return
+    await db.execute(
+        text("UPDATE payment SET status = 'REFUNDED' WHERE tenant_id = :t AND id = :id"), {"t": tenant_id, "id": payment.id}
+    )
+    if refund.reason in WHOLE_PAYMENT and payment.status == "ACCEPTED":
+        await take_back(db, tenant_id, payment.year, [(payment.person_id, refund.amount)], whole=True)
+
+
+async def decide_refund(db: Db, tenant_id: int, refund: RefundRow, approve: bool, note: str | None, actor: str) -> RefundRow:
+    """The tax bureau or 医保局 decides a REQUESTED refund (the caller has locked it)."""
+    if refund.status != "REQUESTED":
+        raise Rejected([Problem("ALREADY_DECIDED", f"this refund is {refund.status}", ["refund"])])
+    if approve:
+        await _apply_approval(db, tenant_id, refund)
+    return await _set_status(
+        db, tenant_id, refund.id, "APPROVED" if approve else "REJECTED",
+        "decided_by = :by, decided_at = now(), decision_note = :note", {"by": actor, "note": note},
+    )
+
+
+async def complete_refund(db: Db, tenant_id: int, refund: RefundRow, reference: str | None, actor: str) -> RefundRow:
+    """The money went back on the payment's channel (the caller has locked the refund)."""
+    if refund.status != "APPROVED":
+        raise Rejected([Problem("NOT_APPROVED", f"only an APPROVED refund can be completed; this one is {refund.status}", ["refund"])])
+    return await _set_status(
+        db, tenant_id, refund.id, "COMPLETED",
+        "completed_by = :by, completed_at = now(), completion_ref = :ref", {"by": actor, "ref": reference},
+    )
+
+
+async def _set_status(db: Db, tenant_id: int, refund_id: int, status: str, extra: str, params: dict) -> RefundRow:
+    row = (
+        await db.execute(
+            text(
+                f"""UPDATE refund AS r SET status = :status, {extra}
+                     WHERE r.tenant_id = :t AND r.id = :id RETURNING {REFUND_COLUMNS}"""
+            ),
+            {"t": tenant_id, "id": refund_id, "status": status, **params},
+        )
+    ).one()
+    return _row(row)
+
+
+@dataclass(frozen=True)
+class RefundQuery:
+    tenant_id: int
+    path: str
+    status: str | None = None
+    reason: str | None = None
+    year: int | None = None
+
+
+async def list_refunds(db: Db, query: RefundQuery, first: int, before_id: int | None) -> tuple[list[RefundRow], bool, int]:
+    clauses = ["r.tenant_id = :t", "p.unit_path ^@ :path"]
+    params: dict = {"t": query.tenant_id, "path": query.path}
+    for column, value in (("r.status", query.status), ("r.reason", query.reason), ("p.year", query.year)):
+        if value is not None:
+            key = column.split(".")[1]
+            clauses.append(f"{column} = :{key}")
+            params[key] = value
+    where = " AND ".join(clauses)
+    source = "refund r JOIN payment p ON p.tenant_id = r.tenant_id AND p.id = r.payment_id"
+    page_where = where + (" AND r.id < :before" if before_id is not None else "")
+    rows = (
+        await db.execute(
+            text(f"SELECT {REFUND_COLUMNS} FROM {source} WHERE {page_where} ORDER BY r.id DESC LIMIT :limit"),
+            {**params, "before": before_id, "limit": first + 1},
+        )
+    ).all()
+    total = await db.scalar(text(f"SELECT count(*) FROM {source} WHERE {where}"), params)
+    return [_row(r) for r in rows[:first]], len(rows) > first, total
