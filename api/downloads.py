@@ -50,7 +50,7 @@ _MODES = {"AUTO_ENROLL": "全额资助", "DEDUCT": "缴费时减免", "REIMBURSE
 
 @dataclass(frozen=True)
 class Shown:
-    """What the viewer may see of one row's person (domain/person_view.py)."""
+    """What the viewer may see of one row's person (domain/persons/rules.py)."""
 
     id_number: str
     birth: str  # 1990-05-17, or only 1990

@@ -1,4 +1,5 @@
-"""Accounts: platform operators (no tenant) and county users (one role, one scope)."""
+"""Accounts: platform operators (no tenant), county users (one role, one scope), and
+the login counters (authz/throttle_store.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,6 +9,8 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    DateTime,
+    Integer,
     ForeignKeyConstraint,
     Identity,
     Text,
@@ -16,7 +19,8 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from authz.roles import Role
-from tenants.kinds import check_in
+from authz.throttle_rules import Subject
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 
 
@@ -36,7 +40,7 @@ class UserAccount(SQLModel, table=True):
         UniqueConstraint("tenant_id", "username"),
         ForeignKeyConstraint(["tenant_id", "department_id"], ["department.tenant_id", "department.id"]),
         ForeignKeyConstraint(["tenant_id", "scope_unit_id"], ["unit.tenant_id", "unit.id"]),
-        CheckConstraint(check_in("role", Role) + " AND role <> 'PLATFORM_OPERATOR'", name="app_user_role_check"),
+        enum_check("role", Role, "app_user_role_check", extra="role <> 'PLATFORM_OPERATOR'"),
         CheckConstraint("role <> 'DEPARTMENT_STAFF' OR department_id IS NOT NULL", name="app_user_department_check"),
         CheckConstraint(
             "role NOT IN ('TOWNSHIP_STAFF', 'VILLAGE_COLLECTOR') OR scope_unit_id IS NOT NULL",
@@ -53,3 +57,21 @@ class UserAccount(SQLModel, table=True):
     scope_unit_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default="true"))
     created_at: datetime | None = Field(default=None, sa_column=created_at_column())
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per account or client address, keyed by an HMAC (no usernames or
+    addresses stored). A platform table: no county owns an address (migration 0011)."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (
+        enum_check("subject", Subject, "login_throttle_subject_check"),
+        CheckConstraint("failures >= 0", name="login_throttle_failures_check"),
+    )
+
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    failures: int = Field(sa_column=Column(Integer, nullable=False))
+    window_started: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    last_failure_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    locked_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -1,12 +1,12 @@
 """The five roles and which departments see ID numbers whole."""
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from tenants.kinds import DepartmentCode
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     PLATFORM_OPERATOR = "PLATFORM_OPERATOR"
     COUNTY_ADMIN = "COUNTY_ADMIN"
     DEPARTMENT_STAFF = "DEPARTMENT_STAFF"

@@ -36,7 +36,7 @@ class Services:
     page_max: int
     production: bool
     clock: Clock
-    list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE  # see domain/list_guard.py
+    list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE  # see domain/subsidy_lists/rules.py
     masked_lookups_per_hour: int = 30
 
 

@@ -44,7 +44,7 @@ class EnrollmentType:
 
     @classmethod
     def of(cls, row: EnrollmentRow, birth_date: date, whole: bool) -> "EnrollmentType":
-        """`whole`: may the viewer see the person's birth date (see domain/person_view.py)."""
+        """`whole`: may the viewer see the person's birth date (see domain/persons/rules.py)."""
         return cls(
             year=row.year,
             status=EnrollmentStatus(row.status),

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from domain.payments import store as payments_store
-from domain.payments.rules import NewPayment
+from domain.payments.rules import NewPayment, PaymentChannel, PaymentStatus, Timing
 from domain.payments.store import (
     PaymentQuery,
     PaymentRow,
@@ -23,6 +22,7 @@ from domain.persons import store as persons_store
 from domain.persons.idnumber import mask
 from domain.persons.rules import shown_benefit_start
 from domain.policy import store as policy_store
+from domain.refunds.rules import RefundReason
 from domain.refunds.store import RefundRow, refunds_of_payments
 from schema import loaders
 from schema.enrollments import EnrollmentType, enrollment_loader
@@ -44,46 +44,10 @@ if TYPE_CHECKING:
     from schema.persons import PersonType
 
 
-class PaymentChannel(str, Enum):
-    WECHAT = "WECHAT"
-    ALIPAY = "ALIPAY"
-    TAX_APP = "TAX_APP"
-    BANK_APP = "BANK_APP"
-    BANK_COUNTER = "BANK_COUNTER"
-    POS = "POS"
-    TAX_HALL = "TAX_HALL"
-    CASH_AGENT = "CASH_AGENT"
-    SCHOOL = "SCHOOL"
-    BANK_WITHHOLDING = "BANK_WITHHOLDING"
-
-
-class PaymentStatus(str, Enum):
-    ACCEPTED = "ACCEPTED"
-    DUPLICATE = "DUPLICATE"
-    REFUNDED = "REFUNDED"
-
-
-class RefundReason(str, Enum):
-    DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"
-    JOINED_EMPLOYEE_INSURANCE = "JOINED_EMPLOYEE_INSURANCE"
-    DECEASED = "DECEASED"
-    DUPLICATE_ENROLLMENT = "DUPLICATE_ENROLLMENT"
-    MOVED_REGION = "MOVED_REGION"
-    GAVE_UP = "GAVE_UP"
-    SUBSIDY_OVERPAID = "SUBSIDY_OVERPAID"
-
-
-class PaymentTiming(str, Enum):
-    WINDOW = "WINDOW"
-    EXTENSION = "EXTENSION"
-    LATE = "LATE"
-    NEWBORN = "NEWBORN"
-
-
 PaymentChannelEnum = strawberry.enum(PaymentChannel, name="PaymentChannel")
 PaymentStatusEnum = strawberry.enum(PaymentStatus, name="PaymentStatus")
 RefundReasonEnum = strawberry.enum(RefundReason, name="RefundReason")
-PaymentTimingEnum = strawberry.enum(PaymentTiming, name="PaymentTiming", description="Which rule took the payment.")
+PaymentTimingEnum = strawberry.enum(Timing, name="PaymentTiming", description="Which rule took the payment.")
 
 PersonRef = Annotated["PersonType", strawberry.lazy("schema.persons")]
 
@@ -147,14 +111,14 @@ class PaymentType(Node):
     def of(cls, row: PaymentRow) -> "PaymentType":
         return cls(
             id=to_global_id("Payment", row.id), year=row.year, amount=row.amount, channel=PaymentChannel(row.channel),
-            status=PaymentStatus(row.status), timing=PaymentTiming(row.timing), paid_at=row.paid_at,
+            status=PaymentStatus(row.status), timing=Timing(row.timing), paid_at=row.paid_at,
             receipt_no=row.receipt_no, external_id=row.external_id, recorded_at=row.recorded_at, row=row,
         )
 
     @strawberry.field(description="A newborn's (its day of birth) is null for readers who see ID numbers masked.")
     async def benefit_start(self, info: Info) -> date | None:
         whole = info.context.caller().sees_whole_id_numbers
-        if whole or self.row.benefit_start is None or self.row.timing != PaymentTiming.NEWBORN.value:
+        if whole or self.row.benefit_start is None or self.row.timing != Timing.NEWBORN:
             return self.row.benefit_start
         person = await loaders.persons(info.context).load(self.row.person_id)
         return shown_benefit_start(self.row.benefit_start, person.birth_date, whole) if person else None

@@ -1,6 +1,6 @@
 """A last net for readers who see ID numbers masked: a whole ID number left in any string
 of a response — a refund note or a file name someone typed it into — is masked on the
-way out. The typed fields mask what they know (domain/person_view.py); free text cannot
+way out. The typed fields mask what they know (domain/persons/rules.py); free text cannot
 know what people write into it."""
 from __future__ import annotations
 

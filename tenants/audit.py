@@ -7,21 +7,28 @@ SELECT here, never UPDATE or DELETE (granted in the migration).
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, insert, select
+from sqlalchemy import BigInteger, Column, Index, Text, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 from tenants.session import Db
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    REJECTED = "rejected"
 
 
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
     __table_args__ = (
-        CheckConstraint("outcome IN ('ok', 'rejected')", name="audit_outcome_check"),
+        enum_check("outcome", Outcome, "audit_outcome_check"),
         Index("audit_log_tenant_at", "tenant_id", "created_at"),
     )
 

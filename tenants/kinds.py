@@ -1,10 +1,18 @@
-"""Closed vocabularies stored as text with CHECK constraints (no PostgreSQL ENUM types)."""
+"""Closed lists of names: each one `StrEnum`, the one source of its values.
+
+The database stores them as text with a CHECK constraint derived from the enum
+(`enum_check`: no PostgreSQL ENUM types, which Citus and migrations handle badly), and
+the GraphQL enum of the same name is made from the same class. A test compares every
+such CHECK in the database with its enum.
+"""
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint
 
 
-class UnitKind(str, Enum):
+class UnitKind(StrEnum):
     STREET = "STREET"  # 街道
     TOWN = "TOWN"  # 镇
     TOWNSHIP = "TOWNSHIP"  # 乡
@@ -21,7 +29,7 @@ VILLAGE_LEVEL = frozenset({UnitKind.COMMUNITY, UnitKind.VILLAGE})
 LEAF_KINDS = frozenset({UnitKind.COMMUNITY, UnitKind.VILLAGE, UnitKind.SCHOOL})
 
 
-class DepartmentCode(str, Enum):
+class DepartmentCode(StrEnum):
     MEDICAL_SECURITY = "MEDICAL_SECURITY"
     TAX = "TAX"
     FINANCE = "FINANCE"
@@ -48,7 +56,22 @@ DEPARTMENT_NAMES: dict[DepartmentCode, str] = {
 }
 
 
-def check_in(column: str, values: type[Enum]) -> str:
+def sql_list(values: type[StrEnum] | tuple[StrEnum, ...] | frozenset[StrEnum]) -> str:
+    """`'A', 'B'`: the values as SQL string literals, for `IN (…)` in a statement."""
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+def check_in(column: str, values: type[StrEnum]) -> str:
     """SQL CHECK expression restricting a text column to an enum's values."""
-    quoted = ", ".join(f"'{v.value}'" for v in values)
-    return f"{column} IN ({quoted})"
+    return f"{column} IN ({sql_list(values)})"
+
+
+def enum_check(column: str, values: type[StrEnum], name: str, *, nullable: bool = False, extra: str = "") -> CheckConstraint:
+    """A CHECK constraint keeping a text column inside an enum, marked with the enum so
+    the migration that writes it and the test that compares it find it."""
+    condition = check_in(column, values)
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    if extra:
+        condition = f"{condition} AND {extra}"
+    return CheckConstraint(condition, name=name, info={"enum": values, "column": column})

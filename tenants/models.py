@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from tenants.kinds import DepartmentCode, UnitKind, check_in
+from tenants.kinds import DepartmentCode, UnitKind, enum_check
 
 
 def tenant_id_column(references_tenant: bool = True) -> Column:
@@ -59,7 +59,7 @@ class Unit(SQLModel, table=True):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "parent_id"], ["unit.tenant_id", "unit.id"]),
         UniqueConstraint("tenant_id", "code"),
-        CheckConstraint(check_in("kind", UnitKind), name="unit_kind_check"),
+        enum_check("kind", UnitKind, "unit_kind_check"),
         CheckConstraint("length(btrim(name)) > 0", name="unit_name_check"),
         Index("unit_tenant_path", "tenant_id", "path"),
         Index("unit_tenant_parent", "tenant_id", "parent_id", "code"),
@@ -83,7 +83,7 @@ class Department(SQLModel, table=True):
     __tablename__ = "department"
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),
-        CheckConstraint(check_in("code", DepartmentCode), name="department_code_check"),
+        enum_check("code", DepartmentCode, "department_code_check"),
     )
 
     tenant_id: int = Field(sa_column=tenant_id_column())

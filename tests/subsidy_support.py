@@ -82,7 +82,7 @@ def upload(
     client, token: str, year: int, category: str, data: bytes, name: str = "list.csv", dry_run: bool = False,
     confirm_removals: bool = False, query: str = UPLOAD,
 ) -> dict:
-    """`confirm_removals`: the version may remove many members (domain/list_guard.py)."""
+    """`confirm_removals`: the version may remove many members (domain/subsidy_lists/rules.py)."""
     variables = {"input": {"year": year, "category": category, "file": None, "dryRun": dry_run,
                            "confirmRemovals": confirm_removals}}
     body = client.upload(query, variables, "variables.input.file", name, data, token)

@@ -18,10 +18,9 @@ from domain.progress.assessment import (
     assess_unit,
     reached,
     required,
-    rules_from_dict,
-    rules_to_dict,
     validate_rules,
 )
+from domain.progress.files import rules_from_dict, rules_to_dict
 
 POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies"
 DEC31, FEB28 = date(2021, 12, 31), date(2022, 2, 28)

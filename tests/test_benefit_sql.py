@@ -1,4 +1,4 @@
-"""domain/payments_sql.py against domain/benefits.py: one table of cases through both.
+"""domain/payments/sql.py against domain/payments/rules.py: one table of cases through both.
 
 The payment-file import classifies and dates 100,000 payments in SQL; recordPayment does
 one in Python. Both must give the same timing, refusal, break years, waiting period,

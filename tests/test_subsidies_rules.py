@@ -51,40 +51,43 @@ def born_aged(age: int) -> date:
 # --- the seed table -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("policy", "listed", "birth", "status", "due", "chosen", "subsidy", "mode", "reimbursement"),
-    [
-        # 八公山 2022: 320, 低保 90% deducted → 32 due; 特困 fully funded and enrolled at import
-        ("baigongshan-2022", {"dibao"}, ADULT, UNPAID, "32.00", "dibao", "288.00", SubsidyMode.DEDUCT, "0.00"),
-        ("baigongshan-2022", {"tuopin"}, ADULT, UNPAID, "32.00", "tuopin", "288.00", SubsidyMode.DEDUCT, "0.00"),
-        ("baigongshan-2022", {"tekun"}, ADULT, SUBSIDIZED, "0.00", "tekun", "320.00", SubsidyMode.AUTO_ENROLL, "0.00"),
-        ("baigongshan-2022", {"dibao", "tekun"}, ADULT, SUBSIDIZED, "0.00", "tekun", "320.00", SubsidyMode.AUTO_ENROLL, "0.00"),
-        ("baigongshan-2022", set(), ADULT, UNPAID, "320.00", None, "0.00", None, "0.00"),
-        # 双牌 2022: 先缴后补 — pay 320, get 160 back
-        ("shuangpai-2022", {"dibao"}, ADULT, UNPAID, "320.00", "dibao", "160.00", SubsidyMode.REIMBURSE, "160.00"),
-        ("shuangpai-2022", {"jiance_tufa"}, ADULT, UNPAID, "320.00", "jiance_tufa", "160.00", SubsidyMode.REIMBURSE, "160.00"),
-        ("shuangpai-2022", {"dibao", "guer"}, ADULT, SUBSIDIZED, "0.00", "guer", "320.00", SubsidyMode.AUTO_ENROLL, "0.00"),
-        # 双牌 重点优抚: FULL DEDUCT (our configurable choice) → nothing to collect
-        ("shuangpai-2022", {"youfu"}, ADULT, SUBSIDIZED, "0.00", "youfu", "320.00", SubsidyMode.DEDUCT, "0.00"),
-        # 内乡 2023: pay 350, get 80 back; 特困 not collected
-        ("neixiang-2023", {"tuopin"}, ADULT, UNPAID, "350.00", "tuopin", "80.00", SubsidyMode.REIMBURSE, "80.00"),
-        ("neixiang-2023", {"tekun"}, ADULT, SUBSIDIZED, "0.00", "tekun", "350.00", SubsidyMode.AUTO_ENROLL, "0.00"),
-        # 就高不就低 … 补贴一次: two 80-yuan identities still give 80 once
-        ("neixiang-2023", {"dibao", "jiance", "tuopin"}, ADULT, UNPAID, "350.00", "dibao", "80.00", SubsidyMode.REIMBURSE, "80.00"),
-        ("neixiang-2027", {"dibao"}, ADULT, UNPAID, "400.00", "dibao", "90.00", SubsidyMode.REIMBURSE, "90.00"),
-        # 枣庄 2022: ages at 1 January 2022, no list needed
-        ("zaozhuang-2022", set(), born_aged(66), UNPAID, "140.00", "age60", "140.00", SubsidyMode.DEDUCT, "0.00"),
-        ("zaozhuang-2022", set(), born_aged(71), SUBSIDIZED, "0.00", "age70", "280.00", SubsidyMode.DEDUCT, "0.00"),
-        ("zaozhuang-2022", set(), born_aged(59), UNPAID, "280.00", None, "0.00", None, "0.00"),
-        ("zaozhuang-2022", set(), born_aged(60), UNPAID, "140.00", "age60", "140.00", SubsidyMode.DEDUCT, "0.00"),
-        ("zaozhuang-2022", set(), born_aged(69), UNPAID, "140.00", "age60", "140.00", SubsidyMode.DEDUCT, "0.00"),
-        ("zaozhuang-2022", set(), born_aged(70), SUBSIDIZED, "0.00", "age70", "280.00", SubsidyMode.DEDUCT, "0.00"),
-        # a 66-year-old on the 低保 list gets the full subsidy, once
-        ("zaozhuang-2022", {"dibao"}, born_aged(66), SUBSIDIZED, "0.00", "dibao", "280.00", SubsidyMode.DEDUCT, "0.00"),
-        # listing someone in an age category counts for nothing: ages are computed
-        ("zaozhuang-2022", {"age70"}, ADULT, UNPAID, "280.00", None, "0.00", None, "0.00"),
-    ],
-)
+# The seed table: (policy file, lists the person is on, birth date) → status, amount due,
+# the category that applies, its subsidy and mode, what is paid back afterwards.
+# tests/test_amount_due_sql.py runs the same table through the SQL recompute.
+SEED_CASES = [
+    # 八公山 2022: 320, 低保 90% deducted → 32 due; 特困 fully funded and enrolled at import
+    ("baigongshan-2022", {"dibao"}, ADULT, UNPAID, "32.00", "dibao", "288.00", SubsidyMode.DEDUCT, "0.00"),
+    ("baigongshan-2022", {"tuopin"}, ADULT, UNPAID, "32.00", "tuopin", "288.00", SubsidyMode.DEDUCT, "0.00"),
+    ("baigongshan-2022", {"tekun"}, ADULT, SUBSIDIZED, "0.00", "tekun", "320.00", SubsidyMode.AUTO_ENROLL, "0.00"),
+    ("baigongshan-2022", {"dibao", "tekun"}, ADULT, SUBSIDIZED, "0.00", "tekun", "320.00", SubsidyMode.AUTO_ENROLL, "0.00"),
+    ("baigongshan-2022", set(), ADULT, UNPAID, "320.00", None, "0.00", None, "0.00"),
+    # 双牌 2022: 先缴后补 — pay 320, get 160 back
+    ("shuangpai-2022", {"dibao"}, ADULT, UNPAID, "320.00", "dibao", "160.00", SubsidyMode.REIMBURSE, "160.00"),
+    ("shuangpai-2022", {"jiance_tufa"}, ADULT, UNPAID, "320.00", "jiance_tufa", "160.00", SubsidyMode.REIMBURSE, "160.00"),
+    ("shuangpai-2022", {"dibao", "guer"}, ADULT, SUBSIDIZED, "0.00", "guer", "320.00", SubsidyMode.AUTO_ENROLL, "0.00"),
+    # 双牌 重点优抚: FULL DEDUCT (our configurable choice) → nothing to collect
+    ("shuangpai-2022", {"youfu"}, ADULT, SUBSIDIZED, "0.00", "youfu", "320.00", SubsidyMode.DEDUCT, "0.00"),
+    # 内乡 2023: pay 350, get 80 back; 特困 not collected
+    ("neixiang-2023", {"tuopin"}, ADULT, UNPAID, "350.00", "tuopin", "80.00", SubsidyMode.REIMBURSE, "80.00"),
+    ("neixiang-2023", {"tekun"}, ADULT, SUBSIDIZED, "0.00", "tekun", "350.00", SubsidyMode.AUTO_ENROLL, "0.00"),
+    # 就高不就低 … 补贴一次: two 80-yuan identities still give 80 once
+    ("neixiang-2023", {"dibao", "jiance", "tuopin"}, ADULT, UNPAID, "350.00", "dibao", "80.00", SubsidyMode.REIMBURSE, "80.00"),
+    ("neixiang-2027", {"dibao"}, ADULT, UNPAID, "400.00", "dibao", "90.00", SubsidyMode.REIMBURSE, "90.00"),
+    # 枣庄 2022: ages at 1 January 2022, no list needed
+    ("zaozhuang-2022", set(), born_aged(66), UNPAID, "140.00", "age60", "140.00", SubsidyMode.DEDUCT, "0.00"),
+    ("zaozhuang-2022", set(), born_aged(71), SUBSIDIZED, "0.00", "age70", "280.00", SubsidyMode.DEDUCT, "0.00"),
+    ("zaozhuang-2022", set(), born_aged(59), UNPAID, "280.00", None, "0.00", None, "0.00"),
+    ("zaozhuang-2022", set(), born_aged(60), UNPAID, "140.00", "age60", "140.00", SubsidyMode.DEDUCT, "0.00"),
+    ("zaozhuang-2022", set(), born_aged(69), UNPAID, "140.00", "age60", "140.00", SubsidyMode.DEDUCT, "0.00"),
+    ("zaozhuang-2022", set(), born_aged(70), SUBSIDIZED, "0.00", "age70", "280.00", SubsidyMode.DEDUCT, "0.00"),
+    # a 66-year-old on the 低保 list gets the full subsidy, once
+    ("zaozhuang-2022", {"dibao"}, born_aged(66), SUBSIDIZED, "0.00", "dibao", "280.00", SubsidyMode.DEDUCT, "0.00"),
+    # listing someone in an age category counts for nothing: ages are computed
+    ("zaozhuang-2022", {"age70"}, ADULT, UNPAID, "280.00", None, "0.00", None, "0.00"),
+]
+
+
+@pytest.mark.parametrize(("policy", "listed", "birth", "status", "due", "chosen", "subsidy", "mode", "reimbursement"), SEED_CASES)
 def test_seed_assessments(policy, listed, birth, status, due, chosen, subsidy, mode, reimbursement):
     result = amount_due(load(policy), listed, birth)
     assert result.status_if_unpaid is status

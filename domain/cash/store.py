@@ -1,11 +1,16 @@
-"""Reconciliation (对账): every yuan of a year, per unit and channel, adding up exactly.
+"""Cash, reimbursements and reconciliation in the database.
 
-For each child unit of a parent (townships under the county) and each channel:
-- collected = accepted + duplicate + refunded (every payment is in exactly one status);
-- refunds: approved (owed back) and completed (paid back);
-- kept = collected − approved − completed;
-- cash (CASH_AGENT) only: confirmed + declared + undeclared = collected.
-The totals are the sums of the rows, computed in the same query.
+- Cash (代收) and its remittance (上解) under the 双限 rule (DOMAIN.md §5): every
+  CASH_AGENT payment sits in its collector's cash book until it is declared in a
+  remittance; the tax bureau confirms the remittance (缴费确认单). `cash_held` shows who
+  holds cash longer or more than the policy allows.
+- Reimbursements (先缴后补): REIMBURSE subsidies owed to persons who paid in full (双牌:
+  低保 and 监测对象 pay 320 and get 50% back through the 一卡通 card from their township;
+  内乡: 80 yuan back for all but 特困). Owed once paid; paid out once per person-year.
+- Reconciliation (对账): every yuan of a year, per child unit and channel, adding up
+  exactly: collected = accepted + duplicate + refunded; refunds approved and completed;
+  kept = collected − approved − completed; for cash, confirmed + declared + undeclared
+  = collected. The totals are the sums of the rows, computed in the same query.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from domain.money import ZERO
+from domain.cash.rules import RemittanceStatus
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -296,7 +302,7 @@ async def remittance_in_scope(db: Db, tenant_id: int, scope_path: str, remittanc
 
 async def confirm(db: Db, tenant_id: int, remittance: RemittanceRow, confirmation_no: str, actor: str) -> RemittanceRow:
     """The tax bureau received the money and issued its confirmation (缴费确认单)."""
-    if remittance.status != "DECLARED":
+    if remittance.status != RemittanceStatus.DECLARED:
         raise Rejected([Problem("ALREADY_CONFIRMED", f"remittance {remittance.id} is already confirmed", ["remittance"])])
     if not confirmation_no.strip():
         raise Rejected([Problem("CONFIRMATION_REQUIRED", "the confirmation number (缴费确认单号) is required", ["confirmationNo"])])

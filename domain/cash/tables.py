@@ -1,4 +1,4 @@
-""""""
+"""The tables of cash: collectors' remittances, reimbursements paid out."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,6 +17,8 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from domain.money import money_column
+from domain.cash.rules import RemittanceStatus
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 
 
@@ -27,7 +29,7 @@ class Remittance(SQLModel, table=True):
     __tablename__ = "remittance"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "collector_id"], ["app_user.tenant_id", "app_user.id"]),
-        CheckConstraint("status IN ('DECLARED', 'CONFIRMED')", name="remittance_status_check"),
+        enum_check("status", RemittanceStatus, "remittance_status_check"),
         Index("remittance_collector", "tenant_id", "collector_id", "id"),
     )
 
@@ -37,7 +39,7 @@ class Remittance(SQLModel, table=True):
     unit_path: str = Field(sa_column=Column(Text(collation="C"), nullable=False))  # the collector's scope
     payments: int = Field(sa_column=Column(Integer, nullable=False))
     total: Decimal = Field(sa_column=money_column())
-    status: str = Field(sa_column=Column(Text, nullable=False, server_default="DECLARED"))
+    status: str = Field(sa_column=Column(Text, nullable=False, server_default=RemittanceStatus.DECLARED))
     declared_by: str = Field(sa_column=Column(Text, nullable=False))
     declared_at: datetime | None = Field(default=None, sa_column=created_at_column("declared_at"))
     confirmed_by: str | None = Field(default=None, sa_column=Column(Text))

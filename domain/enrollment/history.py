@@ -1,6 +1,6 @@
 """Earlier years' enrolment (参保记录), imported by 医保局: the breaks behind waiting periods.
 
-From benefit year 2025 a break in enrolment delays benefits (domain/benefits.py), and
+From benefit year 2025 a break in enrolment delays benefits (domain/payments/rules.py), and
 the years before this system existed are known only to 医保局's old records. A file of
 (证件号码, 年度, 参保状态) rows is checked set-wise and upserted into
 `enrollment_history`, keyed by ID number: the person need not be registered here yet.

@@ -1,14 +1,16 @@
-"""Who gets which subsidy, and what is left to collect (DOMAIN.md §4 "Subsidy categories").
+"""A person's year (参保): which subsidy applies, what is left to collect, the status.
 
-Pure rules over a `YearPolicy`: no database, no clock. A person gets the single highest
-subsidy of the categories they qualify for, once ("就高不就低 … 补贴一次"), never a sum.
+Pure rules over a `YearPolicy`: no database, no clock (DOMAIN.md §4 "Subsidy
+categories"). A person gets the single highest subsidy of the categories they qualify
+for, once ("就高不就低 … 补贴一次"), never a sum. domain/enrollment/sql.py does the same
+set-wise for a whole county; tests/test_amount_due_sql.py proves the two equal.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from domain.money import ZERO, money
 from domain.persons.rules import age_at
@@ -28,7 +30,7 @@ MODE_PREFERENCE: dict[SubsidyMode, int] = {
 }
 
 
-class EnrollmentStatus(str, Enum):
+class EnrollmentStatus(StrEnum):
     UNPAID = "UNPAID"
     PAID = "PAID"
     SUBSIDIZED = "SUBSIDIZED"

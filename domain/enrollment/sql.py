@@ -1,11 +1,28 @@
-""""""
+"""The amount due in SQL: `amount_due` and `choose_subsidy` (domain/enrollment/rules.py)
+set-wise, for every person of a county or of a list at once, with the tallies moved in
+the same statement.
+
+The rules are those of rules.py and nothing else: tests/test_amount_due_sql.py runs the
+seeds' table and thousands of generated cases through both and compares them. Change
+one, change the other. Names (statuses, modes, reasons) come from their enums.
+"""
 from __future__ import annotations
+
+from domain.enrollment.rules import MODE_PREFERENCE, EnrollmentStatus
+from domain.payments.rules import PaymentStatus
+from domain.policy.rules import SubsidyMode
+from domain.refunds.rules import RefundReason, RefundStatus
+
+UNPAID, PAID, SUBSIDIZED, REFUNDED = (EnrollmentStatus.UNPAID, EnrollmentStatus.PAID, EnrollmentStatus.SUBSIDIZED,
+                                      EnrollmentStatus.REFUNDED)
 
 
 def winner_order(alias: str = "") -> str:
-    """`ORDER BY` putting a person's winning category first (see module docstring)."""
+    """`ORDER BY` putting a person's winning category first, as `choose_subsidy` does:
+    the highest amount; on a tie the mode (MODE_PREFERENCE); then the category code."""
     a = f"{alias}." if alias else ""
-    return f"{a}amount DESC, CASE {a}mode WHEN 'AUTO_ENROLL' THEN 0 WHEN 'DEDUCT' THEN 1 ELSE 2 END, {a}code"
+    modes = " ".join(f"WHEN '{mode}' THEN {rank}" for mode, rank in MODE_PREFERENCE.items())
+    return f"{a}amount DESC, CASE {a}mode {modes} END, {a}code"
 
 
 # The persons a recompute covers, read once: every later part joins this set, never
@@ -22,27 +39,31 @@ def persons_where(condition: str) -> str:
      WHERE p.tenant_id = :tenant AND {condition}"""
 
 
-# Every category that applies to each selected person: listed ones (joined on the ID
-# number, so pending list rows count from the moment the person is registered) and
-# age-based ones (age at the policy's reference date).
-_CANDIDATES = """
+# Every category that applies to each selected person (`applicable_categories`): listed
+# ones (joined on the ID number, so pending list rows count from the moment the person
+# is registered; a listing in an age-based category counts for nothing) and age-based
+# ones (age at the policy's reference date; none for a person born after it).
+CANDIDATES = """
     SELECT s.person_id, c.code, c.mode, c.amount
       FROM selected s
       JOIN subsidy_membership m ON m.tenant_id = :tenant AND m.year = :year AND m.id_number = s.id_number
       JOIN subsidy_category c ON c.tenant_id = m.tenant_id AND c.year = m.year AND c.code = m.category_code
+                             AND c.min_age IS NULL AND c.max_age IS NULL
     UNION ALL
     SELECT s.person_id, c.code, c.mode, c.amount
       FROM selected s
       JOIN year_policy y ON y.tenant_id = :tenant AND y.year = :year
       JOIN subsidy_category c ON c.tenant_id = y.tenant_id AND c.year = y.year
                              AND (c.min_age IS NOT NULL OR c.max_age IS NOT NULL)
-     WHERE date_part('year', age(y.age_reference_date, s.birth_date))
+     WHERE s.birth_date <= y.age_reference_date
+       AND date_part('year', age(y.age_reference_date, s.birth_date))
            BETWEEN coalesce(c.min_age, 0) AND coalesce(c.max_age, 1000)
 """
 
 
-# The status columns of `enrollment_tally`; a status change moves one person between them.
-STATUSES = ("UNPAID", "PAID", "SUBSIDIZED", "REFUNDED")
+# The status columns of `enrollment_tally` (one per status, in lower case); a status
+# change moves one person between them.
+STATUSES = tuple(EnrollmentStatus)
 
 
 def tally_deltas(new: str, old: str) -> str:
@@ -70,12 +91,11 @@ def tally_upsert(source: str) -> str:
 
 
 # Payments own PAID and REFUNDED: only a year not yet paid follows its subsidy.
-_KEEPS_STATUS = "e.status IN ('PAID', 'REFUNDED')"
+_KEEPS_STATUS = f"e.status IN ('{PAID}', '{REFUNDED}')"
 
-
-_RECOMPUTE = f"""
+RECOMPUTE = f"""
 WITH selected AS MATERIALIZED ({{selected}}),
-candidates AS ({_CANDIDATES}),
+candidates AS ({CANDIDATES}),
 best AS (
     SELECT DISTINCT ON (person_id) person_id, code, mode, amount
       FROM candidates
@@ -84,8 +104,8 @@ best AS (
 amounts AS (
     SELECT s.person_id, s.unit_id, s.unit_path,
            b.code, b.mode, coalesce(b.amount, 0) AS subsidy,
-           CASE WHEN b.mode = 'REIMBURSE' THEN y.standard ELSE y.standard - coalesce(b.amount, 0) END AS due,
-           CASE WHEN b.mode = 'REIMBURSE' THEN b.amount ELSE 0 END AS reimburse
+           CASE WHEN b.mode = '{SubsidyMode.REIMBURSE}' THEN y.standard ELSE y.standard - coalesce(b.amount, 0) END AS due,
+           CASE WHEN b.mode = '{SubsidyMode.REIMBURSE}' THEN b.amount ELSE 0 END AS reimburse
       FROM selected s
       JOIN year_policy y ON y.tenant_id = :tenant AND y.year = :year
       LEFT JOIN best b ON b.person_id = s.person_id
@@ -93,7 +113,7 @@ amounts AS (
 -- Nothing left to collect: enrolled by the subsidy, benefits from 1 January. `stored`:
 -- the person has this year's row (read once here, so the insert below need not look).
 computed AS MATERIALIZED (
-    SELECT a.*, CASE WHEN a.due = 0 THEN 'SUBSIDIZED' ELSE 'UNPAID' END AS status,
+    SELECT a.*, CASE WHEN a.due = 0 THEN '{SUBSIDIZED}' ELSE '{UNPAID}' END AS status,
            CASE WHEN a.due = 0 THEN CAST(:benefit_start AS date) END AS benefit_start,
            e.person_id IS NOT NULL AS stored
       FROM amounts a
@@ -143,32 +163,28 @@ tallied AS ({tally_upsert("moved")}),
 -- A paid person whose DEDUCT subsidy arrived later paid the subsidy part: refund it.
 overpaid AS (
     INSERT INTO refund (tenant_id, payment_id, reason, amount, status, automatic, requested_by, note)
-    SELECT :tenant, pay.id, 'SUBSIDY_OVERPAID', pay.due_at_payment - w.amount_due - coalesce(r.refunded, 0),
-           'REQUESTED', true, 'system', 'opened when a subsidy list lowered the amount due after payment'
+    SELECT :tenant, pay.id, '{RefundReason.SUBSIDY_OVERPAID}', pay.due_at_payment - w.amount_due - coalesce(r.refunded, 0),
+           '{RefundStatus.REQUESTED}', true, 'system', 'opened when a subsidy list lowered the amount due after payment'
       FROM written w
       JOIN payment pay ON pay.tenant_id = :tenant AND pay.person_id = w.person_id AND pay.year = :year
-                      AND pay.status = 'ACCEPTED'
+                      AND pay.status = '{PaymentStatus.ACCEPTED}'
                       -- (only where the amount due went below what was paid: the refunds
                       -- already opened are then summed for those few)
                       AND pay.due_at_payment > w.amount_due
       LEFT JOIN LATERAL (
            SELECT sum(r.amount) AS refunded FROM refund r
-            WHERE r.tenant_id = :tenant AND r.payment_id = pay.id AND r.reason = 'SUBSIDY_OVERPAID'
-              AND r.status <> 'REJECTED') r ON true
-     WHERE w.status = 'PAID' AND pay.due_at_payment - w.amount_due - coalesce(r.refunded, 0) > 0
+            WHERE r.tenant_id = :tenant AND r.payment_id = pay.id AND r.reason = '{RefundReason.SUBSIDY_OVERPAID}'
+              AND r.status <> '{RefundStatus.REJECTED}') r ON true
+     WHERE w.status = '{PAID}' AND pay.due_at_payment - w.amount_due - coalesce(r.refunded, 0) > 0
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM overpaid) AS refunds
 """
 
 
-_ALL = "true"
-
-
-_BY_IDS = "p.id = ANY(CAST(:person_ids AS bigint[]))"
-
-
+ALL_PERSONS = "true"
+BY_IDS = "p.id = ANY(CAST(:person_ids AS bigint[]))"
 # The caller's numbers, collected into a temporary table with statistics (see
 # recompute_selected_id_numbers) and joined: never an array the planner may turn into an
 # index condition repeated for every outer row (quadratic: 18,000 numbers took minutes).
-_BY_ID_NUMBERS = "p.id_number IN (SELECT id_number FROM recompute_id_number)"
+BY_ID_NUMBERS = "p.id_number IN (SELECT id_number FROM recompute_id_number)"

@@ -1,8 +1,12 @@
-"""Moving enrolments between statuses when money moves, tallies in the same statement.
+"""Enrolments in the database: computed from the year policy and the lists, moved by
+money, read back.
 
-Payments make a year PAID, approved refunds make it REFUNDED; both go through here so
-`enrollment_tally` (quota progress) always moves with the row, by the status the
-UPDATE found under its row lock (`previous_status`).
+- Recompute (`recompute_year`, `recompute_persons`, `recompute_selected…`): the amount
+  due set-wise (domain/enrollment/sql.py), rewriting only the rows that change, for a
+  county, a few persons, or the persons of a list upload.
+- Money moves status (`mark_paid`, `take_back`): payments make a year PAID, approved
+  refunds make it REFUNDED; the tallies (`enrollment_tally`, quota progress) move in
+  the same statement, by the status the UPDATE found under its row lock.
 """
 from __future__ import annotations
 
@@ -13,11 +17,11 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from domain.enrollment.sql import (
-    _ALL,
-    _BY_ID_NUMBERS,
-    _BY_IDS,
-    _CANDIDATES,
-    _RECOMPUTE,
+    ALL_PERSONS,
+    BY_ID_NUMBERS,
+    BY_IDS,
+    CANDIDATES,
+    RECOMPUTE,
     persons_where,
     tally_deltas,
     tally_upsert,
@@ -100,7 +104,7 @@ _HASH_FROM = 50_000
 
 
 async def _run(db: Db, tenant_id: int, year: int, selected: str, params: dict, hashing: bool = False) -> int:
-    sql = _RECOMPUTE.replace("{selected}", selected)
+    sql = RECOMPUTE.replace("{selected}", selected)
     params = {"tenant": tenant_id, "year": year, "benefit_start": date(year, 1, 1), **params}
     if hashing:
         # The row-level-security conditions shrink the planner's estimates for the small
@@ -117,7 +121,7 @@ async def _run(db: Db, tenant_id: int, year: int, selected: str, params: dict, h
 
 async def recompute_year(db: Db, tenant_id: int, year: int) -> int:
     """Every registered person of the county, for one benefit year."""
-    return await _run(db, tenant_id, year, persons_where(_ALL), {})
+    return await _run(db, tenant_id, year, persons_where(ALL_PERSONS), {})
 
 
 async def recompute_persons(db: Db, tenant_id: int, person_ids: list[int], years: list[int] | None = None) -> int:
@@ -127,7 +131,7 @@ async def recompute_persons(db: Db, tenant_id: int, person_ids: list[int], years
     years = await _share_years(db, tenant_id, years)
     total = 0
     for year in years:
-        total += await _run(db, tenant_id, year, persons_where(_BY_IDS), {"person_ids": person_ids})
+        total += await _run(db, tenant_id, year, persons_where(BY_IDS), {"person_ids": person_ids})
     return total
 
 
@@ -143,7 +147,7 @@ async def recompute_selected_id_numbers(db: Db, tenant_id: int, year: int, selec
         params or {},
     )
     await db.execute(text("ANALYZE recompute_id_number"))
-    return await _run(db, tenant_id, year, persons_where(_BY_ID_NUMBERS), {}, hashing=selected.rowcount >= _HASH_FROM)
+    return await _run(db, tenant_id, year, persons_where(BY_ID_NUMBERS), {}, hashing=selected.rowcount >= _HASH_FROM)
 
 
 async def recompute_selected(db: Db, tenant_id: int, year: int, selected: str, params: dict, count: int) -> int:
@@ -211,7 +215,7 @@ async def explain(db: Db, tenant_id: int, year: int, person_id: int) -> list[Can
     """Every category that applied to a person, winner first, in the winner order."""
     sql = f"""
         WITH selected AS ({persons_where('p.id = :person')}),
-             candidates AS ({_CANDIDATES})
+             candidates AS ({CANDIDATES})
         SELECT k.code, c.name, k.mode, k.amount
           FROM candidates k
           JOIN subsidy_category c ON c.tenant_id = :tenant AND c.year = :year AND c.code = k.code

@@ -1,5 +1,4 @@
-"""Tables of the premium-collection domain.
-"""
+"""The tables of enrolments: a person's year, the tallies per unit, earlier years on record."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -8,7 +7,6 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -21,6 +19,9 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from domain.money import money_column
+from domain.enrollment.rules import EnrollmentStatus
+from domain.policy.rules import SubsidyMode
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, tenant_id_column
 
 
@@ -66,8 +67,8 @@ class Enrollment(SQLModel, table=True):
         # No key to year_policy: enrolments are written only for policy years (the
         # recompute joins year_policy) and a key check costs a row lock per enrolment.
         ForeignKeyConstraint(["tenant_id", "person_id"], ["person.tenant_id", "person.id"]),
-        CheckConstraint("status IN ('UNPAID', 'PAID', 'SUBSIDIZED', 'REFUNDED')", name="enrollment_status_check"),
-        CheckConstraint("subsidy_mode IS NULL OR subsidy_mode IN ('AUTO_ENROLL', 'DEDUCT', 'REIMBURSE')", name="enrollment_mode_check"),
+        enum_check("status", EnrollmentStatus, "enrollment_status_check"),
+        enum_check("subsidy_mode", SubsidyMode, "enrollment_mode_check", nullable=True),
         Index("enrollment_tenant_year_status", "tenant_id", "year", "status"),
         # Room on each page for a changed row: HOT updates (migration 0009).
         {"postgresql_with": {"fillfactor": 80}},

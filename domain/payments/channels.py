@@ -12,54 +12,54 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from domain.payments.tables import CHANNELS
+from domain.payments.rules import PaymentChannel
 
-CASH = "CASH_AGENT"
+CASH = PaymentChannel.CASH_AGENT
 
 
-_EXACT: dict[str, tuple[str, ...]] = {
-    "WECHAT": ("微信", "微信支付", "微信缴费", "微信小程序", "微信公众号", "财付通", "weixin", "wx", "wechatpay"),
-    "ALIPAY": ("支付宝", "支付宝缴费", "支付宝小程序", "zfb"),
-    "TAX_APP": (
+_EXACT: dict[PaymentChannel, tuple[str, ...]] = {
+    PaymentChannel.WECHAT: ("微信", "微信支付", "微信缴费", "微信小程序", "微信公众号", "财付通", "weixin", "wx", "wechatpay"),
+    PaymentChannel.ALIPAY: ("支付宝", "支付宝缴费", "支付宝小程序", "zfb"),
+    PaymentChannel.TAX_APP: (
         "税务app", "税务小程序", "电子税务局", "自然人电子税务局", "个人所得税app", "个税app", "掌上办税", "移动办税",
         "网上办税", "办税app", "税务公众号", "税务微信公众号",
     ),
-    "BANK_APP": ("手机银行", "网上银行", "网银", "银行app", "云闪付", "银联"),
-    "BANK_COUNTER": ("银行柜台", "柜台", "银行柜面", "柜面", "银行网点", "网点"),
-    "POS": ("智能pos", "pos机", "刷卡", "移动pos"),
-    "TAX_HALL": (
+    PaymentChannel.BANK_APP: ("手机银行", "网上银行", "网银", "银行app", "云闪付", "银联"),
+    PaymentChannel.BANK_COUNTER: ("银行柜台", "柜台", "银行柜面", "柜面", "银行网点", "网点"),
+    PaymentChannel.POS: ("智能pos", "pos机", "刷卡", "移动pos"),
+    PaymentChannel.TAX_HALL: (
         "办税服务厅", "办税大厅", "税务大厅", "办税厅", "自助办税终端", "自助办税", "办税服务厅自助终端", "办税服务厅窗口",
         "办税窗口",
     ),
-    "CASH_AGENT": ("现金", "代收", "现金代收", "村代收", "社区代收", "村级代收", "经办人代收", "cash"),
-    "SCHOOL": ("学校", "学校代收", "校园", "学校代缴"),
-    "BANK_WITHHOLDING": ("银行代扣", "代扣", "批量代扣", "委托代扣", "银行批扣", "批扣"),
+    PaymentChannel.CASH_AGENT: ("现金", "代收", "现金代收", "村代收", "社区代收", "村级代收", "经办人代收", "cash"),
+    PaymentChannel.SCHOOL: ("学校", "学校代收", "校园", "学校代缴"),
+    PaymentChannel.BANK_WITHHOLDING: ("银行代扣", "代扣", "批量代扣", "委托代扣", "银行批扣", "批扣"),
 }
 
 
 # Tried in order on names that are not known exactly: the most specific words first
 # (a "银行代扣" is withholding, not a bank app; "办税服务厅自助" is the hall).
-_CONTAINS: tuple[tuple[str, str], ...] = (
-    ("代扣", "BANK_WITHHOLDING"),
-    ("批扣", "BANK_WITHHOLDING"),
-    ("手机银行", "BANK_APP"),
-    ("网上银行", "BANK_APP"),
-    ("网银", "BANK_APP"),
-    ("柜台", "BANK_COUNTER"),
-    ("柜面", "BANK_COUNTER"),
-    ("办税服务厅", "TAX_HALL"),
-    ("办税大厅", "TAX_HALL"),
-    ("自助办税", "TAX_HALL"),
-    ("电子税务局", "TAX_APP"),
-    ("税通", "TAX_APP"),  # 粤税通, 楚税通, 豫税通 … the provinces' tax apps
-    ("税务app", "TAX_APP"),
-    ("税务小程序", "TAX_APP"),
-    ("办税app", "TAX_APP"),
-    ("微信", "WECHAT"),
-    ("支付宝", "ALIPAY"),
-    ("pos", "POS"),
-    ("学校", "SCHOOL"),
-    ("现金", "CASH_AGENT"),
+_CONTAINS: tuple[tuple[str, PaymentChannel], ...] = (
+    ("代扣", PaymentChannel.BANK_WITHHOLDING),
+    ("批扣", PaymentChannel.BANK_WITHHOLDING),
+    ("手机银行", PaymentChannel.BANK_APP),
+    ("网上银行", PaymentChannel.BANK_APP),
+    ("网银", PaymentChannel.BANK_APP),
+    ("柜台", PaymentChannel.BANK_COUNTER),
+    ("柜面", PaymentChannel.BANK_COUNTER),
+    ("办税服务厅", PaymentChannel.TAX_HALL),
+    ("办税大厅", PaymentChannel.TAX_HALL),
+    ("自助办税", PaymentChannel.TAX_HALL),
+    ("电子税务局", PaymentChannel.TAX_APP),
+    ("税通", PaymentChannel.TAX_APP),  # 粤税通, 楚税通, 豫税通 … the provinces' tax apps
+    ("税务app", PaymentChannel.TAX_APP),
+    ("税务小程序", PaymentChannel.TAX_APP),
+    ("办税app", PaymentChannel.TAX_APP),
+    ("微信", PaymentChannel.WECHAT),
+    ("支付宝", PaymentChannel.ALIPAY),
+    ("pos", PaymentChannel.POS),
+    ("学校", PaymentChannel.SCHOOL),
+    ("现金", PaymentChannel.CASH_AGENT),
 )
 
 
@@ -71,8 +71,8 @@ def fold(name: str) -> str:
     return _PUNCTUATION.sub("", unicodedata.normalize("NFKC", name).casefold())
 
 
-def _known() -> dict[str, str]:
-    known = {fold(channel): channel for channel in CHANNELS}
+def _known() -> dict[str, PaymentChannel]:
+    known = {fold(channel): channel for channel in PaymentChannel}
     for channel, names in _EXACT.items():
         for name in names:
             known[fold(name)] = channel
@@ -83,7 +83,7 @@ _KNOWN = _known()
 
 
 @lru_cache(maxsize=4096)
-def channel_of(name: str) -> str | None:
+def channel_of(name: str) -> PaymentChannel | None:
     """The PaymentChannel a file's channel name stands for, or None when unknown."""
     folded = fold(name)
     if not folded:

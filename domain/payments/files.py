@@ -3,7 +3,7 @@
 Each row becomes one staging tuple for COPY, with the first problem of its own cells
 (bad ID number, amount, channel, time, 流水号) already named; what needs the database
 (is the person registered, is the amount the amount due) is checked set-wise later in
-domain/payment_imports.py.
+domain/payments/imports.py.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from domain.persons.idnumber import IdNumberError, id_number_of
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-# The pattern recordPayment accepts for receiptNo and externalId (domain/payments.py).
+# The pattern recordPayment accepts for receiptNo and externalId (domain/payments/store.py).
 REFERENCE = re.compile(r"^[0-9A-Za-z_./:#-]{1,64}$")
 
 

@@ -1,6 +1,9 @@
-"""When a payment counts, and from which day benefits start (DOMAIN.md §4, §5).
+"""Payments (缴费): their names, what input is acceptable, when a payment counts and from
+which day benefits start (DOMAIN.md §4, §5).
 
-Pure rules over a `YearPolicy`: no database, no clock.
+Pure rules over a `YearPolicy`: no database, no clock. domain/payments/sql.py is the
+set-wise twin of the timing and benefit rules (payment files), proven equal by
+tests/test_benefit_sql.py.
 
 - Paid inside the collection window → benefits from 1 January of the benefit year.
 - Paid in the extension (八公山: migrant workers with proof) → from the day after payment.
@@ -19,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.money import CENT, money
@@ -27,18 +30,31 @@ from domain.policy.rules import YearPolicy, late_amount
 from tenants.problems import Problem
 
 LONG_TERM_RULES_FROM = 2025  # first benefit year under 国办发〔2024〕38号
-
-
 FIXED_WAIT_MONTHS = 3
-
-
 LONG_BREAK_YEARS = 4
-
-
 LONG_BREAK_MIN_WAIT = 6
 
 
-class Timing(str, Enum):
+class PaymentChannel(StrEnum):
+    WECHAT = "WECHAT"
+    ALIPAY = "ALIPAY"
+    TAX_APP = "TAX_APP"  # the tax bureau's app, mini-program or e-tax office
+    BANK_APP = "BANK_APP"  # mobile and online banking
+    BANK_COUNTER = "BANK_COUNTER"
+    POS = "POS"
+    TAX_HALL = "TAX_HALL"  # 办税服务厅, window or self-service
+    CASH_AGENT = "CASH_AGENT"  # cash to a village collector (代收), with a receipt
+    SCHOOL = "SCHOOL"
+    BANK_WITHHOLDING = "BANK_WITHHOLDING"  # 银行代扣
+
+
+class PaymentStatus(StrEnum):
+    ACCEPTED = "ACCEPTED"  # the person-year's payment
+    DUPLICATE = "DUPLICATE"  # the person-year was already paid: kept, and refunded
+    REFUNDED = "REFUNDED"  # refunded whole
+
+
+class Timing(StrEnum):
     WINDOW = "WINDOW"  # the central collection period (集中参保期)
     EXTENSION = "EXTENSION"  # after the window, before the extension ends
     LATE = "LATE"  # after both, where the policy accepts late payers

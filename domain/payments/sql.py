@@ -1,9 +1,10 @@
-"""domain/benefits.py in SQL, for the set-wise paths (payment files).
+"""The timing and benefit rules of domain/payments/rules.py in SQL, for the set-wise paths
+(payment files).
 
 Each function returns an SQL expression over column expressions the caller names, with
 the year policy passed as bind parameters (`policy_params`). The rules are the ones of
-`domain.benefits` and nothing else; tests/test_benefit_sql.py runs a table of cases
-through both and compares them. Change one, change the other.
+rules.py and nothing else: tests/test_benefit_sql.py runs a table of cases through
+both and compares them. Change one, change the other.
 
 Timing is returned as the `Timing` value, or as the code of the refusal
 (`WINDOW_NOT_OPEN`, `EXTENSION_PROOF_REQUIRED`, `WINDOW_CLOSED`) that `classify` raises.

@@ -1,4 +1,11 @@
-"""Reading payments: pages in the caller's scope, newest first.
+"""Payments (缴费) in the database: recording one, safe under concurrency, and reading them.
+
+The person-year's enrolment row is locked first (`FOR UPDATE`), so of two collectors
+paying for one person at once, one waits for the other: the first payment is
+ACCEPTED, the second is stored as DUPLICATE with a DUPLICATE_PAYMENT refund opened
+for it. Money that arrived is never refused for being a duplicate: it is recorded and
+given back. A partial unique index (one ACCEPTED payment per person-year) backs the
+lock up in the database itself. Lists are pages in the caller's scope, newest first.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tables of the money: payments, refunds, cash remittances, reimbursements, tallies.
+"""The tables of payments and of the channel files they came in.
 
 Money rows are never deleted and their amounts never change: the serving role may
 UPDATE only the status columns named in the migration (column-level grants), so a
@@ -24,16 +24,9 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from domain.money import money_column
+from domain.payments.rules import PaymentChannel, PaymentStatus, Timing
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
-
-CHANNELS = (
-    "WECHAT", "ALIPAY", "TAX_APP", "BANK_APP", "BANK_COUNTER", "POS", "TAX_HALL", "CASH_AGENT", "SCHOOL", "BANK_WITHHOLDING",
-)
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 class Payment(SQLModel, table=True):
     """One payment as it arrived: ACCEPTED, or DUPLICATE for a person-year already paid.
@@ -58,21 +51,21 @@ class Payment(SQLModel, table=True):
             "payment_external_unique", "tenant_id", "channel", "external_id", unique=True,
             postgresql_where=text("external_id IS NOT NULL"),
         ),
-        CheckConstraint(_in("channel", CHANNELS), name="payment_channel_check"),
-        CheckConstraint("status IN ('ACCEPTED', 'DUPLICATE', 'REFUNDED')", name="payment_status_check"),
-        CheckConstraint("timing IN ('WINDOW', 'EXTENSION', 'LATE', 'NEWBORN')", name="payment_timing_check"),
+        enum_check("channel", PaymentChannel, "payment_channel_check"),
+        enum_check("status", PaymentStatus, "payment_status_check"),
+        enum_check("timing", Timing, "payment_timing_check"),
         CheckConstraint("amount > 0", name="payment_amount_check"),
-        CheckConstraint("channel <> 'CASH_AGENT' OR collector_id IS NOT NULL", name="payment_cash_collector_check"),
+        CheckConstraint(f"channel <> '{PaymentChannel.CASH_AGENT}' OR collector_id IS NOT NULL", name="payment_cash_collector_check"),
         # The lock that makes concurrent payments safe: one accepted payment per person-year.
         Index(
             "payment_one_accepted", "tenant_id", "person_id", "year", unique=True,
-            postgresql_where=text("status = 'ACCEPTED'"),
+            postgresql_where=text(f"status = '{PaymentStatus.ACCEPTED}'"),
         ),
         Index("payment_person_year", "tenant_id", "person_id", "year"),
         Index("payment_unit_path", "tenant_id", "unit_path", "id"),
         Index(
             "payment_cash_unremitted", "tenant_id", "collector_id", "paid_at",
-            postgresql_where=text("channel = 'CASH_AGENT' AND remittance_id IS NULL"),
+            postgresql_where=text(f"channel = '{PaymentChannel.CASH_AGENT}' AND remittance_id IS NULL"),
         ),
     )
 

@@ -1,59 +1,41 @@
-"""What a reader is shown of a person: everything, or no more than the birth year.
+"""Rules of persons (参保人), no I/O: who may be registered, and what a reader is shown.
 
-A masked ID number (411325********1234) hides the eight digits of the birth date and
-nothing else: the region is the county's, and the last four characters are the
-sequence and the check character. The birth date alone makes the number whole again.
-Readers who see numbers masked (authz `sees_whole_id_numbers`) are therefore never
-shown anything that equals or pins down the birth date: no birth date, an age that only
-moves on 1 January, no newborn's benefit start (which is the day of birth). What
-remains — region, birth year, sequence and check character — leaves about 33 candidate
-numbers per person (365 days / 11 check characters); looking them up is what
-domain/id_lookups.py caps.
+Registration: a valid ID number (domain/persons/idnumber.py), a name that is safe to
+print (tenants/names.py), a phone that looks like one, in a unit that holds persons.
+
+Showing: a masked ID number (411325********1234) hides the eight digits of the birth
+date and nothing else: the region is the county's, and the last four characters are
+the sequence and the check character. The birth date alone makes the number whole
+again. Readers who see numbers masked (authz `sees_whole_id_numbers`) are therefore
+never shown anything that equals or pins down the birth date: no birth date, an age
+that only moves on 1 January, no newborn's benefit start (which is the day of birth).
+What remains — region, birth year, sequence and check character — leaves about 33
+candidate numbers per person (365 days / 11 check characters); looking them up is what
+domain/persons/lookups.py caps.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
-from domain.persons.idnumber import (
-    IdNumberError,
-    mask,
-    parse_id_number,
-)
+from domain.persons.idnumber import IdNumber, IdNumberError, mask, parse_id_number
 from tenants.kinds import LEAF_KINDS, UnitKind
 from tenants.names import name_problem
 from tenants.problems import Problem
 
 
-def shown_id_number(id_number: str, whole: bool) -> str:
-    return id_number if whole else mask(id_number)
+class Sex(StrEnum):
+    """From the ID number: an odd 17th digit is a man."""
 
-
-def shown_birth_date(birth: date, whole: bool) -> date | None:
-    return birth if whole else None
-
-
-def shown_age(birth: date, on: date, whole: bool) -> int | None:
-    """Completed years on `on` (None before birth). Masked readers get the age reached by
-    31 December of `on`'s year: an exact age, asked on enough days, names the birthday."""
-    if not whole:
-        on = date(on.year, 12, 31)
-    return age_at(birth, on) if on >= birth else None
-
-
-def shown_benefit_start(benefit_start: date | None, birth: date, whole: bool) -> date | None:
-    """A newborn's benefits start on the day of birth: withheld from masked readers."""
-    return benefit_start if whole or benefit_start != birth else None
+    M = "M"
+    F = "F"
 
 
 PERSON_UNIT_KINDS = LEAF_KINDS | {UnitKind.SPECIAL}
-
-
-_PHONE = re.compile(r"^\+?[0-9-]{7,20}$")
-
-
 MAX_NAME_LENGTH = 60
+_PHONE = re.compile(r"^\+?[0-9-]{7,20}$")
 
 
 @dataclass(frozen=True)
@@ -64,7 +46,8 @@ class NewPerson:
     phone: str | None = None
 
 
-def check_new_person(person: NewPerson) -> tuple[list[Problem], object | None]:
+def check_new_person(person: NewPerson) -> tuple[list[Problem], IdNumber | None]:
+    """Every problem of a registration, and the parsed ID number when it is valid."""
     problems: list[Problem] = []
     parsed = None
     try:
@@ -90,3 +73,24 @@ def age_at(birth: date, on: date) -> int:
         raise ValueError(f"{on} is before the birth date {birth}")
     before_birthday = (on.month, on.day) < (birth.month, birth.day)
     return on.year - birth.year - (1 if before_birthday else 0)
+
+
+def shown_id_number(id_number: str, whole: bool) -> str:
+    return id_number if whole else mask(id_number)
+
+
+def shown_birth_date(birth: date, whole: bool) -> date | None:
+    return birth if whole else None
+
+
+def shown_age(birth: date, on: date, whole: bool) -> int | None:
+    """Completed years on `on` (None before birth). Masked readers get the age reached by
+    31 December of `on`'s year: an exact age, asked on enough days, names the birthday."""
+    if not whole:
+        on = date(on.year, 12, 31)
+    return age_at(birth, on) if on >= birth else None
+
+
+def shown_benefit_start(benefit_start: date | None, birth: date, whole: bool) -> date | None:
+    """A newborn's benefits start on the day of birth: withheld from masked readers."""
+    return benefit_start if whole or benefit_start != birth else None

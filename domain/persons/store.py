@@ -1,5 +1,5 @@
-"""Persons (参保人): registration and look-ups, always inside the caller's scope.
-"""
+"""Persons (参保人) in the database: registration and look-ups, always inside the
+caller's scope."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,10 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from domain.enrollment.store import recompute_persons
 from domain.enrollment.tables import Enrollment
-from domain.persons.idnumber import (
-    looks_like_id_number,
-    normalize,
-)
+from domain.persons.idnumber import looks_like_id_number, normalize
 from domain.persons.rules import PERSON_UNIT_KINDS, NewPerson, check_new_person
 from domain.persons.tables import Person
 from tenants.kinds import UnitKind

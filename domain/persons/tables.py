@@ -1,4 +1,4 @@
-""""""
+"""The person table: one row per resident registered in a county."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -15,6 +15,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from domain.persons.rules import Sex
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 
 
@@ -23,7 +25,7 @@ class Person(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("tenant_id", "id_number"),
         ForeignKeyConstraint(["tenant_id", "unit_id"], ["unit.tenant_id", "unit.id"]),
-        CheckConstraint("sex IN ('M', 'F')", name="person_sex_check"),
+        enum_check("sex", Sex, "person_sex_check"),
         CheckConstraint("id_number ~ '^[0-9]{17}[0-9X]$'", name="person_id_number_check"),
         CheckConstraint("length(btrim(name)) > 0", name="person_name_check"),
         # Keyset pagination walks (unit_path, id); a subtree is a path prefix.

@@ -1,11 +1,27 @@
-""""""
+"""Year policies as files (`examples/policies/*.json`, `zhengjiao policy apply`).
+
+The keys are those of `YearPolicyInput` (camelCase), money as strings ("350.00"), dates
+as ISO strings; `tenant`, `source` and `notes` may describe the file and are not part of
+the policy. `policy_from_dict(policy_to_dict(p)) == p`.
+"""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from enum import Enum
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 
+from pydantic import ValidationError
+
+from domain.files.documents import (
+    DecimalText,
+    Document,
+    DocumentError,
+    Flag,
+    Int,
+    IsoDate,
+    Text,
+    document_error,
+)
 from domain.money import CENT
 from domain.policy.rules import (
     FunderShare,
@@ -15,97 +31,97 @@ from domain.policy.rules import (
     SubsidyRule,
     YearPolicy,
 )
-from domain.progress.assessment import (
-    AssessmentRules,
-    RulesFormatError,
-    rules_from_dict,
-    rules_to_dict,
-)
+from domain.progress.files import rules_from_dict, rules_to_dict
 from tenants.kinds import DepartmentCode
 
-_POLICY_KEYS = {
-    "year", "standard", "fiscalSubsidy", "windowStart", "windowEnd", "extensionEnd",
-    "extensionNeedsProof", "listCutoff", "ageReferenceDate", "lateRule", "lateWaitDays",
-    "categories", "refundClaimDeadline", "remitDays", "remitAmount", "newbornDays", "assessment",
-}
 
-
-# Descriptive keys a file may carry; they are not part of the policy.
-_INFO_KEYS = {"tenant", "source", "notes"}
-
-
-_CATEGORY_KEYS = {"code", "name", "owner", "rule", "value", "mode", "minAge", "maxAge", "funders"}
-
-
-_FUNDER_KEYS = {"funder", "percent"}
-
-
-class PolicyFormatError(ValueError):
+class PolicyFormatError(DocumentError):
     """A malformed policy file; `key` is the path of the offending key."""
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+
+class _FunderFile(Document):
+    funder: Text
+    percent: DecimalText
+
+
+class _CategoryFile(Document):
+    code: Text
+    name: Text
+    owner: DepartmentCode
+    rule: SubsidyRule
+    value: DecimalText | None = None
+    mode: SubsidyMode
+    min_age: Int | None = None
+    max_age: Int | None = None
+    funders: list[_FunderFile] | None = None
+
+
+class _PolicyFile(Document):
+    tenant: Any = None  # descriptive keys a file may carry
+    source: Any = None
+    notes: Any = None
+    year: Int
+    standard: DecimalText
+    fiscal_subsidy: DecimalText | None = None
+    window_start: IsoDate
+    window_end: IsoDate
+    extension_end: IsoDate | None = None
+    extension_needs_proof: Flag | None = None
+    list_cutoff: IsoDate | None = None
+    age_reference_date: IsoDate | None = None
+    late_rule: LateRule | None = None
+    late_wait_days: Int | None = None
+    categories: list[_CategoryFile]
+    refund_claim_deadline: IsoDate | None = None
+    remit_days: Int | None = None
+    remit_amount: DecimalText | None = None
+    newborn_days: Int | None = None
+    assessment: Any = None  # read by progress/files.py, its errors named under "assessment"
 
 
 def policy_from_dict(d: dict[str, Any]) -> YearPolicy:
     """Read a policy file's dict. Raises PolicyFormatError (a ValueError) naming the key."""
-    _only_keys(d, _POLICY_KEYS | _INFO_KEYS, "")
-    categories = _get(d, "categories", list, "")
-    return YearPolicy(
-        year=_get(d, "year", int, ""),
-        standard=_decimal(d, "standard", ""),
-        fiscal_subsidy=_optional(d, "fiscalSubsidy", _decimal, ""),
-        window_start=_date(d, "windowStart", ""),
-        window_end=_date(d, "windowEnd", ""),
-        extension_end=_optional(d, "extensionEnd", _date, ""),
-        extension_needs_proof=_get(d, "extensionNeedsProof", bool, "", default=False),
-        list_cutoff=_optional(d, "listCutoff", _date, ""),
-        age_reference_date=_optional(d, "ageReferenceDate", _date, ""),
-        late_rule=_enum(d, "lateRule", LateRule, "", default=LateRule.REFUSED),
-        late_wait_days=_get(d, "lateWaitDays", int, "", default=30),
-        categories=tuple(_category_from_dict(c, f"categories[{i}].") for i, c in enumerate(categories)),
-        refund_claim_deadline=_optional(d, "refundClaimDeadline", _date, ""),
-        remit_days=_get(d, "remitDays", int, "", default=5),
-        remit_amount=_decimal(d, "remitAmount", "", default=Decimal("10000")),
-        newborn_days=_get(d, "newbornDays", int, "", default=90),
-        assessment=_assessment_from_dict(d.get("assessment")),
-    )
-
-
-def _assessment_from_dict(value: Any) -> AssessmentRules | None:
-    if value is None:
-        return None
     try:
-        return rules_from_dict(value)
-    except RulesFormatError as error:
-        key = f"assessment.{error.key}" if error.key else "assessment"
-        raise PolicyFormatError(key, error.detail) from None
-
-
-def _category_from_dict(c: Any, prefix: str) -> SubsidyCategory:
-    if not isinstance(c, dict):
-        raise PolicyFormatError(prefix.rstrip("."), "expected an object")
-    _only_keys(c, _CATEGORY_KEYS, prefix)
-    funders = _get(c, "funders", list, prefix, default=[])
-    return SubsidyCategory(
-        code=_get(c, "code", str, prefix),
-        name=_get(c, "name", str, prefix),
-        owner=_enum(c, "owner", DepartmentCode, prefix),
-        rule=_enum(c, "rule", SubsidyRule, prefix),
-        value=_optional(c, "value", _decimal, prefix),
-        mode=_enum(c, "mode", SubsidyMode, prefix),
-        min_age=_optional(c, "minAge", _integer, prefix),
-        max_age=_optional(c, "maxAge", _integer, prefix),
-        funders=tuple(_funder_from_dict(f, f"{prefix}funders[{i}].") for i, f in enumerate(funders)),
+        f = _PolicyFile.model_validate(d)
+        assessment = None if f.assessment is None else rules_from_dict(f.assessment, "assessment")
+    except ValidationError as error:
+        found = document_error(error)
+        raise PolicyFormatError(found.key, found.detail) from None
+    except DocumentError as error:
+        raise PolicyFormatError(error.key, error.detail) from None
+    defaults = YearPolicy(year=f.year, standard=f.standard, fiscal_subsidy=None, window_start=f.window_start,
+                          window_end=f.window_end)
+    return YearPolicy(
+        year=f.year,
+        standard=f.standard,
+        fiscal_subsidy=f.fiscal_subsidy,
+        window_start=f.window_start,
+        window_end=f.window_end,
+        extension_end=f.extension_end,
+        extension_needs_proof=_given(f.extension_needs_proof, defaults.extension_needs_proof),
+        list_cutoff=f.list_cutoff,
+        age_reference_date=f.age_reference_date,
+        late_rule=_given(f.late_rule, defaults.late_rule),
+        late_wait_days=_given(f.late_wait_days, defaults.late_wait_days),
+        categories=tuple(_category(c) for c in f.categories),
+        refund_claim_deadline=f.refund_claim_deadline,
+        remit_days=_given(f.remit_days, defaults.remit_days),
+        remit_amount=_given(f.remit_amount, defaults.remit_amount),
+        newborn_days=_given(f.newborn_days, defaults.newborn_days),
+        assessment=assessment,
     )
 
 
-def _funder_from_dict(f: Any, prefix: str) -> FunderShare:
-    if not isinstance(f, dict):
-        raise PolicyFormatError(prefix.rstrip("."), "expected an object")
-    _only_keys(f, _FUNDER_KEYS, prefix)
-    return FunderShare(funder=_get(f, "funder", str, prefix), percent=_decimal(f, "percent", prefix))
+def _given(value: Any, default: Any) -> Any:
+    """A key left out or written as null takes the policy's default."""
+    return default if value is None else value
+
+
+def _category(c: _CategoryFile) -> SubsidyCategory:
+    return SubsidyCategory(
+        code=c.code, name=c.name, owner=c.owner, rule=c.rule, value=c.value, mode=c.mode, min_age=c.min_age,
+        max_age=c.max_age, funders=tuple(FunderShare(f.funder, f.percent) for f in c.funders or []),
+    )
 
 
 def policy_to_dict(p: YearPolicy) -> dict[str, Any]:
@@ -158,73 +174,3 @@ def _money_text(value: Decimal) -> str:
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-T = TypeVar("T")
-
-
-_MISSING: Any = object()
-
-
-def _only_keys(d: dict[str, Any], allowed: set[str], prefix: str) -> None:
-    for key in d:
-        if key not in allowed:
-            raise PolicyFormatError(f"{prefix}{key}", "unknown key")
-
-
-def _get(d: dict[str, Any], key: str, kind: type[T], prefix: str, default: Any = _MISSING) -> T:
-    if key not in d or (d[key] is None and default is not _MISSING):
-        if default is _MISSING:
-            raise PolicyFormatError(f"{prefix}{key}", "missing")
-        return default
-    value = d[key]
-    # bool is an int in Python; a year of `true` is still a mistake.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise PolicyFormatError(f"{prefix}{key}", f"expected {kind.__name__}, got {type(value).__name__}")
-    return value
-
-
-def _optional(d: dict[str, Any], key: str, reader: Any, prefix: str) -> Any:
-    return None if d.get(key) is None else reader(d, key, prefix)
-
-
-def _integer(d: dict[str, Any], key: str, prefix: str) -> int:
-    return _get(d, key, int, prefix)
-
-
-def _decimal(d: dict[str, Any], key: str, prefix: str, default: Any = _MISSING) -> Decimal:
-    if d.get(key) is None and default is not _MISSING:
-        return default
-    value = _get(d, key, object, prefix)
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise PolicyFormatError(f"{prefix}{key}", f"expected a decimal string, got {type(value).__name__}")
-    try:
-        # str() of a float is its shortest round-trip text: 320.5 stays 320.5.
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise PolicyFormatError(f"{prefix}{key}", f"not a number: {value!r}") from None
-    if not result.is_finite():
-        raise PolicyFormatError(f"{prefix}{key}", f"not a finite number: {value!r}")
-    return result
-
-
-def _date(d: dict[str, Any], key: str, prefix: str) -> date:
-    value = _get(d, key, str, prefix)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PolicyFormatError(f"{prefix}{key}", f"not an ISO date (YYYY-MM-DD): {value!r}") from None
-
-
-E = TypeVar("E", bound=Enum)
-
-
-def _enum(d: dict[str, Any], key: str, kind: type[E], prefix: str, default: Any = _MISSING) -> E:
-    value = _get(d, key, str, prefix, default=default)
-    if isinstance(value, kind):
-        return value
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in kind)
-        raise PolicyFormatError(f"{prefix}{key}", f"expected one of {allowed}, got {value!r}") from None

@@ -4,7 +4,7 @@ A county issues one policy per benefit year: the personal contribution standard,
 collection window, and the hardship categories with their subsidy rule and mode
 (DOMAIN.md §4). Everything here is plain data and pure functions: the GraphQL layer
 turns `Problem`s into `userErrors`, and `examples/policies/*.json` hold the seed
-counties' years in the format of `policy_from_dict` / `policy_to_dict`.
+counties' years (domain/policy/files.py reads and writes them).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from enum import Enum
+from enum import StrEnum
 
 from domain.money import CENT, HUNDRED, ZERO, is_money, money
 from domain.progress.assessment import (
@@ -24,30 +24,24 @@ from tenants.names import name_problem
 from tenants.problems import Problem
 
 MAX_AGE = 150
-
-
 MAX_CODE_LENGTH = 64
-
-
 MAX_DAYS = 366  # a period counted in days never outlasts the benefit year
-
-
 MAX_NAME_LENGTH = 100
 
 
-class SubsidyRule(str, Enum):
+class SubsidyRule(StrEnum):
     FULL = "FULL"  # the whole personal contribution
     PERCENT = "PERCENT"  # value = percent of the standard
     FIXED = "FIXED"  # value = yuan, capped at the standard
 
 
-class SubsidyMode(str, Enum):
+class SubsidyMode(StrEnum):
     AUTO_ENROLL = "AUTO_ENROLL"  # enrolled at import, nobody collects (内乡 特困)
     DEDUCT = "DEDUCT"  # the amount due is already reduced (八公山 低保)
     REIMBURSE = "REIMBURSE"  # pay the standard, subsidy paid back later (双牌, 内乡)
 
 
-class LateRule(str, Enum):
+class LateRule(StrEnum):
     REFUSED = "REFUSED"  # no payment accepted after the window (and extension)
     FULL_COST_WAIT = "FULL_COST_WAIT"  # 枣庄: standard + fiscal subsidy, benefits after a wait
 
@@ -95,7 +89,7 @@ class YearPolicy:
     remit_amount: Decimal = Decimal("10000")  # … or once 10,000 yuan is held
     newborn_days: int = 90
     late_wait_days: int = 30  # FULL_COST_WAIT: benefits start this many days after payment
-    assessment: AssessmentRules | None = None  # rewards and penalties of the year (domain/assessment.py)
+    assessment: AssessmentRules | None = None  # rewards and penalties of the year (domain/progress/assessment.py)
 
     @property
     def reference_date(self) -> date:

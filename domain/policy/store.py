@@ -1,5 +1,4 @@
-"""Saving and loading year policies; saving one recomputes that year's enrolments.
-"""
+"""Saving and loading year policies; saving one recomputes that year's enrolments."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -19,7 +18,8 @@ from domain.policy.rules import (
     validate_policy,
 )
 from domain.policy.tables import SubsidyCategoryRow, YearPolicyRow
-from domain.progress.assessment import AssessmentRules, rules_from_dict, rules_to_dict
+from domain.progress.assessment import AssessmentRules
+from domain.progress.files import rules_from_dict, rules_to_dict
 from domain.progress.tables import AssessmentRulesRow
 from domain.subsidy_lists.tables import SubsidyBatch
 from tenants.kinds import DepartmentCode

@@ -1,4 +1,4 @@
-""""""
+"""The tables of year policies: the policy row and its subsidy categories."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -17,6 +17,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from domain.money import money_column
+from domain.policy.rules import LateRule, SubsidyMode, SubsidyRule
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, tenant_id_column
 
 
@@ -27,7 +29,7 @@ class YearPolicyRow(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("standard > 0", name="year_policy_standard_check"),
         CheckConstraint("window_start <= window_end", name="year_policy_window_check"),
-        CheckConstraint("late_rule IN ('REFUSED', 'FULL_COST_WAIT')", name="year_policy_late_rule_check"),
+        enum_check("late_rule", LateRule, "year_policy_late_rule_check"),
     )
 
     tenant_id: int = Field(sa_column=tenant_id_column())
@@ -52,13 +54,13 @@ class YearPolicyRow(SQLModel, table=True):
 
 class SubsidyCategoryRow(SQLModel, table=True):
     """One subsidy category of a year policy; `amount` is the subsidy it gives, computed
-    once from the rule (domain/subsidies.py) so SQL never re-derives it."""
+    once from the rule (`category_amount` in domain/policy/rules.py) so SQL never re-derives it."""
 
     __tablename__ = "subsidy_category"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "year"], ["year_policy.tenant_id", "year_policy.year"], ondelete="CASCADE"),
-        CheckConstraint("rule IN ('FULL', 'PERCENT', 'FIXED')", name="subsidy_category_rule_check"),
-        CheckConstraint("mode IN ('AUTO_ENROLL', 'DEDUCT', 'REIMBURSE')", name="subsidy_category_mode_check"),
+        enum_check("rule", SubsidyRule, "subsidy_category_rule_check"),
+        enum_check("mode", SubsidyMode, "subsidy_category_mode_check"),
         CheckConstraint("amount >= 0", name="subsidy_category_amount_check"),
     )
 

@@ -23,15 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from enum import Enum
-from typing import Any
+from decimal import ROUND_CEILING, Decimal
+from enum import StrEnum
 
 from domain.money import CENT, HUNDRED, ZERO
 from tenants.problems import Problem
 
 
-class MissingFrom(str, Enum):
+class MissingFrom(StrEnum):
     TARGET = "TARGET"  # missing = quota − enrolled
     THRESHOLD = "THRESHOLD"  # missing = ⌈rate × quota⌉ − enrolled
 
@@ -216,115 +215,3 @@ def validate_rules(rules: AssessmentRules, field_prefix: Iterable[str] = ("asses
         rate(rules.shortfall.below_rate, ["shortfall", "belowRate"], "shortfall: belowRate")
         money(rules.shortfall.per_missing, ["shortfall", "perMissing"], "shortfall: perMissing")
     return problems
-
-
-class RulesFormatError(ValueError):
-    """A malformed `assessment` object; `key` is the path inside it."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.detail = message
-
-
-_KEYS = {"perEnrolled", "perAboveTarget", "perBelowTarget", "rewardTiers", "shortfall"}
-
-
-_TIER_KEYS = {"minRate", "perEnrolled", "by"}
-
-
-_SHORTFALL_KEYS = {"belowRate", "perMissing", "by", "missingFrom"}
-
-
-def rules_from_dict(d: Any) -> AssessmentRules:
-    _object(d, "", _KEYS)
-    tiers = d.get("rewardTiers") or []
-    if not isinstance(tiers, list):
-        raise RulesFormatError("rewardTiers", "expected a list")
-    shortfall = d.get("shortfall")
-    return AssessmentRules(
-        per_enrolled=_decimal(d, "perEnrolled", "", ZERO),
-        per_above_target=_decimal(d, "perAboveTarget", "", ZERO),
-        per_below_target=_decimal(d, "perBelowTarget", "", ZERO),
-        reward_tiers=tuple(_tier(t, f"rewardTiers[{i}].") for i, t in enumerate(tiers)),
-        shortfall=None if shortfall is None else _shortfall(shortfall, "shortfall."),
-    )
-
-
-def _tier(t: Any, prefix: str) -> RewardTier:
-    _object(t, prefix, _TIER_KEYS)
-    return RewardTier(min_rate=_decimal(t, "minRate", prefix), per_enrolled=_decimal(t, "perEnrolled", prefix),
-                      by=_date(t, "by", prefix))
-
-
-def _shortfall(s: Any, prefix: str) -> Shortfall:
-    _object(s, prefix, _SHORTFALL_KEYS)
-    raw = s.get("missingFrom") or MissingFrom.TARGET.value
-    try:
-        missing_from = MissingFrom(raw)
-    except ValueError:
-        raise RulesFormatError(f"{prefix}missingFrom", f"expected TARGET or THRESHOLD, got {raw!r}") from None
-    return Shortfall(below_rate=_decimal(s, "belowRate", prefix), per_missing=_decimal(s, "perMissing", prefix),
-                     by=_date(s, "by", prefix), missing_from=missing_from)
-
-
-def rules_to_dict(rules: AssessmentRules) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in (("perEnrolled", rules.per_enrolled), ("perAboveTarget", rules.per_above_target),
-                       ("perBelowTarget", rules.per_below_target)):
-        if value:
-            out[key] = _text(value)
-    if rules.reward_tiers:
-        out["rewardTiers"] = [
-            {"minRate": str(t.min_rate), "by": _iso(t.by), "perEnrolled": _text(t.per_enrolled)} for t in rules.reward_tiers
-        ]
-    if rules.shortfall is not None:
-        s = rules.shortfall
-        out["shortfall"] = {"belowRate": str(s.below_rate), "by": _iso(s.by), "perMissing": _text(s.per_missing),
-                            "missingFrom": s.missing_from.value}
-    return out
-
-
-def _text(value: Decimal) -> str:
-    return str(value.quantize(CENT)) if value == value.quantize(CENT) else str(value)
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _object(d: Any, prefix: str, keys: set[str]) -> None:
-    if not isinstance(d, dict):
-        raise RulesFormatError(prefix.rstrip("."), "expected an object")
-    for key in d:
-        if key not in keys:
-            raise RulesFormatError(f"{prefix}{key}", "unknown key")
-
-
-def _decimal(d: dict, key: str, prefix: str, default: Decimal | None = None) -> Decimal:
-    value = d.get(key)
-    if value is None:
-        if default is None:
-            raise RulesFormatError(f"{prefix}{key}", "missing")
-        return default
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise RulesFormatError(f"{prefix}{key}", f"expected a decimal string, got {type(value).__name__}")
-    try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise RulesFormatError(f"{prefix}{key}", f"not a number: {value!r}") from None
-    if not result.is_finite():
-        raise RulesFormatError(f"{prefix}{key}", f"not a finite number: {value!r}")
-    return result
-
-
-def _date(d: dict, key: str, prefix: str) -> date | None:
-    value = d.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise RulesFormatError(f"{prefix}{key}", f"expected an ISO date string, got {type(value).__name__}")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise RulesFormatError(f"{prefix}{key}", f"not an ISO date (YYYY-MM-DD): {value!r}") from None

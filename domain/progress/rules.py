@@ -1,4 +1,12 @@
-""""""
+"""Rules of progress (征缴进度), quotas and ranking, no I/O.
+
+- Progress = enrolled (paid, or enrolled by full subsidy) / quota, per unit, rolled up
+  the tree; a unit without a quota of its own is measured against the sum of the
+  quotas below it (`rolled_targets`).
+- Ranks are among siblings: higher rate first, equal rates share a rank ("并列"), and
+  within a tie units are listed by code, so the order never wobbles between calls.
+- Weekly figures (一周一排名) are the last snapshot of each week.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,8 +1,18 @@
-"""Running the year-end assessment on a county's figures.
+"""Progress against quotas in the database: quotas, live figures, daily snapshots, the
+year-end assessment, and the tallies' check.
 
-The rules (domain/assessment.py) ask for enrolled counts as of some days: a day still
-to come (or today) is read live from the tallies, a past day from the latest daily
-snapshot on or before it. Every unit with a quota for the year is assessed against it.
+- Quotas (征缴任务): each unit's enrolment target for a benefit year, set by the county
+  (`setQuotas`, or a table file with `zhengjiao quotas apply`).
+- Live figures never count persons: `enrollment_tally` holds, per leaf unit and year,
+  how many persons are in each status, and moves in the same statement as every
+  enrolment. A unit's subtree is the tally rows whose path starts with its path, so the
+  children of any unit are summed from a few hundred rows in one indexed range.
+- Snapshots freeze each unit's figures once a day, for trends, weekly rankings and
+  deadlines such as "reached by 12-31".
+- The assessment (domain/progress/assessment.py) asks for enrolled counts as of some
+  days: a day still to come (or today) is read live, a past day from the latest
+  snapshot on or before it. Every unit with a quota for the year is assessed.
+- `tally_drift` / `repair_tallies` compare the tallies with a recount.
 """
 from __future__ import annotations
 

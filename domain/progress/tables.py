@@ -70,7 +70,7 @@ class ProgressSnapshot(SQLModel, table=True):
 
 class AssessmentRulesRow(SQLModel, table=True):
     """The reward and penalty rules of a year policy (考核), as the policy file writes
-    them (domain/assessment.py `rules_to_dict`). Goes with its policy."""
+    them (domain/progress/files.py `rules_to_dict`). Goes with its policy."""
 
     __tablename__ = "assessment_rules"
     __table_args__ = (

@@ -1,42 +1,66 @@
-""""""
+"""Refunds (退费): the seven reasons of the 八公山 document and their rules, no I/O.
+
+1. DUPLICATE_PAYMENT — paid more than once, enrolled once (only a DUPLICATE payment);
+2. JOINED_EMPLOYEE_INSURANCE, 3. DECEASED, 4. DUPLICATE_ENROLLMENT, 6. GAVE_UP — the
+   event happened before the window closed (its date is required);
+5. MOVED_REGION — the insured place changed (跨统筹区);
+7. SUBSIDY_OVERPAID — a subsidised person paid the full standard: the subsidy part back.
+
+A refund is REQUESTED, then APPROVED or REJECTED; an approved one is COMPLETED when the
+money went back on the payment's own channel.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
-from domain.payments.store import PaymentRow
+from domain.payments.rules import PaymentStatus
 from domain.policy.rules import YearPolicy
 from tenants.problems import Problem
 
-DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"
+
+class RefundReason(StrEnum):
+    DUPLICATE_PAYMENT = "DUPLICATE_PAYMENT"
+    JOINED_EMPLOYEE_INSURANCE = "JOINED_EMPLOYEE_INSURANCE"
+    DECEASED = "DECEASED"
+    DUPLICATE_ENROLLMENT = "DUPLICATE_ENROLLMENT"
+    MOVED_REGION = "MOVED_REGION"
+    GAVE_UP = "GAVE_UP"
+    SUBSIDY_OVERPAID = "SUBSIDY_OVERPAID"
 
 
-SUBSIDY_OVERPAID = "SUBSIDY_OVERPAID"
+class RefundStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    COMPLETED = "COMPLETED"
 
 
 # Refund the whole payment; these four must have happened before the window closed.
-BEFORE_WINDOW_CLOSED = frozenset({"JOINED_EMPLOYEE_INSURANCE", "DECEASED", "DUPLICATE_ENROLLMENT", "GAVE_UP"})
-
-
-WHOLE_PAYMENT = BEFORE_WINDOW_CLOSED | {"MOVED_REGION"}
+BEFORE_WINDOW_CLOSED = frozenset({
+    RefundReason.JOINED_EMPLOYEE_INSURANCE, RefundReason.DECEASED, RefundReason.DUPLICATE_ENROLLMENT, RefundReason.GAVE_UP,
+})
+WHOLE_PAYMENT = BEFORE_WINDOW_CLOSED | {RefundReason.MOVED_REGION}
 
 
 @dataclass(frozen=True)
 class RefundRequest:
-    reason: str
+    reason: RefundReason
     note: str | None = None
     event_date: date | None = None
 
 
-def check_reason(payment: PaymentRow, request: RefundRequest, policy: YearPolicy, today: date) -> list[Problem]:
-    """The rules of a reason against the payment, the policy and the day (pure)."""
+def check_reason(payment_status: PaymentStatus, request: RefundRequest, policy: YearPolicy, today: date) -> list[Problem]:
+    """The rules of a reason against the payment's status, the policy and the day."""
     reason = request.reason
     problems: list[Problem] = []
-    if reason == DUPLICATE_PAYMENT and payment.status != "DUPLICATE":
+    duplicate = payment_status == PaymentStatus.DUPLICATE
+    if reason == RefundReason.DUPLICATE_PAYMENT and not duplicate:
         problems.append(Problem("NOT_A_DUPLICATE", "DUPLICATE_PAYMENT refunds only a payment stored as DUPLICATE", ["reason"]))
-    elif reason != DUPLICATE_PAYMENT and payment.status == "DUPLICATE":
+    elif reason != RefundReason.DUPLICATE_PAYMENT and duplicate:
         problems.append(Problem("USE_DUPLICATE_PAYMENT", "a duplicate payment is refunded with reason DUPLICATE_PAYMENT", ["reason"]))
-    if payment.status == "REFUNDED":
+    if payment_status == PaymentStatus.REFUNDED:
         problems.append(Problem("ALREADY_REFUNDED", "this payment has been refunded", ["payment"]))
     if reason in BEFORE_WINDOW_CLOSED:
         if request.event_date is None:

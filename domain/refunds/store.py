@@ -1,4 +1,4 @@
-"""Refunds (退费): the seven reasons of DOMAIN.md §6 and their rules.
+"""Refunds (退费) in the database: requested, decided, completed (rules in rules.py).
 
 REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED when the money is paid back on
 the payment's own channel. Approval is the decision that moves the books: a whole
@@ -18,12 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from domain.enrollment.store import take_back
 from domain.payments.store import PaymentRow
 from domain.policy.rules import YearPolicy
-from domain.refunds.rules import (
-    SUBSIDY_OVERPAID,
-    WHOLE_PAYMENT,
-    RefundRequest,
-    check_reason,
-)
+from domain.payments.rules import PaymentStatus
+from domain.refunds.rules import WHOLE_PAYMENT, RefundReason, RefundRequest, RefundStatus, check_reason
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -37,9 +33,9 @@ REFUND_COLUMNS = (
 class RefundRow:
     id: int
     payment_id: int
-    reason: str
+    reason: RefundReason
     amount: Decimal
-    status: str
+    status: RefundStatus
     automatic: bool
     event_date: date | None
     note: str | None
@@ -53,7 +49,7 @@ class RefundRow:
 
 
 def _row(r) -> RefundRow:  # noqa: ANN001
-    return RefundRow(*r)
+    return RefundRow(r[0], r[1], RefundReason(r[2]), *r[3:4], RefundStatus(r[4]), *r[5:])
 
 
 async def refunds_of_payments(db: Db, tenant_id: int, payment_ids: list[int]) -> list[RefundRow]:
@@ -113,7 +109,7 @@ async def _taken_back(db: Db, tenant_id: int, payment_id: int) -> Decimal:
 
 
 async def _amount(db: Db, tenant_id: int, payment: PaymentRow, reason: str) -> Decimal:
-    if reason == SUBSIDY_OVERPAID:
+    if reason == RefundReason.SUBSIDY_OVERPAID:
         left = await _overpaid_left(db, tenant_id, payment)
         if left <= 0:
             raise Rejected([Problem("NOTHING_TO_REFUND", "no subsidy part of this payment is left to refund", ["reason"])])
@@ -124,7 +120,7 @@ async def _amount(db: Db, tenant_id: int, payment: PaymentRow, reason: str) -> D
 async def request_refund(
     db: Db, tenant_id: int, payment: PaymentRow, policy: YearPolicy, request: RefundRequest, actor: str, today: date
 ) -> RefundRow:
-    problems = check_reason(payment, request, policy, today)
+    problems = check_reason(PaymentStatus(payment.status), request, policy, today)
     if problems:
         raise Rejected(problems)
     amount = await _amount(db, tenant_id, payment, request.reason)
@@ -163,34 +159,34 @@ async def _apply_approval(db: Db, tenant_id: int, refund: RefundRow) -> None:
     payment = await _payment_for(db, tenant_id, refund.payment_id)
     if await _taken_back(db, tenant_id, payment.id) + refund.amount > payment.amount:
         raise Rejected([Problem("REFUND_EXCEEDS_PAYMENT", "approving this would give back more than was paid", ["refund"])])
-    if refund.reason == SUBSIDY_OVERPAID:
+    if refund.reason == RefundReason.SUBSIDY_OVERPAID:
         await take_back(db, tenant_id, payment.year, [(payment.person_id, refund.amount)], whole=False)
         return
     await db.execute(
         text("UPDATE payment SET status = 'REFUNDED' WHERE tenant_id = :t AND id = :id"), {"t": tenant_id, "id": payment.id}
     )
-    if refund.reason in WHOLE_PAYMENT and payment.status == "ACCEPTED":
+    if refund.reason in WHOLE_PAYMENT and payment.status == PaymentStatus.ACCEPTED:
         await take_back(db, tenant_id, payment.year, [(payment.person_id, refund.amount)], whole=True)
 
 
 async def decide_refund(db: Db, tenant_id: int, refund: RefundRow, approve: bool, note: str | None, actor: str) -> RefundRow:
     """The tax bureau or 医保局 decides a REQUESTED refund (the caller has locked it)."""
-    if refund.status != "REQUESTED":
+    if refund.status != RefundStatus.REQUESTED:
         raise Rejected([Problem("ALREADY_DECIDED", f"this refund is {refund.status}", ["refund"])])
     if approve:
         await _apply_approval(db, tenant_id, refund)
     return await _set_status(
-        db, tenant_id, refund.id, "APPROVED" if approve else "REJECTED",
+        db, tenant_id, refund.id, RefundStatus.APPROVED if approve else RefundStatus.REJECTED,
         "decided_by = :by, decided_at = now(), decision_note = :note", {"by": actor, "note": note},
     )
 
 
 async def complete_refund(db: Db, tenant_id: int, refund: RefundRow, reference: str | None, actor: str) -> RefundRow:
     """The money went back on the payment's channel (the caller has locked the refund)."""
-    if refund.status != "APPROVED":
+    if refund.status != RefundStatus.APPROVED:
         raise Rejected([Problem("NOT_APPROVED", f"only an APPROVED refund can be completed; this one is {refund.status}", ["refund"])])
     return await _set_status(
-        db, tenant_id, refund.id, "COMPLETED",
+        db, tenant_id, refund.id, RefundStatus.COMPLETED,
         "completed_by = :by, completed_at = now(), completion_ref = :ref", {"by": actor, "ref": reference},
     )
 

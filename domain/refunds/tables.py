@@ -1,4 +1,4 @@
-""""""
+"""The refund table: one row per refund, never deleted."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -19,14 +19,9 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from domain.money import money_column
-from domain.payments.tables import _in
+from domain.refunds.rules import RefundReason, RefundStatus
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
-
-REFUND_REASONS = (
-    "DUPLICATE_PAYMENT", "JOINED_EMPLOYEE_INSURANCE", "DECEASED", "DUPLICATE_ENROLLMENT", "MOVED_REGION", "GAVE_UP",
-    "SUBSIDY_OVERPAID",
-)
-
 
 class Refund(SQLModel, table=True):
     """REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED (paid back on the original channel)."""
@@ -34,13 +29,13 @@ class Refund(SQLModel, table=True):
     __tablename__ = "refund"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "payment_id"], ["payment.tenant_id", "payment.id"]),
-        CheckConstraint(_in("reason", REFUND_REASONS), name="refund_reason_check"),
-        CheckConstraint("status IN ('REQUESTED', 'APPROVED', 'REJECTED', 'COMPLETED')", name="refund_status_check"),
+        enum_check("reason", RefundReason, "refund_reason_check"),
+        enum_check("status", RefundStatus, "refund_status_check"),
         CheckConstraint("amount > 0", name="refund_amount_check"),
         # A payment is refunded whole at most once (partial SUBSIDY_OVERPAID refunds may repeat).
         Index(
             "refund_one_whole", "tenant_id", "payment_id", unique=True,
-            postgresql_where=text("reason <> 'SUBSIDY_OVERPAID' AND status <> 'REJECTED'"),
+            postgresql_where=text(f"reason <> '{RefundReason.SUBSIDY_OVERPAID}' AND status <> '{RefundStatus.REJECTED}'"),
         ),
         Index("refund_payment", "tenant_id", "payment_id"),
         Index("refund_status", "tenant_id", "status", "id"),

@@ -1,4 +1,5 @@
-"""When a new version of a list may replace the old one without the uploader's word.
+"""Rules of subsidy lists (资助名单), no I/O: what a version changes, and when a new
+version may replace the old one without the uploader's word.
 
 A file whose every row is rejected (bad check characters, the name and number columns
 swapped) would otherwise become a version with no members, and everyone on the list
@@ -9,8 +10,18 @@ Pure rule, no I/O: the upload passes its counts in.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
 from tenants.problems import Problem
+
+class ListChange(StrEnum):
+    """What a version did to a number on the list: a number's state at any version is
+    its last change up to that version."""
+
+    ADDED = "ADDED"
+    KEPT = "KEPT"  # still listed, with another name, date or note
+    REMOVED = "REMOVED"
+
 
 # Removing more than this share of the previous version's members needs confirmation.
 DEFAULT_REMOVAL_SHARE = Decimal("0.2")

@@ -1,5 +1,4 @@
-"""Reading subsidy list history: batches, and one person's path across versions.
-"""
+"""Reading subsidy list history: batches, and one person's path across versions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,7 +68,7 @@ class HistoryRow:
     recognized_on: date | None
 
 
-# A version writes entries only for what changed (domain/subsidy_lists.py): a number's
+# A version writes entries only for what changed (domain/subsidy_lists/upload.py): a number's
 # state at a version is its last entry up to that version. So for each list the person
 # appears in, every version is read: with an entry, as written; without one, KEPT when
 # the last entry before it left the number on the list (its recognition date carries

@@ -1,11 +1,10 @@
-""""""
+"""The tables of subsidy lists: each upload (a version), its entries, the current members."""
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     Column,
     Date,
     ForeignKeyConstraint,
@@ -15,6 +14,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from domain.subsidy_lists.rules import ListChange
+from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 
 
@@ -49,14 +50,14 @@ class SubsidyBatch(SQLModel, table=True):
 
 class SubsidyListEntry(SQLModel, table=True):
     """The changes each batch made to its list (ADDED, REMOVED, or KEPT with other
-    details): who was on which version follows from them (domain/subsidy_history.py)."""
+    details): who was on which version follows from them (domain/subsidy_lists/store.py)."""
 
     __tablename__ = "subsidy_list_entry"
     # Keyed (tenant, ID number, batch): a number's entry in a batch and a person's
     # history both read it. No key to the batch: only an upload writes entries, right
     # after inserting its batch (migration 0009).
     __table_args__ = (
-        CheckConstraint("change IN ('ADDED', 'KEPT', 'REMOVED')", name="subsidy_list_entry_change_check"),
+        enum_check("change", ListChange, "subsidy_list_entry_change_check"),
     )
 
     tenant_id: int = Field(sa_column=tenant_id_column(references_tenant=False))

@@ -14,7 +14,7 @@ The shape of the work, for a 100,000-row list:
    need — the row's error (the first failing check), the
    registered person, whether the number is on the current list and whether its row
    changed — so nothing joins `person` or `subsidy_membership` twice.
-3. The guard (domain/list_guard.py): a version that accepts no row, or removes more
+3. The guard (domain/subsidy_lists/rules.py): a version that accepts no row, or removes more
    than a share of the members, is refused unless the removals are confirmed.
 4. Writes, each only of what changed: the version's entries (numbers added, removed, or
    kept with a different row), the membership rows, then the enrolments of exactly the
@@ -164,7 +164,7 @@ class _RowStager:
             yield self.row(number, cells)
 
     def row(self, number: int, cells: list[str]) -> tuple:
-        # Cells come trimmed (domain/sheets.py); the ID number column always exists.
+        # Cells come trimmed (domain/files/sheets.py); the ID number column always exists.
         id_at, name_at, note_at, date_at = self.columns
         raw_id = cells[id_at]
         name = cells[name_at] if name_at is not None else ""
@@ -311,7 +311,7 @@ SELECT m.id_number
 
 # A version writes what changed: numbers added, numbers removed, and kept numbers whose
 # row (name, date, note) differs from their last entry. A number's state at any version
-# is its last entry up to that version (domain/subsidy_history.py reads it so), so every
+# is its last entry up to that version (domain/subsidy_lists/store.py reads it so), so every
 # version of the list can still be told whole. Sorted by number, so the index pages are
 # visited in order; by byte order, which for ID numbers (digits and X) is the index's
 # order, and several times cheaper than a locale-aware sort.
@@ -382,7 +382,7 @@ class Upload:
     file_name: str
     data: bytes
     dry_run: bool = False
-    confirm_removals: bool = False  # the uploader means the removals (domain/list_guard.py)
+    confirm_removals: bool = False  # the uploader means the removals (domain/subsidy_lists/rules.py)
     removal_share: Decimal = DEFAULT_REMOVAL_SHARE
 
 
