@@ -33,6 +33,7 @@ from api.templates import XLSX
 from authz.principal import Principal
 from authz.tokens import bearer_token, read_token
 from domain.persons.rules import shown_id_number
+from domain.policy.rules import SubsidyMode
 from domain.progress import lists as progress_lists
 from domain.progress.lists import ListRow, TooManyRows
 from schema.context import Context
@@ -45,7 +46,7 @@ from tenants.units import UnitRow, unit_by_code
 
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "TOO_MANY_ROWS": 422}
 _SEX = {"M": "男", "F": "女"}
-_MODES = {"AUTO_ENROLL": "全额资助", "DEDUCT": "缴费时减免", "REIMBURSE": "先缴后补"}
+_MODES = {SubsidyMode.AUTO_ENROLL: "全额资助", SubsidyMode.DEDUCT: "缴费时减免", SubsidyMode.REIMBURSE: "先缴后补"}
 
 
 @dataclass(frozen=True)

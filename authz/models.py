@@ -10,9 +10,9 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
-    Integer,
     ForeignKeyConstraint,
     Identity,
+    Integer,
     Text,
     UniqueConstraint,
 )

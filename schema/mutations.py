@@ -11,8 +11,9 @@ from strawberry.types import Info
 from schema.context import Context
 from schema.edge import mutation_field_path
 from schema.errors import TIMED_OUT, UserError, timed_out, user_errors
+from schema.relay import parse_global_id
 from tenants.audit import write_audit
-from tenants.problems import Rejected, RejectedWithReport
+from tenants.problems import Problem, Rejected, RejectedWithReport
 
 T = TypeVar("T")
 log = logging.getLogger("zhengjiao.mutations")
@@ -59,6 +60,25 @@ async def run_mutation(
     await _audit(context, operation, "rejected", audit, {"codes": codes})
     log.info("%s rejected: %s [%s]", operation, ",".join(codes), context.correlation_id)
     return Outcome(None, user_errors(problems), report)
+
+
+async def object_in_scope(
+    context: Context, global_id: str | None, type_name: str, load: Callable[[int, int], Awaitable[T | None]],
+    right: tuple[str, str], field: str, what: str,
+) -> T:
+    """The object a mutation names by global ID, if the caller may act on it.
+
+    A caller whose role may not do `right` at all is FORBIDDEN. An ID that is malformed,
+    of another type, of another county or outside the caller's scope is NOT_FOUND of
+    `field`, one answer for all, so nothing is learnt about objects one may not see.
+    `load(tenant_id, pk)` reads the object inside the caller's scope (or None)."""
+    principal = context.mutation_caller()
+    pk = parse_global_id(global_id, type_name) if global_id else None
+    found = await load(principal.tenant_id, pk) if pk is not None and principal.tenant_id is not None else None
+    if found is None:
+        await context.require(*right)
+        raise Rejected([Problem("NOT_FOUND", f"no such {what} in your scope", [field])])
+    return found
 
 
 def refuse_bad_arguments(context: Context, root: str | int) -> None:

@@ -21,15 +21,15 @@ from domain.policy import store as policy_store
 from schema.errors import PublicError, RowError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import (
+    Connection,
     Node,
-    PageInfo,
+    connection,
     decode_cursor,
-    encode_cursor,
     from_global_id,
     page_size,
     to_global_id,
 )
-from schema.subsidies import MAX_UPLOAD_BYTES
+from schema.uploads import read_upload
 from tenants.problems import Problem, Rejected
 
 
@@ -53,19 +53,6 @@ class PaymentImportType(Node):
             imported_by=row.imported_by, imported_at=row.imported_at, rows_total=row.rows_total, accepted=row.accepted,
             duplicates=row.duplicates, already_imported=row.already_imported, rejected=row.rejected,
         )
-
-
-@strawberry.type
-class PaymentImportEdge:
-    node: PaymentImportType
-    cursor: str
-
-
-@strawberry.type
-class PaymentImportConnection:
-    edges: list[PaymentImportEdge]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.input
@@ -115,15 +102,6 @@ class ImportPaymentsPayload:
         if self.import_id is None:
             return None
         return await resolve_payment_import_node(info, from_global_id(self.import_id)[1])
-
-
-async def read_upload(file: Upload) -> tuple[str, bytes]:
-    """The file's name and bytes, refused when larger than the upload limit."""
-    name = getattr(file, "filename", None) or "upload"
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise Rejected([Problem("FILE_TOO_LARGE", f"{name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", ["file"])])
-    return name, data
 
 
 @dataclass
@@ -180,7 +158,7 @@ class PaymentImportQueries:
     @strawberry.field(description="Channel files imported, newest first: the tax bureau and county-wide payment readers.")
     async def payment_imports(
         self, info: Info, year: int | None = None, first: int | None = None, after: str | None = None
-    ) -> PaymentImportConnection:
+    ) -> Connection[PaymentImportType]:
         context = info.context
         principal = context.county_caller()
         if not await _may_list_imports(info):
@@ -190,11 +168,9 @@ class PaymentImportQueries:
         rows, has_next, total = await payments_imports.list_imports(
             context.db, principal.tenant_id, year, size, cursor[0] if cursor else None
         )
-        edges = [PaymentImportEdge(node=PaymentImportType.of(r), cursor=encode_cursor([r.id])) for r in rows]
-        return PaymentImportConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=total,
+        return connection(
+            rows, has_next=has_next, total=total, after=after,
+            node=lambda r: PaymentImportType.of(r), cursor=lambda r: [r.id],
         )
 
 

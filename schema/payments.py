@@ -25,16 +25,16 @@ from domain.policy import store as policy_store
 from domain.refunds.rules import RefundReason
 from domain.refunds.store import RefundRow, refunds_of_payments
 from schema import loaders
-from schema.enrollments import EnrollmentType, enrollment_loader
+from schema.enrollment import EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
 from schema.mutations import Audit, run_mutation
 from schema.persons import filter_path
 from schema.relay import (
+    Connection,
     Node,
-    PageInfo,
+    connection,
     decode_cursor,
-    encode_cursor,
     page_size,
     to_global_id,
 )
@@ -134,19 +134,6 @@ class PaymentType(Node):
         return [RefundType.of(r) for r in rows]
 
 
-@strawberry.type
-class PaymentEdge:
-    node: PaymentType
-    cursor: str
-
-
-@strawberry.type
-class PaymentConnection:
-    edges: list[PaymentEdge]
-    page_info: PageInfo
-    total_count: int
-
-
 @strawberry.input
 class PaymentFilter:
     unit: strawberry.ID | None = None
@@ -226,7 +213,7 @@ class PaymentQueries:
     @strawberry.field(description="Payments in the caller's scope, newest first.")
     async def payments(
         self, info: Info, filter: PaymentFilter | None = None, first: int | None = None, after: str | None = None
-    ) -> PaymentConnection:
+    ) -> Connection[PaymentType]:
         context = info.context
         principal = await context.check("payment", "read")
         size = page_size(first, context.services.page_default, context.services.page_max)
@@ -243,11 +230,9 @@ class PaymentQueries:
             status=filter.status.value if filter and filter.status else None, person_id=person_id,
         )
         page = await payments_store.list_payments(context.db, query, size, cursor[0] if cursor else None)
-        edges = [PaymentEdge(node=PaymentType.of(r), cursor=encode_cursor([r.id])) for r in page.rows]
-        return PaymentConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=page.total,
+        return connection(
+            page.rows, has_next=page.has_next, total=page.total, after=after,
+            node=lambda r: PaymentType.of(r), cursor=lambda r: [r.id],
         )
 
 

@@ -10,24 +10,22 @@ from authz.principal import Principal
 from domain.persons import store as persons_store
 from domain.persons.idnumber import looks_like_id_number, mask
 from domain.persons.rules import NewPerson, shown_age, shown_birth_date, shown_id_number
-from domain.persons.store import PersonQuery, PersonRow
+from domain.persons.store import PersonQuery, PersonRow, UnitRef
 from domain.subsidy_lists import store as subsidy_lists_store
-from schema.enrollments import EnrollmentStatusEnum, EnrollmentType, enrollment_loader
+from schema.enrollment import EnrollmentStatusEnum, EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
-from schema.mutations import Audit, run_mutation
+from schema.mutations import Audit, object_in_scope, run_mutation
 from schema.relay import (
+    Connection,
     Node,
-    PageInfo,
+    connection,
     decode_cursor,
-    encode_cursor,
     page_size,
-    parse_global_id,
     to_global_id,
 )
-from schema.subsidies import SubsidyHistoryEntry
+from schema.subsidy_lists import SubsidyHistoryEntry
 from schema.tenants import UnitType, load_unit, visible_unit
-from tenants.problems import Problem, Rejected
 
 
 @strawberry.type(name="Person")
@@ -72,19 +70,6 @@ class PersonType(Node):
     async def enrollment(self, info: Info, year: int) -> EnrollmentType | None:
         row = await enrollment_loader(info, year).load(self.row.id)
         return EnrollmentType.of(row, self.row.birth_date, self.whole) if row else None
-
-
-@strawberry.type
-class PersonEdge:
-    node: PersonType
-    cursor: str
-
-
-@strawberry.type
-class PersonConnection:
-    edges: list[PersonEdge]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.input
@@ -146,11 +131,11 @@ def _person_query(principal: Principal, path: str, filter: PersonFilter | None) 
 async def _register(info: Info, input: RegisterPersonInput, audit: Audit) -> PersonRow:
     context = info.context
     principal = context.mutation_caller()
-    unit_id = parse_global_id(input.unit, "Unit")
-    unit = await persons_store.unit_ref(context.db, principal.tenant_id, unit_id) if unit_id and principal.tenant_id else None
-    if unit is None:
-        await context.require("person", "write")
-        raise Rejected([Problem("NOT_FOUND", "unit does not exist in this county", ["unit"])])
+
+    async def load(tenant_id: int, pk: int) -> UnitRef | None:
+        return await persons_store.unit_ref(context.db, tenant_id, pk)
+
+    unit = await object_in_scope(context, input.unit, "Unit", load, ("person", "write"), "unit", "unit")
     await context.require("person", "write", unit.path)
     person = NewPerson(id_number=input.id_number, name=input.name, unit_id=unit.id, phone=input.phone)
     row = await persons_store.register_person(context.db, principal.tenant_id, unit, person, principal.subject)
@@ -164,7 +149,7 @@ class PersonQueries:
     @strawberry.field(description="Persons in the caller's scope, ordered by village, keyset-paginated.")
     async def persons(
         self, info: Info, filter: PersonFilter | None = None, first: int | None = None, after: str | None = None
-    ) -> PersonConnection:
+    ) -> Connection[PersonType]:
         context = info.context
         principal = await context.check("person", "read")
         services = context.services
@@ -175,11 +160,9 @@ class PersonQueries:
         page = await persons_store.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
         if query.search and looks_like_id_number(query.search):
             await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
-        edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]
-        return PersonConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=page.total,
+        return connection(
+            page.rows, has_next=page.has_next, total=page.total, after=after,
+            node=lambda r: PersonType.of(r, principal), cursor=lambda r: [r.unit_path, r.id],
         )
 
     @strawberry.field(

@@ -6,23 +6,21 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
-from domain.payments.store import payments_by_ids
+from domain.payments.store import PaymentRow, payments_by_ids
 from domain.policy import store as policy_store
 from domain.refunds import store as refunds_store
 from domain.refunds.rules import RefundRequest
 from domain.refunds.store import RefundQuery, RefundRow
 from schema.errors import UserError
-from schema.mutations import Audit, run_mutation
+from schema.mutations import Audit, object_in_scope, run_mutation
 from schema.payments import RefundReasonEnum, RefundType
 from schema.persons import filter_path
 from schema.relay import (
-    PageInfo,
+    Connection,
+    connection,
     decode_cursor,
-    encode_cursor,
     page_size,
-    parse_global_id,
 )
-from tenants.problems import Problem, Rejected
 
 
 @strawberry.input
@@ -80,34 +78,14 @@ class RefundFilter:
     reason: RefundReasonEnum | None = None
 
 
-@strawberry.type
-class RefundEdge:
-    node: RefundType
-    cursor: str
-
-
-@strawberry.type
-class RefundConnection:
-    edges: list[RefundEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-NOT_FOUND_PAYMENT = Problem("NOT_FOUND", "no such payment in your scope", ["payment"])
-NOT_FOUND_REFUND = Problem("NOT_FOUND", "no such refund in your scope", ["refund"])
-
-
 async def _request(info: Info, input: RequestRefundInput, audit: Audit) -> RefundRow:
     context = info.context
     principal = context.mutation_caller()
-    payment_id = parse_global_id(input.payment, "Payment")
-    found = {}
-    if payment_id is not None and principal.tenant_id is not None:
-        found = await payments_by_ids(context.db, principal.tenant_id, principal.scope_path, [payment_id])
-    if payment_id not in found:
-        await context.require("refund", "request")
-        raise Rejected([NOT_FOUND_PAYMENT])
-    payment = found[payment_id]
+
+    async def load(tenant_id: int, pk: int) -> PaymentRow | None:
+        return (await payments_by_ids(context.db, tenant_id, principal.scope_path, [pk])).get(pk)
+
+    payment = await object_in_scope(context, input.payment, "Payment", load, ("refund", "request"), "payment", "payment")
     await context.require("refund", "request", payment.unit_path)
     policy = await policy_store.load_policy(context.db, principal.tenant_id, payment.year)
     request = RefundRequest(reason=input.reason.value, note=input.note, event_date=input.event_date)
@@ -122,14 +100,11 @@ async def _request(info: Info, input: RequestRefundInput, audit: Audit) -> Refun
 async def _locked_refund(info: Info, refund_id: strawberry.ID, act: str) -> RefundRow:
     context = info.context
     principal = context.mutation_caller()
-    pk = parse_global_id(refund_id, "Refund")
-    found = None
-    if pk is not None and principal.tenant_id is not None:
-        found = await refunds_store.refund_in_scope(context.db, principal.tenant_id, principal.scope_path, pk, lock=True)
-    if found is None:
-        await context.require("refund", act)
-        raise Rejected([NOT_FOUND_REFUND])
-    row, unit_path = found
+
+    async def load(tenant_id: int, pk: int) -> tuple[RefundRow, str] | None:
+        return await refunds_store.refund_in_scope(context.db, tenant_id, principal.scope_path, pk, lock=True)
+
+    row, unit_path = await object_in_scope(context, refund_id, "Refund", load, ("refund", act), "refund", "refund")
     await context.require("refund", act, unit_path)
     return row
 
@@ -161,7 +136,7 @@ class RefundQueries:
     @strawberry.field(description="Refunds of payments in the caller's scope, newest first.")
     async def refunds(
         self, info: Info, filter: RefundFilter | None = None, first: int | None = None, after: str | None = None
-    ) -> RefundConnection:
+    ) -> Connection[RefundType]:
         context = info.context
         principal = await context.check("payment", "read")
         size = page_size(first, context.services.page_default, context.services.page_max)
@@ -174,11 +149,9 @@ class RefundQueries:
             year=filter.year if filter else None,
         )
         rows, has_next, total = await refunds_store.list_refunds(context.db, query, size, cursor[0] if cursor else None)
-        edges = [RefundEdge(node=RefundType.of(r), cursor=encode_cursor([r.id])) for r in rows]
-        return RefundConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=total,
+        return connection(
+            rows, has_next=has_next, total=total, after=after,
+            node=lambda r: RefundType.of(r), cursor=lambda r: [r.id],
         )
 
 

@@ -1,10 +1,16 @@
-"""Relay plumbing: opaque global IDs, keyset cursors, page sizes."""
+"""Relay plumbing: opaque global IDs, keyset cursors, page sizes, one generic Connection.
+
+Every list is a `Connection[T]` (GraphQL: `TConnection` with `TEdge`), paged forward with
+keyset cursors (`first`, `after`): a cursor is the sort key of its row, so a page never
+skips or repeats a row when rows are added meanwhile, and no page costs an OFFSET.
+"""
 from __future__ import annotations
 
 import base64
 import json
 import re
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -16,10 +22,44 @@ class Node:
     id: strawberry.ID
 
 
-@strawberry.type
+@strawberry.type(description="Where a page lies in its list (Relay). Pages go forward: `first` and `after`.")
 class PageInfo:
     has_next_page: bool
+    has_previous_page: bool = strawberry.field(description="True when the page was asked for `after` a cursor.")
+    start_cursor: str | None
     end_cursor: str | None
+
+
+NodeT = TypeVar("NodeT")
+RowT = TypeVar("RowT")
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    node: NodeT
+    cursor: str
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    total_count: int
+
+
+def connection(
+    rows: Sequence[RowT], *, has_next: bool, total: int, after: str | None,
+    node: Callable[[RowT], NodeT], cursor: Callable[[RowT], list[Any]],
+) -> Connection[NodeT]:
+    """One page of rows as a Connection: `cursor` gives a row's sort key, `node` its type."""
+    edges = [Edge(node=node(row), cursor=encode_cursor(cursor(row))) for row in rows]
+    page_info = PageInfo(
+        has_next_page=has_next,
+        has_previous_page=bool(after),
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=page_info, total_count=total)
 
 
 def _b64(text: str) -> str:

@@ -5,12 +5,13 @@ import strawberry
 from strawberry.types import Info
 
 from schema.accounts import AccountMutations, AccountQueries
-from schema.assessment import AssessmentQueries
-from schema.enrollment_history import (
+from schema.cash.reconciliation import ReconciliationQueries
+from schema.cash.reimbursements import ReimbursementMutations, ReimbursementQueries
+from schema.cash.remittances import RemittanceMutations, RemittanceQueries
+from schema.enrollment import (
     EnrollmentHistoryMutations,
     EnrollmentHistoryQueries,
 )
-from schema.field_lists import FieldListQueries
 from schema.payment_imports import (
     PaymentImportMutations,
     PaymentImportQueries,
@@ -18,15 +19,14 @@ from schema.payment_imports import (
 )
 from schema.payments import PaymentMutations, PaymentQueries, resolve_payment_node
 from schema.persons import PersonMutations, PersonQueries, resolve_person_node
-from schema.policies import PolicyMutations, PolicyQueries
-from schema.progress import ProgressMutations, ProgressQueries
-from schema.quotas import QuotaMutations, QuotaQueries
-from schema.reconciliation import ReconciliationQueries
+from schema.policy import PolicyMutations, PolicyQueries
+from schema.progress.assessment import AssessmentQueries
+from schema.progress.lists import FieldListQueries
+from schema.progress.progress import ProgressMutations, ProgressQueries
+from schema.progress.quotas import QuotaMutations, QuotaQueries
 from schema.refunds import RefundMutations, RefundQueries, resolve_refund_node
-from schema.reimbursements import ReimbursementMutations, ReimbursementQueries
 from schema.relay import Node, from_global_id
-from schema.remittances import RemittanceMutations, RemittanceQueries
-from schema.subsidies import SubsidyMutations, SubsidyQueries
+from schema.subsidy_lists import SubsidyMutations, SubsidyQueries
 from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_unit_node
 
 _NODE_RESOLVERS = {

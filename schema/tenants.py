@@ -12,10 +12,10 @@ from schema import loaders
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.relay import (
+    Connection,
     Node,
-    PageInfo,
+    connection,
     decode_cursor,
-    encode_cursor,
     from_global_id,
     page_size,
     parse_global_id,
@@ -74,7 +74,7 @@ class UnitType(Node):
         return await load_unit(info, self.row.parent_id)
 
     @strawberry.field
-    async def children(self, info: Info, first: int | None = None, after: str | None = None) -> "UnitConnection":
+    async def children(self, info: Info, first: int | None = None, after: str | None = None) -> "Connection[UnitType]":
         return await unit_connection(info, self.row.id, first, after)
 
 
@@ -92,20 +92,7 @@ async def visible_unit(info: Info, unit: strawberry.ID) -> UnitRow:
     return row
 
 
-@strawberry.type
-class UnitEdge:
-    node: UnitType
-    cursor: str
-
-
-@strawberry.type
-class UnitConnection:
-    edges: list[UnitEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-async def unit_connection(info: Info, parent_id: int | None, first: int | None, after: str | None) -> UnitConnection:
+async def unit_connection(info: Info, parent_id: int | None, first: int | None, after: str | None) -> Connection[UnitType]:
     context = info.context
     principal = await context.check("unit", "read")
     services = context.services
@@ -114,11 +101,9 @@ async def unit_connection(info: Info, parent_id: int | None, first: int | None, 
     page = await unit_queries.list_children(
         context.db, principal.tenant_id, principal.scope_path, parent_id, size, tuple(cursor) if cursor else None
     )
-    edges = [UnitEdge(node=UnitType.from_row(r), cursor=encode_cursor([r.code, r.id])) for r in page.rows]
-    return UnitConnection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
-        total_count=page.total,
+    return connection(
+        page.rows, has_next=page.has_next, total=page.total, after=after,
+        node=lambda r: UnitType.from_row(r), cursor=lambda r: [r.code, r.id],
     )
 
 
@@ -238,7 +223,7 @@ class TenantQueries:
     @strawberry.field(description="Children of `parent` (the top level if null) inside the caller's scope.")
     async def units(
         self, info: Info, parent: strawberry.ID | None = None, first: int | None = None, after: str | None = None
-    ) -> UnitConnection:
+    ) -> Connection[UnitType]:
         parent_id = from_global_id(parent, "Unit")[1] if parent else None
         return await unit_connection(info, parent_id, first, after)
 

@@ -7,8 +7,8 @@ SELECT here, never UPDATE or DELETE (granted in the migration).
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Text, insert, select

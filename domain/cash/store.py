@@ -20,8 +20,8 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from domain.money import ZERO
 from domain.cash.rules import RemittanceStatus
+from domain.money import ZERO
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 

@@ -16,8 +16,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from domain.money import money_column
 from domain.cash.rules import RemittanceStatus
+from domain.money import money_column
 from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 

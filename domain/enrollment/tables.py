@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from domain.money import money_column
 from domain.enrollment.rules import EnrollmentStatus
+from domain.money import money_column
 from domain.policy.rules import SubsidyMode
 from tenants.kinds import enum_check
 from tenants.models import created_at_column, tenant_id_column

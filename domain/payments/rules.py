@@ -182,7 +182,6 @@ CLOCK_SKEW = timedelta(minutes=10)  # a POS clock a little ahead is not a future
 _REFERENCE = re.compile(r"^[0-9A-Za-z_./:#-]{1,64}$")
 
 
-ENROLLED = ("PAID", "SUBSIDIZED")
 
 
 @dataclass(frozen=True)
@@ -211,7 +210,7 @@ def check_new_payment(new: NewPayment, now: datetime) -> list[Problem]:
         problems.append(Problem("INVALID_PAID_AT", "paidAt needs a time zone (e.g. 2026-11-05T10:30:00+08:00)", ["paidAt"]))
     elif new.paid_at > now + CLOCK_SKEW:
         problems.append(Problem("PAID_AT_IN_FUTURE", "paidAt is in the future", ["paidAt"]))
-    if new.channel == "CASH_AGENT" and not new.receipt_no:
+    if new.channel == PaymentChannel.CASH_AGENT and not new.receipt_no:
         problems.append(Problem("RECEIPT_REQUIRED", "a cash payment needs the receipt number (专用收据号)", ["receiptNo"]))
     for field, value in (("receiptNo", new.receipt_no), ("externalId", new.external_id)):
         if value is not None and not _REFERENCE.match(value):

@@ -18,10 +18,11 @@ from domain.payments.rules import (
     LONG_BREAK_MIN_WAIT,
     LONG_BREAK_YEARS,
     LONG_TERM_RULES_FROM,
+    Timing,
 )
 from domain.policy.rules import YearPolicy, late_amount
 
-TIMINGS = ("WINDOW", "EXTENSION", "LATE", "NEWBORN")
+TIMINGS = tuple(Timing)
 
 
 REFUSALS = ("WINDOW_NOT_OPEN", "EXTENSION_PROOF_REQUIRED", "WINDOW_CLOSED")

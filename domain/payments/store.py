@@ -20,6 +20,8 @@ from domain.enrollment.store import mark_paid
 from domain.payments import rules as payments_rules
 from domain.payments.rules import (
     NewPayment,
+    PaymentChannel,
+    PaymentStatus,
     Timing,
     TimingRefused,
     check_new_payment,
@@ -225,7 +227,7 @@ async def _insert(
         "channel": new.channel, "status": status, "timing": timing.value, "paid_at": new.paid_at,
         "start": benefit_start, "back": new.back_years, "receipt": new.receipt_no, "external": new.external_id,
         "proof": new.extension_proof, "unit": person.unit_id, "path": person.unit_path,
-        "collector": recorder.user_id if new.channel == "CASH_AGENT" else None, "by": recorder.subject,
+        "collector": recorder.user_id if new.channel == PaymentChannel.CASH_AGENT else None, "by": recorder.subject,
     }
     # DO NOTHING instead of catching the error: no savepoint on the hot path. A conflict
     # is a receipt or channel number taken (by this county's earlier or concurrent payment).
@@ -293,11 +295,11 @@ async def record_payment(
             return _replay(existing, person, new)
     if await _accepted_exists(db, tenant_id, person.id, new.year):
         timing = _timing_for_duplicate(policy, new, person)
-        payment = await _insert(db, tenant_id, person, new, recorder, "DUPLICATE", timing, None, Decimal(0))
+        payment = await _insert(db, tenant_id, person, new, recorder, PaymentStatus.DUPLICATE, timing, None, Decimal(0))
         return Recorded(payment, refund_id=await open_duplicate_refund(db, tenant_id, payment))
     accepted = await _judge(db, tenant_id, person, policy, new, enrollment.amount_due)
     payment = await _insert(
-        db, tenant_id, person, new, recorder, "ACCEPTED", accepted.timing, accepted.benefit_start, accepted.due
+        db, tenant_id, person, new, recorder, PaymentStatus.ACCEPTED, accepted.timing, accepted.benefit_start, accepted.due
     )
     await mark_paid(db, tenant_id, new.year, [(person.id, new.amount, accepted.benefit_start)])
     return Recorded(payment)

@@ -28,6 +28,7 @@ from domain.payments.rules import PaymentChannel, PaymentStatus, Timing
 from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 
+
 class Payment(SQLModel, table=True):
     """One payment as it arrived: ACCEPTED, or DUPLICATE for a person-year already paid.
     REFUNDED once a whole-payment refund is completed."""

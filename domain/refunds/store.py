@@ -16,10 +16,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from domain.enrollment.store import take_back
+from domain.payments.rules import PaymentStatus
 from domain.payments.store import PaymentRow
 from domain.policy.rules import YearPolicy
-from domain.payments.rules import PaymentStatus
-from domain.refunds.rules import WHOLE_PAYMENT, RefundReason, RefundRequest, RefundStatus, check_reason
+from domain.refunds.rules import (
+    WHOLE_PAYMENT,
+    RefundReason,
+    RefundRequest,
+    RefundStatus,
+    check_reason,
+)
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 

@@ -23,6 +23,7 @@ from domain.refunds.rules import RefundReason, RefundStatus
 from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 
+
 class Refund(SQLModel, table=True):
     """REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED (paid back on the original channel)."""
 
@@ -46,7 +47,7 @@ class Refund(SQLModel, table=True):
     payment_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     amount: Decimal = Field(sa_column=money_column())
-    status: str = Field(sa_column=Column(Text, nullable=False, server_default="REQUESTED"))
+    status: str = Field(sa_column=Column(Text, nullable=False, server_default=RefundStatus.REQUESTED))
     automatic: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
     event_date: date | None = Field(default=None, sa_column=Column(Date))
     note: str | None = Field(default=None, sa_column=Column(Text))

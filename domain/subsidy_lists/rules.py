@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from tenants.problems import Problem
 
+
 class ListChange(StrEnum):
     """What a version did to a number on the list: a number's state at any version is
     its last change up to that version."""

@@ -24,25 +24,25 @@ from domain.subsidy_lists.upload import (
 )
 from domain.subsidy_lists.upload import Upload as ListUpload
 from schema import loaders
-from schema.enrollments import EnrollmentStatusEnum
+from schema.enrollment import EnrollmentStatusEnum
 from schema.errors import RowError, UserError
 from schema.id_lookups import take_upload_lookup
 from schema.mutations import Audit, run_mutation
 from schema.relay import (
+    Connection,
     Node,
-    PageInfo,
+    connection,
     decode_cursor,
-    encode_cursor,
     page_size,
     to_global_id,
 )
 from schema.tenants import UnitType, load_unit
+from schema.uploads import read_upload
 from tenants.problems import Problem, Rejected
 
 if TYPE_CHECKING:
     from schema.persons import PersonType
 
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
 @strawberry.type(name="SubsidyBatch")
@@ -79,19 +79,6 @@ class SubsidyBatchType(Node):
             rows_rejected=report.rows_rejected, added=report.added, removed=report.removed, pending=report.pending,
             file_name=file_name, checksum=None, uploaded_by=None, uploaded_at=None, dry_run=report.dry_run,
         )
-
-
-@strawberry.type
-class SubsidyBatchEdge:
-    node: SubsidyBatchType
-    cursor: str
-
-
-@strawberry.type
-class SubsidyBatchConnection:
-    edges: list[SubsidyBatchEdge]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.type
@@ -187,14 +174,6 @@ class UploadSubsidyListPayload:
     client_mutation_id: str | None = None
 
 
-async def _read_upload(file: Upload) -> tuple[str, bytes]:
-    name = getattr(file, "filename", None) or "upload"
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise Rejected([Problem("FILE_TOO_LARGE", f"{name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", ["file"])])
-    return name, data
-
-
 async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> UploadReport:
     context = info.context
     principal = context.mutation_caller()
@@ -205,7 +184,7 @@ async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> Up
     await context.require(category_object(input.year, input.category), "upload")
     # The report tells which of the file's numbers are registered (pending, NAME_MISMATCH).
     await take_upload_lookup(info, principal, "uploadSubsidyList")
-    name, data = await _read_upload(input.file)
+    name, data = await read_upload(input.file)
     services = context.services
     upload = ListUpload(
         input.year, input.category, name, data, bool(input.dry_run),
@@ -230,7 +209,7 @@ class SubsidyQueries:
     @strawberry.field(description="Uploads of a year's lists, newest first; each department sees its own categories.")
     async def subsidy_batches(
         self, info: Info, year: int, category: str | None = None, first: int | None = None, after: str | None = None
-    ) -> SubsidyBatchConnection:
+    ) -> Connection[SubsidyBatchType]:
         context = info.context
         principal = context.county_caller()
         policy = await policy_store.load_policy(context.db, principal.tenant_id, year)
@@ -243,11 +222,9 @@ class SubsidyQueries:
         rows, has_next, total = await subsidy_lists_store.list_batches(
             context.db, principal.tenant_id, year, allowed, size, cursor[0] if cursor else None
         )
-        edges = [SubsidyBatchEdge(node=SubsidyBatchType.of_batch(r), cursor=encode_cursor([r.id])) for r in rows]
-        return SubsidyBatchConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=total,
+        return connection(
+            rows, has_next=has_next, total=total, after=after,
+            node=lambda r: SubsidyBatchType.of_batch(r), cursor=lambda r: [r.id],
         )
 
 

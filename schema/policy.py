@@ -17,9 +17,13 @@ from domain.policy.rules import (
     YearPolicy,
     category_amount,
 )
-from schema.assessment import AssessmentRulesInput, AssessmentRulesType, to_rules
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation
+from schema.progress.assessment import (
+    AssessmentRulesInput,
+    AssessmentRulesType,
+    to_rules,
+)
 from schema.tenants import DepartmentCodeEnum
 from tenants.kinds import DepartmentCode
 from tenants.onboarding import bump_authz_version

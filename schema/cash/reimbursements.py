@@ -14,9 +14,9 @@ from schema.mutations import Audit, run_mutation
 from schema.payments import PersonRef, load_person
 from schema.persons import filter_path
 from schema.relay import (
-    PageInfo,
+    Connection,
+    connection,
     decode_cursor,
-    encode_cursor,
     page_size,
     parse_global_id,
 )
@@ -43,19 +43,6 @@ class Reimbursement:
     @strawberry.field
     async def person(self, info: Info) -> PersonRef:
         return await load_person(info, self.person_id)
-
-
-@strawberry.type
-class ReimbursementEdge:
-    node: Reimbursement
-    cursor: str
-
-
-@strawberry.type
-class ReimbursementConnection:
-    edges: list[ReimbursementEdge]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.type
@@ -119,7 +106,7 @@ class ReimbursementQueries:
     async def reimbursements(
         self, info: Info, year: int, unit: strawberry.ID | None = None, paid_out: bool | None = None,
         first: int | None = None, after: str | None = None,
-    ) -> ReimbursementConnection:
+    ) -> Connection[Reimbursement]:
         context = info.context
         principal = await context.check("reimbursement", "read")
         size = page_size(first, context.services.page_default, context.services.page_max)
@@ -128,11 +115,9 @@ class ReimbursementQueries:
         rows, has_next, total = await cash_store.list_owed(
             context.db, principal.tenant_id, year, path, paid_out, size, tuple(cursor) if cursor else None
         )
-        edges = [ReimbursementEdge(node=Reimbursement.of(r), cursor=encode_cursor([r.unit_path, r.person_id])) for r in rows]
-        return ReimbursementConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=total,
+        return connection(
+            rows, has_next=has_next, total=total, after=after,
+            node=lambda r: Reimbursement.of(r), cursor=lambda r: [r.unit_path, r.person_id],
         )
 
     @strawberry.field(description="Reimbursements owed and paid out, per child unit of `parent` (per township by default).")

@@ -6,11 +6,17 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from domain.enrollment.rules import EnrollmentStatus
 from domain.persons import store as persons_store
 from domain.persons.store import PersonQuery
-from schema.persons import PersonConnection, PersonEdge, PersonType
-from schema.progress import in_scope_unit
-from schema.relay import PageInfo, decode_cursor, encode_cursor, page_size
+from schema.persons import PersonType
+from schema.progress.progress import in_scope_unit
+from schema.relay import (
+    Connection,
+    connection,
+    decode_cursor,
+    page_size,
+)
 
 
 @strawberry.type
@@ -19,18 +25,16 @@ class FieldListQueries:
                       "year yet, village by village; ask `enrollment(year:)` for the amount due.")
     async def unpaid_persons(
         self, info: Info, year: int, unit: strawberry.ID | None = None, first: int | None = None, after: str | None = None
-    ) -> PersonConnection:
+    ) -> Connection[PersonType]:
         context = info.context
         principal = await context.check("person", "read")
         row = await in_scope_unit(info, principal, unit)
         services = context.services
         size = page_size(first, services.page_default, services.page_max)
         cursor = decode_cursor(after, 2)
-        query = PersonQuery(tenant_id=principal.tenant_id, path=row.path if row else principal.scope_path, year=year, status="UNPAID")
+        query = PersonQuery(tenant_id=principal.tenant_id, path=row.path if row else principal.scope_path, year=year, status=EnrollmentStatus.UNPAID)
         page = await persons_store.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
-        edges = [PersonEdge(node=PersonType.of(r, principal), cursor=encode_cursor([r.unit_path, r.id])) for r in page.rows]
-        return PersonConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=page.total,
+        return connection(
+            page.rows, has_next=page.has_next, total=page.total, after=after,
+            node=lambda r: PersonType.of(r, principal), cursor=lambda r: [r.unit_path, r.id],
         )

@@ -12,12 +12,12 @@ from authz.roles import Role
 from domain.cash import store as cash_store
 from domain.cash.store import CashHeld, Collector, RemittanceRow
 from schema.errors import PublicError, UserError
-from schema.mutations import Audit, run_mutation
+from schema.mutations import Audit, object_in_scope, run_mutation
 from schema.relay import (
+    Connection,
     Node,
-    PageInfo,
+    connection,
     decode_cursor,
-    encode_cursor,
     page_size,
     parse_global_id,
     to_global_id,
@@ -100,19 +100,6 @@ class ConfirmRemittancePayload:
     client_mutation_id: str | None = None
 
 
-@strawberry.type
-class RemittanceEdge:
-    node: RemittanceType
-    cursor: str
-
-
-@strawberry.type
-class RemittanceConnection:
-    edges: list[RemittanceEdge]
-    page_info: PageInfo
-    total_count: int
-
-
 async def _collector(info: Info, principal: Principal, collector: strawberry.ID | None) -> Collector:
     context = info.context
     if collector is None:
@@ -143,12 +130,13 @@ async def _declare(info: Info, input: CreateRemittanceInput, audit: Audit) -> Re
 async def _confirm(info: Info, input: ConfirmRemittanceInput, audit: Audit) -> RemittanceRow:
     context = info.context
     principal = await context.require("remittance", "confirm")
-    pk = parse_global_id(input.remittance, "Remittance")
-    found = None
-    if pk is not None:
-        found = await cash_store.remittance_in_scope(context.db, principal.tenant_id, principal.scope_path, pk, lock=True)
-    if found is None:
-        raise Rejected([Problem("NOT_FOUND", "no such remittance in this county", ["remittance"])])
+
+    async def load(tenant_id: int, pk: int) -> RemittanceRow | None:
+        return await cash_store.remittance_in_scope(context.db, tenant_id, principal.scope_path, pk, lock=True)
+
+    found = await object_in_scope(
+        context, input.remittance, "Remittance", load, ("remittance", "confirm"), "remittance", "remittance"
+    )
     row = await cash_store.confirm(context.db, principal.tenant_id, found, input.confirmation_no, principal.subject)
     audit.entity, audit.entity_id = "remittance", row.id
     audit.before, audit.after = {"status": found.status}, {"status": row.status, "confirmationNo": row.confirmation_no}
@@ -172,7 +160,7 @@ class RemittanceQueries:
     async def remittances(
         self, info: Info, status: str | None = None, collector: strawberry.ID | None = None,
         first: int | None = None, after: str | None = None,
-    ) -> RemittanceConnection:
+    ) -> Connection[RemittanceType]:
         context = info.context
         principal = await context.check("remittance", "read")
         collector_id = parse_global_id(collector, "User") if collector else None
@@ -185,11 +173,9 @@ class RemittanceQueries:
         rows, has_next, total = await cash_store.list_remittances(
             context.db, principal.tenant_id, principal.scope_path, status, collector_id, size, cursor[0] if cursor else None
         )
-        edges = [RemittanceEdge(node=RemittanceType.of(r), cursor=encode_cursor([r.id])) for r in rows]
-        return RemittanceConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=total,
+        return connection(
+            rows, has_next=has_next, total=total, after=after,
+            node=lambda r: RemittanceType.of(r), cursor=lambda r: [r.id],
         )
 
     @strawberry.field(description="Undeclared cash per collector in scope (the cash book), oldest first.")
