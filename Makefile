@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest-xdist workers for `make test` (each has its own database: tests/conftest.py)
+WORKERS ?= 2
 
-.PHONY: run test install schema bench clean
+.PHONY: run test check install schema lock bench clean
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions (and hashes) of requirements.lock, then the project itself.
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,16 +25,27 @@ run: $(STAMP)
 
 ## make test: the whole suite against a real PostgreSQL
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
+
+## make check: lint (ruff) and types (mypy, strict on the pure rules)
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 schema: $(STAMP)
 	$(BIN)/zhengjiao export-schema > schema.graphql
+
+## make lock: refresh requirements.lock from pyproject.toml (then commit both)
+lock: $(STAMP)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra test --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python bench/persons_query.py
 
 clean:
-	rm -rf $(VENV) .zhengjiao .zhengjiao-test
+	rm -rf $(VENV) .zhengjiao .zhengjiao-test*
 
 ## benchmarks beyond `make bench` (see bench/README.md); each uses its own data directory
 .PHONY: bench-upload bench-demo

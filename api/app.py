@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text

@@ -18,11 +18,11 @@ import shlex
 import sys
 import time
 from bisect import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
-from typing import Iterator
 
 from api.database import DatabaseUrls
 from api.settings import Settings

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import openpyxl

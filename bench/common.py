@@ -109,7 +109,7 @@ class PeakRss:
                 return int(line.split()[1]) * 1024
         return 0
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         try:
             Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
         except OSError:

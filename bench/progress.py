@@ -23,7 +23,7 @@ import statistics
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     clock = server.config.app.state.runtime.services.clock
     today = clock.today()
     if not date(2026, 9, 1) <= today <= date(2026, 12, 31):  # keep the 2027 window open
-        clock.travel_to(datetime(2026, 11, 20, 4, tzinfo=timezone.utc))
+        clock.travel_to(datetime(2026, 11, 20, 4, tzinfo=UTC))
     paid_at = clock.now() - timedelta(minutes=1)
     payers: list[Payer] = []
     try:

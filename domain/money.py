@@ -24,5 +24,5 @@ def is_money(value: Decimal) -> bool:
     return value.is_finite() and value == value.quantize(CENT)
 
 
-def money_column(nullable: bool = False, default: str | None = None) -> Column:
+def money_column(nullable: bool = False, default: str | None = None) -> Column[Decimal]:
     return Column(Numeric(12, 2), nullable=nullable, server_default=default)

@@ -29,7 +29,7 @@ class Viewer:
     principal: strawberry.Private[Principal]
 
     @classmethod
-    def of(cls, principal: Principal) -> "Viewer":
+    def of(cls, principal: Principal) -> Viewer:
         return cls(username=principal.username, role=principal.role, department=principal.department, principal=principal)
 
     @strawberry.field(description="The unit the caller works in; null for county-wide roles.")

@@ -50,7 +50,7 @@ class Context:
     db: Db | None = None
     principal: Principal | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
-    edge_problems: "EdgeProblems | None" = None  # a mutation's bad argument values (schema/edge.py)
+    edge_problems: EdgeProblems | None = None  # a mutation's bad argument values (schema/edge.py)
 
     async def authenticate(self) -> None:
         """Bind the transaction to the caller's tenant and load the caller."""

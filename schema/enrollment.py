@@ -51,7 +51,7 @@ class EnrollmentType:
     person_id: strawberry.Private[int]
 
     @classmethod
-    def of(cls, row: EnrollmentRow, birth_date: date, whole: bool) -> "EnrollmentType":
+    def of(cls, row: EnrollmentRow, birth_date: date, whole: bool) -> EnrollmentType:
         """`whole`: may the viewer see the person's birth date (see domain/persons/rules.py)."""
         return cls(
             year=row.year,
@@ -66,7 +66,9 @@ class EnrollmentType:
             person_id=row.person_id,
         )
 
-    @strawberry.field(description="Every category that applied, the winner first (highest; ties: AUTO_ENROLL, DEDUCT, REIMBURSE, then code).")
+    @strawberry.field(
+        description="Every category that applied, the winner first (highest; ties: AUTO_ENROLL, DEDUCT, REIMBURSE, then code)."
+    )
     async def subsidies(self, info: Info) -> list[SubsidyCandidate]:
         context = info.context
         principal = context.county_caller()
@@ -131,7 +133,7 @@ class EnrollmentHistoryEntry:
     source: str
 
     @classmethod
-    def of(cls, entry: HistoryEntry) -> "EnrollmentHistoryEntry":
+    def of(cls, entry: HistoryEntry) -> EnrollmentHistoryEntry:
         return cls(year=entry.year, enrolled=entry.enrolled, source=entry.source)
 
 

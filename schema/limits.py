@@ -61,7 +61,7 @@ class Measure:
     cost: int = 0
     fields: int = 0
 
-    def __add__(self, other: "Measure") -> "Measure":
+    def __add__(self, other: Measure) -> Measure:
         return Measure(
             max(self.depth, other.depth), self.aliases + other.aliases, self.cost + other.cost, self.fields + other.fields
         )
@@ -172,7 +172,10 @@ def limit_errors(schema: GraphQLSchema, document: DocumentNode, variables: dict[
         name = operation.name.value if operation.name else "the operation"
         if measure.fields > limits.max_fields:
             errors.append(
-                _error("QUERY_TOO_LARGE", f"{name} selects {measure.fields:,} fields once its fragments are expanded; the limit is {limits.max_fields:,}")
+                _error(
+                    "QUERY_TOO_LARGE",
+                    f"{name} selects {measure.fields:,} fields once its fragments are expanded; the limit is {limits.max_fields:,}",
+                )
             )
         if measure.depth > limits.max_depth:
             errors.append(_error("QUERY_TOO_DEEP", f"{name} is nested {measure.depth} deep; the depth limit is {limits.max_depth}"))

@@ -1,7 +1,8 @@
 """Per-request DataLoaders: one query per batch of ids, scoped to the caller."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
@@ -31,7 +32,7 @@ def units(context: Context) -> DataLoader[int, UnitRow | None]:
     return _loader(context, "units", factory)
 
 
-def persons(context: Context) -> DataLoader[int, "PersonRow | None"]:
+def persons(context: Context) -> DataLoader[int, PersonRow | None]:
     from domain.persons.store import persons_by_ids
 
     def factory(ctx: Context) -> DataLoader:

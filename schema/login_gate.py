@@ -12,7 +12,7 @@ takes a turn; a query that merely mentions the word waits a little longer.
 """
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from strawberry.extensions import SchemaExtension
 

@@ -47,7 +47,7 @@ class PaymentImportType(Node):
     rejected: int
 
     @classmethod
-    def of(cls, row: ImportRow) -> "PaymentImportType":
+    def of(cls, row: ImportRow) -> PaymentImportType:
         return cls(
             id=to_global_id("PaymentImport", row.id), year=row.year, file_name=row.file_name, checksum=row.checksum,
             imported_by=row.imported_by, imported_at=row.imported_at, rows_total=row.rows_total, accepted=row.accepted,
@@ -82,7 +82,7 @@ class ImportPaymentsPayload:
     client_mutation_id: str | None = None
 
     @classmethod
-    def of(cls, report: ImportReport | None, errors: list[UserError], client_mutation_id: str | None) -> "ImportPaymentsPayload":
+    def of(cls, report: ImportReport | None, errors: list[UserError], client_mutation_id: str | None) -> ImportPaymentsPayload:
         if report is None:
             return cls(
                 accepted=0, duplicates=0, already_imported=0, rejected=0, rows_total=0, dry_run=False, atomic=False,

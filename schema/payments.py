@@ -52,7 +52,7 @@ PaymentTimingEnum = strawberry.enum(Timing, name="PaymentTiming", description="W
 PersonRef = Annotated["PersonType", strawberry.lazy("schema.persons")]
 
 
-async def load_person(info: Info, person_id: int) -> "PersonType":
+async def load_person(info: Info, person_id: int) -> PersonType:
     from schema.persons import PersonType
 
     row = await loaders.persons(info.context).load(person_id)
@@ -77,7 +77,7 @@ class RefundType(Node):
     row: strawberry.Private[RefundRow]
 
     @classmethod
-    def of(cls, row: RefundRow) -> "RefundType":
+    def of(cls, row: RefundRow) -> RefundType:
         return cls(
             id=to_global_id("Refund", row.id), reason=RefundReason(row.reason), amount=row.amount, status=row.status,
             automatic=row.automatic, event_date=row.event_date, note=row.note, requested_at=row.requested_at,
@@ -86,7 +86,7 @@ class RefundType(Node):
         )
 
     @strawberry.field
-    async def payment(self, info: Info) -> "PaymentType":
+    async def payment(self, info: Info) -> PaymentType:
         principal = info.context.county_caller()
         found = await payments_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [self.row.payment_id])
         if self.row.payment_id not in found:
@@ -108,7 +108,7 @@ class PaymentType(Node):
     row: strawberry.Private[PaymentRow]
 
     @classmethod
-    def of(cls, row: PaymentRow) -> "PaymentType":
+    def of(cls, row: PaymentRow) -> PaymentType:
         return cls(
             id=to_global_id("Payment", row.id), year=row.year, amount=row.amount, channel=PaymentChannel(row.channel),
             status=PaymentStatus(row.status), timing=Timing(row.timing), paid_at=row.paid_at,

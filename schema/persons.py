@@ -41,7 +41,7 @@ class PersonType(Node):
     whole: strawberry.Private[bool]
 
     @classmethod
-    def of(cls, row: PersonRow, viewer: Principal) -> "PersonType":
+    def of(cls, row: PersonRow, viewer: Principal) -> PersonType:
         whole = viewer.sees_whole_id_numbers
         return cls(
             id=to_global_id("Person", row.id), id_number=shown_id_number(row.id_number, whole), name=row.name,

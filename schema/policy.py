@@ -53,7 +53,7 @@ class SubsidyCategoryType:
     amount: Decimal = strawberry.field(description="The subsidy this category gives at the year's standard.")
 
     @classmethod
-    def of(cls, category: SubsidyCategory, standard: Decimal) -> "SubsidyCategoryType":
+    def of(cls, category: SubsidyCategory, standard: Decimal) -> SubsidyCategoryType:
         return cls(
             code=category.code,
             name=category.name,
@@ -89,7 +89,7 @@ class YearPolicyType:
     assessment: AssessmentRulesType | None = strawberry.field(description="Rewards and penalties of the year.")
 
     @classmethod
-    def of(cls, policy: YearPolicy) -> "YearPolicyType":
+    def of(cls, policy: YearPolicy) -> YearPolicyType:
         return cls(
             year=policy.year,
             standard=policy.standard,

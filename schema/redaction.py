@@ -5,7 +5,8 @@ know what people write into it."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from strawberry.extensions import SchemaExtension
 

@@ -63,7 +63,7 @@ class SubsidyBatchType(Node):
     dry_run: bool = strawberry.field(description="True when nothing was written: a dry run, or a refused upload.")
 
     @classmethod
-    def of_batch(cls, row: BatchRow) -> "SubsidyBatchType":
+    def of_batch(cls, row: BatchRow) -> SubsidyBatchType:
         return cls(
             id=to_global_id("SubsidyBatch", row.id), year=row.year, category=row.category, version=row.version,
             rows_total=row.rows_total, rows_accepted=row.rows_accepted, rows_rejected=row.rows_rejected,
@@ -72,7 +72,7 @@ class SubsidyBatchType(Node):
         )
 
     @classmethod
-    def of_report(cls, report: UploadReport, file_name: str) -> "SubsidyBatchType":
+    def of_report(cls, report: UploadReport, file_name: str) -> SubsidyBatchType:
         return cls(
             id=to_global_id("SubsidyBatch", report.batch_id or 0), year=report.year, category=report.category,
             version=report.version, rows_total=report.rows_total, rows_accepted=report.rows_accepted,
@@ -91,7 +91,7 @@ class SubsidyHistoryEntry:
     recognized_on: date | None
 
     @classmethod
-    def of(cls, row: HistoryRow) -> "SubsidyHistoryEntry":
+    def of(cls, row: HistoryRow) -> SubsidyHistoryEntry:
         return cls(year=row.year, category=row.category, version=row.version, change=row.change,
                    uploaded_at=row.uploaded_at, recognized_on=row.recognized_on)
 
@@ -118,7 +118,7 @@ class SubsidyRemoval:
     unit_id: strawberry.Private[int | None]
 
     @classmethod
-    def of(cls, removal: Removal, viewer: Principal) -> "SubsidyRemoval":
+    def of(cls, removal: Removal, viewer: Principal) -> SubsidyRemoval:
         before, after = removal.before, removal.after
         return cls(
             id_number=removal.id_number if viewer.sees_whole_id_numbers else mask(removal.id_number),

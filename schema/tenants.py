@@ -1,8 +1,6 @@
 """GraphQL face of tenants and the jurisdiction tree: tenant, units, onboardTenant, addUnits."""
 from __future__ import annotations
 
-from typing import Optional
-
 import strawberry
 from strawberry.types import Info
 
@@ -53,7 +51,7 @@ class TenantType(Node):
     name: str
 
     @classmethod
-    def from_row(cls, row: TenantRow) -> "TenantType":
+    def from_row(cls, row: TenantRow) -> TenantType:
         return cls(id=to_global_id("Tenant", row.id), code=row.code, name=row.name)
 
 
@@ -66,15 +64,15 @@ class UnitType(Node):
     row: strawberry.Private[UnitRow]
 
     @classmethod
-    def from_row(cls, row: UnitRow) -> "UnitType":
+    def from_row(cls, row: UnitRow) -> UnitType:
         return cls(id=to_global_id("Unit", row.id), code=row.code, name=row.name, kind=row.kind, path=row.path, row=row)
 
     @strawberry.field
-    async def parent(self, info: Info) -> Optional["UnitType"]:
+    async def parent(self, info: Info) -> UnitType | None:
         return await load_unit(info, self.row.parent_id)
 
     @strawberry.field
-    async def children(self, info: Info, first: int | None = None, after: str | None = None) -> "Connection[UnitType]":
+    async def children(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[UnitType]:
         return await unit_connection(info, self.row.id, first, after)
 
 
@@ -118,7 +116,7 @@ class UnitInput:
     code: str
     name: str
     kind: UnitKindEnum
-    children: list["UnitInput"] | None = None
+    children: list[UnitInput] | None = None
 
 
 def to_specs(units: list[UnitInput]) -> list[UnitSpec]:

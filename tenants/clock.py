@@ -5,7 +5,7 @@ can a training environment replaying a campaign.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -16,7 +16,7 @@ class Clock:
         self._pinned: datetime | None = None
 
     def now(self) -> datetime:
-        return self._pinned or datetime.now(timezone.utc)
+        return self._pinned or datetime.now(UTC)
 
     def today(self, zone: str = DEFAULT_ZONE) -> date:
         return self.now().astimezone(ZoneInfo(zone)).date()

@@ -33,7 +33,7 @@ class UnitSpec:
     code: str
     name: str
     kind: UnitKind
-    children: list["UnitSpec"] = field(default_factory=list)
+    children: list[UnitSpec] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

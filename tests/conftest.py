@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import fasteners
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,8 @@ from tests.support import (  # noqa: E402
     small_tree,
 )
 
-TEST_DATABASE = "zhengjiao_test"
+# One database per pytest-xdist worker on the one test server (`make test` runs two).
+TEST_DATABASE = f"zhengjiao_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +42,12 @@ def settings():
 
 @pytest.fixture(scope="session")
 def urls(settings):
-    if not settings.database_url:
-        drop_database(settings, TEST_DATABASE)
-    found = resolve_urls(settings, TEST_DATABASE)
-    migrate(found, settings)
+    # Workers start (and on first use tune and restart) the embedded server one at a time.
+    with fasteners.InterProcessLock(str(settings.data_dir) + ".lock"):
+        if not settings.database_url:
+            drop_database(settings, TEST_DATABASE)
+        found = resolve_urls(settings, TEST_DATABASE)
+        migrate(found, settings)
     return found
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tests.support import REGISTER, new_id_number
@@ -64,7 +64,7 @@ def policy_input(file_name: str, **overrides) -> dict:
 def campaign_day(policy: dict) -> datetime:
     """Noon in Shanghai on the first day of the window: lists are open."""
     day = date.fromisoformat(policy["windowStart"])
-    return datetime(day.year, day.month, day.day, 4, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, 4, tzinfo=UTC)
 
 
 def set_policy(client, token: str, policy: dict) -> dict:

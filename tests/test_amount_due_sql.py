@@ -116,7 +116,7 @@ async def _compare(db, tenant_id: int, policy: YearPolicy, cases: list[tuple[int
         )
     }
     mismatches = []
-    for person_id, number, born, listed in cases:
+    for person_id, _number, born, listed in cases:
         expected = amount_due(policy, {c for c in listed if policy.category(c)}, born)
         row = stored[person_id]
         sql = (row.status, row.amount_due, row.subsidy_category, row.subsidy_amount, row.subsidy_mode, row.reimbursement_due)

@@ -58,7 +58,7 @@ def test_every_list_check_in_the_database_comes_from_an_enum(urls):
 
 def _enums() -> dict[str, type[StrEnum]]:
     found: dict[str, type[StrEnum]] = {}
-    for table, constraint in enum_checks():
+    for _table, constraint in enum_checks():
         found[constraint.info["enum"].__name__] = constraint.info["enum"]
     return found
 

@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -314,13 +314,13 @@ def test_the_table_keeps_no_usernames_or_addresses(servers, county, owner_db):
 
 
 def test_stale_counters_are_pruned_and_locks_kept(owner_db):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from authz.throttle_rules import LoginLimits
     from authz.throttle_store import count_failure, prune
 
     limits = LoginLimits(lock_after=2)
-    then = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    then = datetime(2020, 1, 1, tzinfo=UTC)
 
     async def run(db):
         await count_failure(db, "stale-test", Subject.ACCOUNT, limits, then)
@@ -419,14 +419,14 @@ def test_the_business_clock_does_not_move_the_throttle(servers, county):
 
 
 def test_back_off_rules():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from authz.throttle_rules import Counter, LoginLimits, backoff
     from authz.throttle_rules import refused as refused_now
 
     limits = LoginLimits(slow_after=5, backoff_seconds=1, backoff_max_seconds=300)
     assert [backoff(n, 5, limits).total_seconds() for n in (4, 5, 6, 7, 13, 14, 400)] == [0, 1, 2, 4, 256, 300, 300]
-    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
     later = now + timedelta(seconds=30)
     below = Counter(Subject.ACCOUNT, 4, later, later, None)  # a failure after `now`, no back-off due
     assert not refused_now(below, limits, now)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -43,7 +43,7 @@ def test_channel_names(name, channel):
         ("2026.11.05 09:05:07", datetime(2026, 11, 5, 9, 5, 7, tzinfo=SHANGHAI)),
         ("2026年11月5日 10时30分", datetime(2026, 11, 5, 10, 30, tzinfo=SHANGHAI)),
         ("20261105103000", datetime(2026, 11, 5, 10, 30, tzinfo=SHANGHAI)),
-        ("2026-11-05T02:30:00Z", datetime(2026, 11, 5, 2, 30, tzinfo=timezone.utc)),
+        ("2026-11-05T02:30:00Z", datetime(2026, 11, 5, 2, 30, tzinfo=UTC)),
         ("2026-11-05T10:30:00+08:00", datetime(2026, 11, 5, 10, 30, tzinfo=timezone(timedelta(hours=8)))),
         ("46331.4375", datetime(2026, 11, 5, 10, 30, tzinfo=SHANGHAI)),  # an Excel serial
     ],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import openpyxl
 import psycopg
@@ -152,7 +152,7 @@ def test_broken_files_give_one_error_and_write_nothing(client, county, data, nam
 
 def test_upload_after_the_cutoff_is_refused(client, county, clock):
     (number, name), = people(client, county, 1)
-    clock.travel_to(datetime(2023, 1, 2, 4, tzinfo=timezone.utc))
+    clock.travel_to(datetime(2023, 1, 2, 4, tzinfo=UTC))
     result = upload(client, county.tokens["civil_affairs"], 2023, "dibao", csv_list(rows_of([(number, name)])))
     assert [e["code"] for e in result["userErrors"]] == ["LIST_CLOSED"]
     assert enrollment(client, county.tokens["admin"], number, 2023)["reimbursementDue"] == "0.00"

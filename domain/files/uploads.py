@@ -42,6 +42,10 @@ def open_upload(data: bytes, file_name: str, aliases: dict[str, list[str]]) -> t
     mapping = map_headers(table.headers, aliases)
     if require(mapping, ["id_number"]):
         raise Rejected(
-            [Problem("NO_ID_COLUMN", f"{file_name}: no ID number column (证件号码 or 身份证号); headers found: {found_headers(table)}", ["file"])]
+            [Problem(
+                "NO_ID_COLUMN",
+                f"{file_name}: no ID number column (证件号码 or 身份证号); headers found: {found_headers(table)}",
+                ["file"],
+            )]
         )
     return table, mapping

@@ -399,7 +399,9 @@ def _message(code: str, row, policy: YearPolicy) -> str:  # noqa: ANN001
     if code == "EXTERNAL_ID_REUSED_IN_FILE":
         return f"the same 流水号 is in row {row.other_row} with another person, amount or time"
     if code == "RECEIPT_NO_USED":
-        return f"the receipt number is used in row {row.other_row}" if row.other_row else "the receipt number is already used in this county"
+        if row.other_row:
+            return f"the receipt number is used in row {row.other_row}"
+        return "the receipt number is already used in this county"
     if code == "SAME_AS_BAD_ROW":
         return f"repeats row {row.other_row}, which has an error"
     return code

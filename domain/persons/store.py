@@ -77,7 +77,11 @@ async def register_person(db: Db, tenant_id: int, unit: UnitRef, person: NewPers
     problems, parsed = check_new_person(person)
     if unit.kind not in PERSON_UNIT_KINDS:
         problems.append(
-            Problem("INVALID_UNIT", f"persons are registered in a village, community, school or special unit, not {unit.kind.value}", ["unit"])
+            Problem(
+                "INVALID_UNIT",
+                f"persons are registered in a village, community, school or special unit, not {unit.kind.value}",
+                ["unit"],
+            )
         )
     if problems:
         raise Rejected(problems)

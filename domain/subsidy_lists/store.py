@@ -53,7 +53,9 @@ async def list_batches(
 
 async def batch_by_id(db: Db, tenant_id: int, batch_id: int) -> BatchRow | None:
     row = (
-        await db.execute(text(f"SELECT {_BATCH_COLUMNS} FROM subsidy_batch WHERE tenant_id = :t AND id = :id"), {"t": tenant_id, "id": batch_id})
+        await db.execute(
+            text(f"SELECT {_BATCH_COLUMNS} FROM subsidy_batch WHERE tenant_id = :t AND id = :id"), {"t": tenant_id, "id": batch_id}
+        )
     ).first()
     return BatchRow(*row) if row else None
 

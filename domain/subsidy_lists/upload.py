@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Awaitable, Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import text
 

@@ -32,7 +32,7 @@ class ReconciliationLine:
     unit_id: strawberry.Private[int | None]
 
     @classmethod
-    def of(cls, row: ReconciliationRow) -> "ReconciliationLine":
+    def of(cls, row: ReconciliationRow) -> ReconciliationLine:
         values = {name: getattr(row, name) for name in (
             "payments", "collected", "accepted_count", "accepted", "duplicate_count", "duplicate", "refunded_count",
             "refunded", "refunds_approved", "refunds_completed", "kept", "cash_confirmed", "cash_declared",

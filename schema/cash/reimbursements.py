@@ -36,7 +36,7 @@ class Reimbursement:
     person_id: strawberry.Private[int]
 
     @classmethod
-    def of(cls, row: OwedRow) -> "Reimbursement":
+    def of(cls, row: OwedRow) -> Reimbursement:
         return cls(category=row.category, amount=row.amount, paid_out_at=row.paid_out_at, method=row.method,
                    reference=row.reference, person_id=row.person_id)
 
@@ -54,7 +54,7 @@ class ReimbursementSummary:
     unit_id: strawberry.Private[int | None]
 
     @classmethod
-    def of(cls, row: OwedSummary) -> "ReimbursementSummary":
+    def of(cls, row: OwedSummary) -> ReimbursementSummary:
         return cls(owed_count=row.owed_count, owed_amount=row.owed_amount, paid_count=row.paid_count,
                    paid_amount=row.paid_amount, unit_id=row.unit_id)
 

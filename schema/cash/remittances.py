@@ -37,7 +37,7 @@ class RemittanceType(Node):
     confirmation_no: str | None
 
     @classmethod
-    def of(cls, row: RemittanceRow) -> "RemittanceType":
+    def of(cls, row: RemittanceRow) -> RemittanceType:
         return cls(
             id=to_global_id("Remittance", row.id), collector_id=to_global_id("User", row.collector_id),
             payments=row.payments, total=row.total, status=row.status, declared_at=row.declared_at,
@@ -58,7 +58,7 @@ class CashHolding:
     unit_id: strawberry.Private[int | None]
 
     @classmethod
-    def of(cls, held: CashHeld) -> "CashHolding":
+    def of(cls, held: CashHeld) -> CashHolding:
         return cls(
             collector_id=to_global_id("User", held.collector_id), username=held.username, payments=held.payments,
             amount=held.amount, oldest_paid_at=held.oldest_paid_at, days_held=held.days_held, overdue=held.overdue,

@@ -18,8 +18,10 @@ from domain.progress.store import Measurement, UnitAssessment, assess_year
 from schema.errors import PublicError
 from schema.tenants import UnitType, load_unit
 
-MissingFromEnum = strawberry.enum(MissingFrom, name="MissingFrom", description="TARGET: missing = quota − enrolled; THRESHOLD: ⌈rate × quota⌉ − enrolled.")
-ZERO = Decimal(0)
+MissingFromEnum = strawberry.enum(
+    MissingFrom, name="MissingFrom", description="TARGET: missing = quota − enrolled; THRESHOLD: ⌈rate × quota⌉ − enrolled."
+)
+ZERO = Decimal(0)  # the inputs' default, written "0" in the schema
 
 
 @strawberry.type(name="RewardTier")
@@ -46,14 +48,16 @@ class AssessmentRulesType:
     shortfall: ShortfallType | None
 
     @classmethod
-    def of(cls, rules: AssessmentRules) -> "AssessmentRulesType":
+    def of(cls, rules: AssessmentRules) -> AssessmentRulesType:
         s = rules.shortfall
         return cls(
             per_enrolled=rules.per_enrolled,
             per_above_target=rules.per_above_target,
             per_below_target=rules.per_below_target,
             reward_tiers=[RewardTierType(min_rate=t.min_rate, per_enrolled=t.per_enrolled, by=t.by) for t in rules.reward_tiers],
-            shortfall=ShortfallType(below_rate=s.below_rate, per_missing=s.per_missing, by=s.by, missing_from=s.missing_from) if s else None,
+            shortfall=(
+                ShortfallType(below_rate=s.below_rate, per_missing=s.per_missing, by=s.by, missing_from=s.missing_from) if s else None
+            ),
         )
 
 
@@ -128,7 +132,7 @@ class UnitAssessmentType:
         return await load_unit(info, self.unit_id)
 
     @classmethod
-    def of(cls, a: UnitAssessment) -> "UnitAssessmentType":
+    def of(cls, a: UnitAssessment) -> UnitAssessmentType:
         r = a.result
         return cls(
             unit_id=a.unit.unit_id,
@@ -138,8 +142,8 @@ class UnitAssessmentType:
             reward=r.reward,
             penalty=r.penalty,
             net=r.net,
-            lines=[AssessmentLine(code=l.code, description=l.description, persons=l.persons, per_person=l.rate,
-                                  amount=l.amount, on=l.on) for l in r.lines],
+            lines=[AssessmentLine(code=line.code, description=line.description, persons=line.persons, per_person=line.rate,
+                                  amount=line.amount, on=line.on) for line in r.lines],
             measurements=[_measurement(m) for m in a.measurements],
         )
 

@@ -32,7 +32,8 @@ class FieldListQueries:
         services = context.services
         size = page_size(first, services.page_default, services.page_max)
         cursor = decode_cursor(after, 2)
-        query = PersonQuery(tenant_id=principal.tenant_id, path=row.path if row else principal.scope_path, year=year, status=EnrollmentStatus.UNPAID)
+        path = row.path if row else principal.scope_path
+        query = PersonQuery(tenant_id=principal.tenant_id, path=path, year=year, status=EnrollmentStatus.UNPAID)
         page = await persons_store.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
         return connection(
             page.rows, has_next=page.has_next, total=page.total, after=after,

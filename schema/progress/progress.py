@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from authz.principal import Principal
+from domain.money import CENT
 from domain.policy import store as policy_store
 from domain.progress import rules as progress_rules
 from domain.progress import store as progress_store
@@ -28,13 +29,12 @@ class HistoryInterval(Enum):
 
 
 HistoryIntervalEnum = strawberry.enum(HistoryInterval, name="HistoryInterval")
-_CENT = Decimal("0.01")
 
 
 def _percent(enrolled: int, target: int) -> Decimal:
     if not target:
         return Decimal("0.00")
-    return (Decimal(enrolled * 100) / Decimal(target)).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return (Decimal(enrolled * 100) / Decimal(target)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @strawberry.type(name="QuotaProgress")
@@ -55,7 +55,7 @@ class QuotaProgressType:
     measured_on: date | None = strawberry.field(description="The snapshot day of the figures; null: live.")
 
     @classmethod
-    def of(cls, row: UnitProgress) -> "QuotaProgressType":
+    def of(cls, row: UnitProgress) -> QuotaProgressType:
         c = row.counts
         return cls(
             unit=UnitType.from_row(row.unit), target=row.target, enrolled=c.enrolled, rate=float(row.rate),
@@ -79,7 +79,7 @@ class ProgressPoint:
     subsidized: int
 
     @classmethod
-    def of(cls, point: Point) -> "ProgressPoint":
+    def of(cls, point: Point) -> ProgressPoint:
         c: Counts = point.counts
         rate = Fraction(c.enrolled, point.target) if point.target else Fraction(0)
         return cls(

@@ -24,7 +24,7 @@ class QuotaType:
         return await load_unit(info, self.unit_id)
 
     @classmethod
-    def of(cls, year: int, row: QuotaRow) -> "QuotaType":
+    def of(cls, year: int, row: QuotaRow) -> QuotaType:
         return cls(year=year, target=row.target, unit_id=row.unit_id)
 
 
