@@ -165,11 +165,11 @@ class PaymentImportQueries:
             raise PublicError("FORBIDDEN", "your role or scope does not allow this")
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 1)
-        rows, has_next, total = await payments_imports.list_imports(
+        page = await payments_imports.list_imports(
             context.db, principal.tenant_id, year, size, cursor[0] if cursor else None
         )
         return connection(
-            rows, has_next=has_next, total=total, after=after,
+            page, after=after,
             node=lambda r: PaymentImportType.of(r), cursor=lambda r: [r.id],
         )
 

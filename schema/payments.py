@@ -231,7 +231,7 @@ class PaymentQueries:
         )
         page = await payments_store.list_payments(context.db, query, size, cursor[0] if cursor else None)
         return connection(
-            page.rows, has_next=page.has_next, total=page.total, after=after,
+            page, after=after,
             node=lambda r: PaymentType.of(r), cursor=lambda r: [r.id],
         )
 

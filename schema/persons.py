@@ -161,7 +161,7 @@ class PersonQueries:
         if query.search and looks_like_id_number(query.search):
             await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
         return connection(
-            page.rows, has_next=page.has_next, total=page.total, after=after,
+            page, after=after,
             node=lambda r: PersonType.of(r, principal), cursor=lambda r: [r.unit_path, r.id],
         )
 

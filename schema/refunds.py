@@ -148,9 +148,9 @@ class RefundQueries:
             reason=filter.reason.value if filter and filter.reason else None,
             year=filter.year if filter else None,
         )
-        rows, has_next, total = await refunds_store.list_refunds(context.db, query, size, cursor[0] if cursor else None)
+        page = await refunds_store.list_refunds(context.db, query, size, cursor[0] if cursor else None)
         return connection(
-            rows, has_next=has_next, total=total, after=after,
+            page, after=after,
             node=lambda r: RefundType.of(r), cursor=lambda r: [r.id],
         )
 

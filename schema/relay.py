@@ -9,12 +9,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
 from schema.errors import PublicError
+from tenants.pages import Page
 
 
 @strawberry.interface
@@ -48,18 +49,17 @@ class Connection(Generic[NodeT]):
 
 
 def connection(
-    rows: Sequence[RowT], *, has_next: bool, total: int, after: str | None,
-    node: Callable[[RowT], NodeT], cursor: Callable[[RowT], list[Any]],
+    page: Page[RowT], *, after: str | None, node: Callable[[RowT], NodeT], cursor: Callable[[RowT], list[Any]],
 ) -> Connection[NodeT]:
-    """One page of rows as a Connection: `cursor` gives a row's sort key, `node` its type."""
-    edges = [Edge(node=node(row), cursor=encode_cursor(cursor(row))) for row in rows]
+    """A page of rows as a Connection: `cursor` gives a row's sort key, `node` its type."""
+    edges = [Edge(node=node(row), cursor=encode_cursor(cursor(row))) for row in page.rows]
     page_info = PageInfo(
-        has_next_page=has_next,
+        has_next_page=page.has_next,
         has_previous_page=bool(after),
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
-    return Connection(edges=edges, page_info=page_info, total_count=total)
+    return Connection(edges=edges, page_info=page_info, total_count=page.total)
 
 
 def _b64(text: str) -> str:

@@ -219,11 +219,11 @@ class SubsidyQueries:
         allowed = await readable_categories(info, year, codes)
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 1)
-        rows, has_next, total = await subsidy_lists_store.list_batches(
+        page = await subsidy_lists_store.list_batches(
             context.db, principal.tenant_id, year, allowed, size, cursor[0] if cursor else None
         )
         return connection(
-            rows, has_next=has_next, total=total, after=after,
+            page, after=after,
             node=lambda r: SubsidyBatchType.of_batch(r), cursor=lambda r: [r.id],
         )
 

@@ -100,7 +100,7 @@ async def unit_connection(info: Info, parent_id: int | None, first: int | None, 
         context.db, principal.tenant_id, principal.scope_path, parent_id, size, tuple(cursor) if cursor else None
     )
     return connection(
-        page.rows, has_next=page.has_next, total=page.total, after=after,
+        page, after=after,
         node=lambda r: UnitType.from_row(r), cursor=lambda r: [r.code, r.id],
     )
 

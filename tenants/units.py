@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, literal, or_, select, tuple_
 
 from tenants.kinds import UnitKind
 from tenants.models import Unit
+from tenants.pages import Page
 from tenants.session import Db
 from tenants.tree import starts_with
 
@@ -56,16 +57,9 @@ async def unit_by_code(db: Db, tenant_id: int, code: str) -> UnitRow | None:
     return _row(row) if row else None
 
 
-@dataclass(frozen=True)
-class UnitPage:
-    rows: list[UnitRow]
-    has_next: bool
-    total: int
-
-
 async def list_children(
     db: Db, tenant_id: int, scope_path: str, parent_id: int | None, first: int, after: tuple[str, int] | None
-) -> UnitPage:
+) -> Page:
     """Children of a unit (or the top level), ordered by (code, id)."""
     conditions = [
         Unit.tenant_id == tenant_id,
@@ -77,4 +71,4 @@ async def list_children(
         page.append(tuple_(Unit.code, Unit.id) > tuple_(after[0], after[1]))
     rows = (await db.execute(select(*_COLUMNS).where(and_(*page)).order_by(Unit.code, Unit.id).limit(first + 1))).all()
     total = await db.scalar(select(func.count()).select_from(Unit).where(and_(*conditions)))
-    return UnitPage([_row(r) for r in rows[:first]], len(rows) > first, total)
+    return Page([_row(r) for r in rows[:first]], len(rows) > first, total)

@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from domain.cash.rules import RemittanceStatus
 from domain.money import ZERO
+from tenants.pages import Page, newest_first
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -129,7 +130,7 @@ class OwedRow:
 
 async def list_owed(
     db: Db, tenant_id: int, year: int, path: str, paid_out: bool | None, first: int, after: tuple[str, int] | None
-) -> tuple[list[OwedRow], bool, int]:
+) -> Page[OwedRow]:
     """Persons owed (or paid) a reimbursement, in village order, keyset-paginated."""
     where = _OWED
     if paid_out is not None:
@@ -146,7 +147,7 @@ async def list_owed(
         )
     ).all()
     total = await db.scalar(text(f"SELECT count(*) {where}"), params)
-    return [OwedRow(*r) for r in rows[:first]], len(rows) > first, total
+    return Page([OwedRow(*r) for r in rows[:first]], len(rows) > first, total)
 
 
 @dataclass(frozen=True)
@@ -321,22 +322,17 @@ async def confirm(db: Db, tenant_id: int, remittance: RemittanceRow, confirmatio
 
 async def list_remittances(
     db: Db, tenant_id: int, scope_path: str, status: str | None, collector_id: int | None, first: int, before_id: int | None
-) -> tuple[list[RemittanceRow], bool, int]:
+) -> Page[RemittanceRow]:
     where = "tenant_id = :t AND unit_path ^@ :scope"
     params: dict = {"t": tenant_id, "scope": scope_path, "status": status, "c": collector_id}
     if status is not None:
         where += " AND status = :status"
     if collector_id is not None:
         where += " AND collector_id = :c"
-    page = where + (" AND id < :before" if before_id is not None else "")
-    rows = (
-        await db.execute(
-            text(f"SELECT {_COLUMNS} FROM remittance WHERE {page} ORDER BY id DESC LIMIT :limit"),
-            {**params, "before": before_id, "limit": first + 1},
-        )
-    ).all()
-    total = await db.scalar(text(f"SELECT count(*) FROM remittance WHERE {where}"), params)
-    return [RemittanceRow(*r) for r in rows[:first]], len(rows) > first, total
+    return await newest_first(
+        db, columns=_COLUMNS, source="remittance", where=where, params=params, id_column="id",
+        first=first, before_id=before_id, row=lambda r: RemittanceRow(*r),
+    )
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from domain.files.uploads import RowProblem, found_headers, open_upload
 from domain.payments import sql as payments_sql
 from domain.payments.files import STAGE_COLUMNS, FileContext, staged_rows
 from domain.policy.rules import YearPolicy
+from tenants.pages import Page, newest_first
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -571,22 +572,13 @@ def _import_row(r) -> ImportRow:  # noqa: ANN001
 
 async def list_imports(
     db: Db, tenant_id: int, year: int | None, first: int, before_id: int | None
-) -> tuple[list[ImportRow], bool, int]:
+) -> Page[ImportRow]:
     """A county's imports, newest first: (page, has_next, total)."""
     where = "i.tenant_id = :t AND (CAST(:y AS int) IS NULL OR i.year = :y)"
-    params = {"t": tenant_id, "y": year}
-    rows = (
-        await db.execute(
-            text(
-                f"""SELECT {_IMPORT_COLUMNS} FROM {_IMPORT_FROM}
-                     WHERE {where} AND (CAST(:before AS bigint) IS NULL OR i.id < :before)
-                     ORDER BY i.id DESC LIMIT :limit"""
-            ),
-            {**params, "before": before_id, "limit": first + 1},
-        )
-    ).all()
-    total = await db.scalar(text(f"SELECT count(*) FROM payment_import i WHERE {where}"), params)
-    return [_import_row(r) for r in rows[:first]], len(rows) > first, total
+    return await newest_first(
+        db, columns=_IMPORT_COLUMNS, source=_IMPORT_FROM, where=where, params={"t": tenant_id, "y": year},
+        id_column="i.id", first=first, before_id=before_id, row=_import_row,
+    )
 
 
 async def imports_by_ids(db: Db, tenant_id: int, ids: list[int]) -> dict[int, ImportRow]:

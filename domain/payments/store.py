@@ -29,6 +29,7 @@ from domain.payments.rules import (
 )
 from domain.persons.store import PersonRow
 from domain.policy.rules import YearPolicy
+from tenants.pages import Page, newest_first
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -43,13 +44,6 @@ class PaymentQuery:
     person_id: int | None = None
 
 
-@dataclass(frozen=True)
-class PaymentPage:
-    rows: list[PaymentRow]
-    has_next: bool
-    total: int
-
-
 def _where(query: PaymentQuery) -> tuple[str, dict]:
     clauses = ["tenant_id = :tenant", "unit_path ^@ :path"]
     params: dict = {"tenant": query.tenant_id, "path": query.path}
@@ -61,17 +55,12 @@ def _where(query: PaymentQuery) -> tuple[str, dict]:
     return " AND ".join(clauses), params
 
 
-async def list_payments(db: Db, query: PaymentQuery, first: int, before_id: int | None) -> PaymentPage:
+async def list_payments(db: Db, query: PaymentQuery, first: int, before_id: int | None) -> Page:
     where, params = _where(query)
-    page_where = where + (" AND id < :before" if before_id is not None else "")
-    rows = (
-        await db.execute(
-            text(f"SELECT {PAYMENT_COLUMNS} FROM payment WHERE {page_where} ORDER BY id DESC LIMIT :limit"),
-            {**params, "before": before_id, "limit": first + 1},
-        )
-    ).all()
-    total = await db.scalar(text(f"SELECT count(*) FROM payment WHERE {where}"), params)
-    return PaymentPage([payment_row(r) for r in rows[:first]], len(rows) > first, total)
+    return await newest_first(
+        db, columns=PAYMENT_COLUMNS, source="payment", where=where, params=params, id_column="id",
+        first=first, before_id=before_id, row=payment_row,
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from domain.persons.rules import PERSON_UNIT_KINDS, NewPerson, check_new_person
 from domain.persons.tables import Person
 from tenants.kinds import UnitKind
 from tenants.models import Unit
+from tenants.pages import Page
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 from tenants.tree import starts_with
@@ -165,13 +166,6 @@ class PersonQuery:
     category: str | None = None
 
 
-@dataclass(frozen=True)
-class PersonPage:
-    rows: list[PersonRow]
-    has_next: bool
-    total: int
-
-
 def _conditions(query: PersonQuery) -> list:
     conditions = [Person.tenant_id == query.tenant_id]
     if query.path != "/":
@@ -194,7 +188,7 @@ def _conditions(query: PersonQuery) -> list:
     return conditions
 
 
-async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> PersonPage:
+async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> Page:
     """Keyset page ordered by (unit_path, id): a village's persons stay together."""
     conditions = _conditions(query)
     page_conditions = list(conditions)
@@ -209,4 +203,4 @@ async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str,
         total = await db.scalar(select(func.count()).select_from(Person).where(and_(*conditions)))
     else:
         total = await registered_below(db, query.tenant_id, query.path)
-    return PersonPage([_row(r) for r in rows[:first]], len(rows) > first, total)
+    return Page([_row(r) for r in rows[:first]], len(rows) > first, total)

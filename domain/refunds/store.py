@@ -26,6 +26,7 @@ from domain.refunds.rules import (
     RefundStatus,
     check_reason,
 )
+from tenants.pages import Page, newest_first
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
 
@@ -219,7 +220,7 @@ class RefundQuery:
     year: int | None = None
 
 
-async def list_refunds(db: Db, query: RefundQuery, first: int, before_id: int | None) -> tuple[list[RefundRow], bool, int]:
+async def list_refunds(db: Db, query: RefundQuery, first: int, before_id: int | None) -> Page[RefundRow]:
     clauses = ["r.tenant_id = :t", "p.unit_path ^@ :path"]
     params: dict = {"t": query.tenant_id, "path": query.path}
     for column, value in (("r.status", query.status), ("r.reason", query.reason), ("p.year", query.year)):
@@ -229,12 +230,7 @@ async def list_refunds(db: Db, query: RefundQuery, first: int, before_id: int | 
             params[key] = value
     where = " AND ".join(clauses)
     source = "refund r JOIN payment p ON p.tenant_id = r.tenant_id AND p.id = r.payment_id"
-    page_where = where + (" AND r.id < :before" if before_id is not None else "")
-    rows = (
-        await db.execute(
-            text(f"SELECT {REFUND_COLUMNS} FROM {source} WHERE {page_where} ORDER BY r.id DESC LIMIT :limit"),
-            {**params, "before": before_id, "limit": first + 1},
-        )
-    ).all()
-    total = await db.scalar(text(f"SELECT count(*) FROM {source} WHERE {where}"), params)
-    return [_row(r) for r in rows[:first]], len(rows) > first, total
+    return await newest_first(
+        db, columns=REFUND_COLUMNS, source=source, where=where, params=params, id_column="r.id",
+        first=first, before_id=before_id, row=_row,
+    )

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import text
 
+from tenants.pages import Page, newest_first
 from tenants.session import Db
 
 
@@ -33,22 +34,13 @@ _BATCH_COLUMNS = """id, year, category_code AS category, version, file_name, che
 
 async def list_batches(
     db: Db, tenant_id: int, year: int, categories: list[str] | None, first: int, after: int | None
-) -> tuple[list[BatchRow], bool, int]:
+) -> Page[BatchRow]:
     """Newest first (keyset on id). `categories` None: every category."""
     where = "tenant_id = :t AND year = :y" + (" AND category_code = ANY(CAST(:cats AS text[]))" if categories is not None else "")
-    params = {"t": tenant_id, "y": year, "cats": categories, "after": after, "limit": first + 1}
-    rows = (
-        await db.execute(
-            text(
-                f"SELECT {_BATCH_COLUMNS} FROM subsidy_batch WHERE {where}"
-                + (" AND id < :after" if after is not None else "")
-                + " ORDER BY id DESC LIMIT :limit"
-            ),
-            params,
-        )
-    ).all()
-    total = await db.scalar(text(f"SELECT count(*) FROM subsidy_batch WHERE {where}"), params)
-    return [BatchRow(*r) for r in rows[:first]], len(rows) > first, total
+    return await newest_first(
+        db, columns=_BATCH_COLUMNS, source="subsidy_batch", where=where, params={"t": tenant_id, "y": year, "cats": categories},
+        id_column="id", first=first, before_id=after, row=lambda r: BatchRow(*r),
+    )
 
 
 async def batch_by_id(db: Db, tenant_id: int, batch_id: int) -> BatchRow | None:

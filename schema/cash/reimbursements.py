@@ -112,11 +112,11 @@ class ReimbursementQueries:
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 2)
         path = await filter_path(info, principal, unit)
-        rows, has_next, total = await cash_store.list_owed(
+        page = await cash_store.list_owed(
             context.db, principal.tenant_id, year, path, paid_out, size, tuple(cursor) if cursor else None
         )
         return connection(
-            rows, has_next=has_next, total=total, after=after,
+            page, after=after,
             node=lambda r: Reimbursement.of(r), cursor=lambda r: [r.unit_path, r.person_id],
         )
 

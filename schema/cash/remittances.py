@@ -170,11 +170,11 @@ class RemittanceQueries:
             collector_id = principal.id
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 1)
-        rows, has_next, total = await cash_store.list_remittances(
+        page = await cash_store.list_remittances(
             context.db, principal.tenant_id, principal.scope_path, status, collector_id, size, cursor[0] if cursor else None
         )
         return connection(
-            rows, has_next=has_next, total=total, after=after,
+            page, after=after,
             node=lambda r: RemittanceType.of(r), cursor=lambda r: [r.id],
         )
 

@@ -36,6 +36,6 @@ class FieldListQueries:
         query = PersonQuery(tenant_id=principal.tenant_id, path=path, year=year, status=EnrollmentStatus.UNPAID)
         page = await persons_store.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
         return connection(
-            page.rows, has_next=page.has_next, total=page.total, after=after,
+            page, after=after,
             node=lambda r: PersonType.of(r, principal), cursor=lambda r: [r.unit_path, r.id],
         )
