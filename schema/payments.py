@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from authz.principal import Principal
+from authz.roles import Role
 from domain.payments import store as payments_store
-from domain.payments.rules import NewPayment, PaymentChannel, PaymentStatus, Timing
+from domain.payments.rules import NewPayment, PaymentChannel, PaymentStatus, RecorderKind, Timing
 from domain.payments.store import (
     PaymentQuery,
     PaymentRow,
@@ -25,6 +27,7 @@ from domain.policy import store as policy_store
 from domain.refunds.rules import RefundReason
 from domain.refunds.store import RefundRow, refunds_of_payments
 from schema import loaders
+from schema.channel_rules import PaymentChannelEnum
 from schema.enrollment import EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
@@ -38,13 +41,13 @@ from schema.relay import (
     page_size,
     to_global_id,
 )
+from tenants.kinds import DepartmentCode, UnitKind
 from tenants.problems import Problem, Rejected
 
 if TYPE_CHECKING:
     from schema.persons import PersonType
 
 
-PaymentChannelEnum = strawberry.enum(PaymentChannel, name="PaymentChannel")
 PaymentStatusEnum = strawberry.enum(PaymentStatus, name="PaymentStatus")
 RefundReasonEnum = strawberry.enum(RefundReason, name="RefundReason")
 PaymentTimingEnum = strawberry.enum(Timing, name="PaymentTiming", description="Which rule took the payment.")
@@ -191,10 +194,8 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
         receipt_no=_blank_to_none(input.receipt_no), external_id=_blank_to_none(input.external_id),
         extension_proof=_blank_to_none(input.extension_proof), back_years=input.back_years or 0,
     )
-    recorded = await record_payment(
-        context.db, principal.tenant_id, person, policy, new, Recorder(principal.subject, principal.id),
-        context.services.clock.now(),
-    )
+    recorder = Recorder(principal.subject, principal.id, await _recorder_kind(info, principal))
+    recorded = await record_payment(context.db, principal.tenant_id, person, policy, new, recorder, context.services.clock.now())
     payment = recorded.payment
     audit.entity, audit.entity_id = "payment", payment.id
     audit.after = {
@@ -202,6 +203,27 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
         "channel": payment.channel, "status": payment.status, "replayed": recorded.replayed,
     }
     return recorded
+
+
+def recorder_kind(role: Role, department: DepartmentCode | None, unit_kind: UnitKind | None) -> RecorderKind:
+    """What the policy's channel rules call an account that may record payments: a
+    collector of a school unit is a school collector, of a village or community a
+    village collector; township staff; the tax bureau."""
+    if role is Role.VILLAGE_COLLECTOR:
+        return RecorderKind.SCHOOL_COLLECTOR if unit_kind is UnitKind.SCHOOL else RecorderKind.VILLAGE_COLLECTOR
+    if role is Role.TOWNSHIP_STAFF:
+        return RecorderKind.TOWNSHIP_STAFF
+    if role is Role.DEPARTMENT_STAFF and department is DepartmentCode.TAX:
+        return RecorderKind.TAX_BUREAU
+    # casbin lets no one else write payments (authz/policy.csv): reaching here is a bug
+    raise ValueError(f"{role} {department} records no payments")
+
+
+async def _recorder_kind(info: Info, principal: Principal) -> RecorderKind:
+    unit = None
+    if principal.scope_unit_id is not None:
+        unit = await loaders.units(info.context).load(principal.scope_unit_id)
+    return recorder_kind(principal.role, principal.department, unit.kind if unit else None)
 
 
 def _blank_to_none(value: str | None) -> str | None:

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.policy import store as policy_store
+from domain.policy.files import channel_rule_to_dict
 from domain.policy.rules import (
     FunderShare,
     LateRule,
@@ -17,6 +18,7 @@ from domain.policy.rules import (
     YearPolicy,
     category_amount,
 )
+from schema.channel_rules import ChannelRuleInput, ChannelRuleType, to_channel_rule
 from schema.errors import UserError
 from schema.mutations import Audit, run_mutation
 from schema.progress.assessment import (
@@ -87,6 +89,9 @@ class YearPolicyType:
     newborn_days: int
     categories: list[SubsidyCategoryType]
     assessment: AssessmentRulesType | None = strawberry.field(description="Rewards and penalties of the year.")
+    channel_rules: list[ChannelRuleType] = strawberry.field(
+        description="Which channels are open to which recorders, and when; empty: every channel open."
+    )
 
     @classmethod
     def of(cls, policy: YearPolicy) -> YearPolicyType:
@@ -108,6 +113,7 @@ class YearPolicyType:
             newborn_days=policy.newborn_days,
             categories=[SubsidyCategoryType.of(c, policy.standard) for c in policy.categories],
             assessment=AssessmentRulesType.of(policy.assessment) if policy.assessment else None,
+            channel_rules=[ChannelRuleType.of(r) for r in policy.channel_rules],
         )
 
 
@@ -149,6 +155,9 @@ class YearPolicyInput:
     remit_amount: Decimal = Decimal("10000")
     newborn_days: int = 90
     assessment: AssessmentRulesInput | None = None
+    channel_rules: list[ChannelRuleInput] | None = strawberry.field(
+        default=None, description="Null or empty: every channel open to every recorder all campaign."
+    )
     client_mutation_id: str | None = None
 
 
@@ -192,6 +201,7 @@ def to_policy(input: YearPolicyInput) -> YearPolicy:
             for c in input.categories
         ),
         assessment=to_rules(input.assessment),
+        channel_rules=tuple(to_channel_rule(r) for r in input.channel_rules or []),
     )
 
 
@@ -202,7 +212,10 @@ async def _set_policy(info: Info, input: YearPolicyInput, audit: Audit) -> tuple
     recomputed = await policy_store.save_policy(context.db, principal.tenant_id, policy, principal.subject)
     await bump_authz_version(context.db, principal.tenant_id)  # category owners feed casbin
     audit.entity, audit.entity_id = "year_policy", policy.year
-    audit.after = {"standard": str(policy.standard), "categories": [c.code for c in policy.categories]}
+    audit.after = {
+        "standard": str(policy.standard), "categories": [c.code for c in policy.categories],
+        "channelRules": [channel_rule_to_dict(r) for r in policy.channel_rules],
+    }
     return await policy_store.load_policy(context.db, principal.tenant_id, policy.year), recomputed
 
 

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from graphql import GraphQLEnumType
 
+from domain.payments.rules import RecorderKind
 from migrations.metadata import enum_checks
 from schema.build import build_schema
 
@@ -70,13 +71,16 @@ def _enums() -> dict[str, type[StrEnum]]:
         ("SubsidyRule", "SubsidyRule"), ("SubsidyMode", "SubsidyMode"), ("LateRule", "LateRule"),
         ("EnrollmentStatus", "EnrollmentStatus"), ("PaymentChannel", "PaymentChannel"),
         ("PaymentStatus", "PaymentStatus"), ("PaymentTiming", "Timing"), ("RefundReason", "RefundReason"),
+        ("RecorderKind", "RecorderKind"),
     ],
 )
 def test_graphql_enums_are_the_enums(graphql_name, enum_name):
     schema = build_schema()._schema
     graphql_enum = schema.get_type(graphql_name)
     assert isinstance(graphql_enum, GraphQLEnumType)
-    assert set(graphql_enum.values) == {member.value for member in _enums()[enum_name]}
+    # RecorderKind has no column of its own (it lives in year_policy.channel_rules, JSON)
+    enums = {**_enums(), "RecorderKind": RecorderKind}
+    assert set(graphql_enum.values) == {member.value for member in enums[enum_name]}
 
 
 _SQL_NAME = re.compile(r"'([A-Z][A-Z_]{2,})'")
@@ -84,7 +88,7 @@ _SQL_NAME = re.compile(r"'([A-Z][A-Z_]{2,})'")
 _ROW_CODES = {
     "CONFLICT_IN_FILE", "NAME_MISMATCH", "ALREADY_IMPORTED", "AMOUNT_MISMATCH", "EXTERNAL_ID_CONFLICT",
     "EXTERNAL_ID_REUSED_IN_FILE", "NOTHING_DUE", "NO_ENROLLMENT", "PERSON_NOT_FOUND", "RECEIPT_NO_USED", "REPEATED",
-    "SAME_AS_BAD_ROW", "RECOGNIZED_AFTER_CUTOFF",
+    "SAME_AS_BAD_ROW", "RECOGNIZED_AFTER_CUTOFF", "CHANNEL_CLOSED",
 }
 
 

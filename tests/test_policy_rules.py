@@ -63,6 +63,7 @@ def test_all_seed_files_are_present():
     names = {p.name for p in SEED_FILES}
     assert names == {
         "baigongshan-2022.json",
+        "baqiao-2022.json",
         "shuangpai-2022.json",
         "neixiang-2023.json",
         "neixiang-2027.json",
@@ -85,6 +86,7 @@ def test_seed_file_loads_validates_and_round_trips(path):
     ("name", "year", "standard", "start", "end", "extension", "categories"),
     [
         ("baigongshan-2022.json", 2022, "320", date(2021, 9, 1), date(2021, 12, 31), date(2022, 2, 28), 4),
+        ("baqiao-2022.json", 2022, "320", date(2021, 10, 15), date(2021, 12, 31), None, 0),
         ("shuangpai-2022.json", 2022, "320", date(2021, 9, 21), date(2021, 12, 31), date(2022, 2, 28), 10),
         ("neixiang-2023.json", 2023, "350", date(2022, 10, 15), date(2022, 12, 31), None, 4),
         ("zaozhuang-2022.json", 2022, "280", date(2021, 11, 1), date(2021, 12, 20), None, 11),

@@ -9,8 +9,9 @@ A file of 100,000 payments goes through a few statements, never a loop over rows
    `record_payment` locks its one row, so a payment recorded at the same moment either
    waits for the import or is seen by it: never two ACCEPTED payments;
 3. one statement classifies every row (`_CLASSIFY`) with the same rules as
-   `record_payment`: person registered, name, idempotent 流水号 per channel, timing and
-   benefit start (`domain.benefit_sql`), amount due, duplicates. Within the file, a
+   `record_payment`: person registered, name, idempotent 流水号 per channel, the
+   channel open to channel files that day, timing and benefit start
+   (`domain/payments/sql.py`), amount due, duplicates. Within the file, a
    person's payments count in the order they were made: the first that passes is
    ACCEPTED, later ones are DUPLICATE (kept, with a DUPLICATE_PAYMENT refund);
 4. unless it is a dry run, the import is recorded (`payment_import`), the payments and
@@ -34,6 +35,7 @@ from domain.files.sheets import PAYMENT_FILE_ALIASES, Table, require
 from domain.files.uploads import RowProblem, found_headers, open_upload
 from domain.payments import sql as payments_sql
 from domain.payments.files import STAGE_COLUMNS, FileContext, staged_rows
+from domain.payments.rules import PaymentChannel, RecorderKind, channel_refusal, shanghai_day
 from domain.policy.rules import YearPolicy
 from tenants.pages import Page, newest_first
 from tenants.problems import Problem, Rejected
@@ -228,6 +230,8 @@ facts AS (
       LEFT JOIN breaks b ON b.person_id = i.person_id
 ),
 -- What stops a row before the payment rules are even asked; or it was imported already.
+-- A channel the policy closes to channel files that day stops it before duplicates are
+-- looked for, as in record_payment.
 judged AS (
     SELECT f.*,
            CASE
@@ -236,6 +240,7 @@ judged AS (
                WHEN ext_differs THEN 'EXTERNAL_ID_REUSED_IN_FILE'
                WHEN existing_id IS NOT NULL AND NOT same_as_existing THEN 'EXTERNAL_ID_CONFLICT'
                WHEN existing_id IS NOT NULL OR repeat THEN NULL
+               WHEN {payments_sql.channel_closed("channel", "CAST(:file_recorder AS text)", "paid_on")} THEN 'CHANNEL_CLOSED'
                WHEN receipt_used OR receipt_reused THEN 'RECEIPT_NO_USED'
                WHEN NOT has_enrollment THEN 'NO_ENROLLMENT'
            END AS block,
@@ -344,7 +349,10 @@ SELECT count(*) AS total,
 
 
 async def _classify(db: Db, tenant_id: int, policy: YearPolicy, has_receipts: bool) -> None:
-    params = {**payments_sql.policy_params(policy), "tenant": tenant_id, "year": policy.year}
+    params = {
+        **payments_sql.policy_params(policy), "tenant": tenant_id, "year": policy.year,
+        "file_recorder": RecorderKind.CHANNEL_FILE.value,
+    }
     await db.execute(text(classify_statement(has_receipts)), params)
     # Real row counts for the statements that read it (a nested loop over 100,000 rows
     # estimated as 200 costs seconds).
@@ -355,7 +363,7 @@ async def _classify(db: Db, tenant_id: int, policy: YearPolicy, has_receipts: bo
 _COLUMN_OF = {
     "EMPTY_ROW": None,
     "MISSING_AMOUNT": "amount", "INVALID_AMOUNT": "amount", "NOTHING_DUE": "amount", "AMOUNT_MISMATCH": "amount",
-    "MISSING_CHANNEL": "channel", "UNKNOWN_CHANNEL": "channel", "CASH_NOT_IN_FILES": "channel",
+    "MISSING_CHANNEL": "channel", "UNKNOWN_CHANNEL": "channel", "CASH_NOT_IN_FILES": "channel", "CHANNEL_CLOSED": "channel",
     "MISSING_PAID_AT": "paid_at", "INVALID_PAID_AT": "paid_at", "PAID_AT_IN_FUTURE": "paid_at",
     "WINDOW_NOT_OPEN": "paid_at", "WINDOW_CLOSED": "paid_at", "EXTENSION_PROOF_REQUIRED": "extension_proof",
     "MISSING_EXTERNAL_ID": "external_id", "INVALID_EXTERNAL_ID": "external_id",
@@ -395,6 +403,9 @@ def _message(code: str, row, policy: YearPolicy) -> str:  # noqa: ANN001
     }
     if code in fixed:
         return fixed[code]
+    if code == "CHANNEL_CLOSED":
+        closed = channel_refusal(policy, PaymentChannel(row.channel), RecorderKind.CHANNEL_FILE, shanghai_day(row.paid_at))
+        return closed.message if closed else code
     if code == "AMOUNT_MISMATCH":
         return f"the amount due is {row.expected}, not {row.amount}"
     if code == "EXTERNAL_ID_REUSED_IN_FILE":
@@ -415,7 +426,7 @@ async def _row_errors(db: Db, policy: YearPolicy, table: Table, mapping: dict[st
 
     rows = await db.execute(
         text(
-            """SELECT row_number, error, expected, amount, other_row FROM payment_outcome
+            """SELECT row_number, error, expected, amount, other_row, channel, paid_at FROM payment_outcome
                 WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"""
         ),
         {"limit": ROW_ERROR_LIMIT},

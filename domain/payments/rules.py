@@ -13,12 +13,17 @@ tests/test_benefit_sql.py.
   break: a fixed 3-month waiting period, plus 1 month per further year of break; each
   back year paid removes one variable month; a break of 4+ years keeps at least 6.
   Newborns are exempt.
+- Channels by who records and when (DOMAIN.md §9): a policy's channel rules open the
+  channels they name to some kinds of recorder for some days (灞桥: cash only at schools;
+  内乡: cash and the other field channels until the concentrated period ends on 11-30).
+  A channel no rule names is open to everyone all campaign. `channel_refusal`; its SQL
+  twin for payment files is `sql.channel_closed` (tests/test_channel_rules_sql.py).
 """
 from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -218,3 +223,88 @@ def check_new_payment(new: NewPayment, now: datetime) -> list[Problem]:
     if not 0 <= new.back_years <= MAX_BACK_YEARS:
         problems.append(Problem("INVALID_BACK_YEARS", f"backYears must be 0..{MAX_BACK_YEARS}", ["backYears"]))
     return problems
+
+
+class RecorderKind(StrEnum):
+    """Who records a payment, as a policy's channel rules name it. Derived from the
+    recording account (its role and the kind of its unit), never typed in."""
+
+    VILLAGE_COLLECTOR = "VILLAGE_COLLECTOR"  # a collector of a village or community (村/社区代办)
+    SCHOOL_COLLECTOR = "SCHOOL_COLLECTOR"  # a collector of a school unit (大中专院校, schools)
+    TOWNSHIP_STAFF = "TOWNSHIP_STAFF"  # a township task force (乡镇征缴专班, 街办)
+    TAX_BUREAU = "TAX_BUREAU"  # the tax bureau's staff (办税服务厅 window)
+    CHANNEL_FILE = "CHANNEL_FILE"  # a row of a channel file the tax bureau imports
+
+
+RECORDER_LABELS: dict[RecorderKind, str] = {
+    RecorderKind.VILLAGE_COLLECTOR: "village and community collectors",
+    RecorderKind.SCHOOL_COLLECTOR: "school collectors",
+    RecorderKind.TOWNSHIP_STAFF: "township staff",
+    RecorderKind.TAX_BUREAU: "the tax bureau",
+    RecorderKind.CHANNEL_FILE: "channel files",
+}
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    """Opens `channels` to the recorders of `recorded_by` (empty: every kind) on the
+    Beijing days from `open_from` until `open_until`, both inclusive (None: unbounded)."""
+
+    channels: tuple[PaymentChannel, ...]
+    recorded_by: tuple[RecorderKind, ...] = ()
+    open_from: date | None = None
+    open_until: date | None = None
+
+    def admits(self, recorder: RecorderKind) -> bool:
+        return not self.recorded_by or recorder in self.recorded_by
+
+    def covers(self, day: date) -> bool:
+        return (self.open_from is None or self.open_from <= day) and (self.open_until is None or day <= self.open_until)
+
+    def opens(self, channel: PaymentChannel, recorder: RecorderKind, day: date) -> bool:
+        return channel in self.channels and self.admits(recorder) and self.covers(day)
+
+
+def channel_open(rules: Iterable[ChannelRule], channel: PaymentChannel, recorder: RecorderKind, day: date) -> bool:
+    """May `recorder` take a payment by `channel` on `day`? A channel that no rule names
+    is open (a policy without rules: every channel); one that rules name is open only
+    where one of them opens it."""
+    governing = [rule for rule in rules if channel in rule.channels]
+    return not governing or any(rule.opens(channel, recorder, day) for rule in governing)
+
+
+def open_channels(rules: Iterable[ChannelRule], recorder: RecorderKind, day: date) -> list[PaymentChannel]:
+    """The channels open to `recorder` on `day`, in the order of `PaymentChannel`."""
+    listed = tuple(rules)
+    return [channel for channel in PaymentChannel if channel_open(listed, channel, recorder, day)]
+
+
+def _why_closed(rules: list[ChannelRule], channel: PaymentChannel, recorder: RecorderKind, year: int) -> str:
+    label = RECORDER_LABELS[recorder]
+    mine = [rule for rule in rules if rule.admits(recorder)]
+    if not mine:
+        kinds = [RECORDER_LABELS[k] for k in RecorderKind if any(rule.admits(k) for rule in rules)]
+        return f"the {year} policy does not open {channel} to {label} (only to {', '.join(kinds)})"
+    untils = [rule.open_until for rule in mine if rule.open_until is not None]
+    froms = [rule.open_from for rule in mine if rule.open_from is not None]
+    if len(untils) == len(mine) and len(froms) == 0:
+        return f"{channel} is open to {label} until {max(untils)}"
+    if len(froms) == len(mine) and len(untils) == 0:
+        return f"{channel} is open to {label} from {min(froms)}"
+    spans = ", ".join(f"{rule.open_from or '…'} – {rule.open_until or '…'}" for rule in mine)
+    return f"{channel} is open to {label} only on {spans}"
+
+
+def channel_refusal(policy: YearPolicy, channel: PaymentChannel, recorder: RecorderKind, day: date) -> Problem | None:
+    """CHANNEL_CLOSED when the policy's channel rules close `channel` to `recorder` on
+    `day` (a Beijing date): why, and the channels open to the recorder that day instead."""
+    rules = [rule for rule in policy.channel_rules if channel in rule.channels]
+    if channel_open(rules, channel, recorder, day):
+        return None
+    why = _why_closed(rules, channel, recorder, policy.year)
+    instead = open_channels(policy.channel_rules, recorder, day)
+    if instead:
+        where = f"on {day} the person can pay by {', '.join(instead)}"
+    else:
+        where = f"no channel is open to {RECORDER_LABELS[recorder]} on {day}"
+    return Problem("CHANNEL_CLOSED", f"{why}; {where}", ["channel"])

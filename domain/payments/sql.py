@@ -8,6 +8,7 @@ both and compares them. Change one, change the other.
 
 Timing is returned as the `Timing` value, or as the code of the refusal
 (`WINDOW_NOT_OPEN`, `EXTENSION_PROOF_REQUIRED`, `WINDOW_CLOSED`) that `classify` raises.
+`channel_closed` is `rules.channel_open` negated (tests/test_channel_rules_sql.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from domain.payments.rules import (
     LONG_BREAK_MIN_WAIT,
     LONG_BREAK_YEARS,
     LONG_TERM_RULES_FROM,
+    ChannelRule,
     Timing,
 )
 from domain.policy.rules import YearPolicy, late_amount
@@ -42,7 +44,38 @@ def policy_params(policy: YearPolicy) -> dict:
         "p_late_amount": late_amount(policy),
         "p_late_wait_days": policy.late_wait_days,
         "p_standard": policy.standard,
+        **channel_rule_params(policy.channel_rules),
     }
+
+
+def channel_rule_params(rules: tuple[ChannelRule, ...]) -> dict:
+    """The channel rules as parallel arrays, one element per (rule, channel, recorder
+    kind), the kind NULL for a rule open to every kind; and the channels rules name."""
+    flat = [
+        (channel.value, kind.value if kind else None, rule.open_from, rule.open_until)
+        for rule in rules
+        for channel in rule.channels
+        for kind in (rule.recorded_by or (None,))
+    ]
+    return {
+        "p_ruled_channels": sorted({channel.value for rule in rules for channel in rule.channels}),
+        "p_rule_channel": [f[0] for f in flat],
+        "p_rule_recorder": [f[1] for f in flat],
+        "p_rule_from": [f[2] for f in flat],
+        "p_rule_until": [f[3] for f in flat],
+    }
+
+
+def channel_closed(channel: str, recorder: str, paid_on: str) -> str:
+    """`NOT rules.channel_open(...)`: true when a rule names the channel and none opens
+    it to the recorder on that day. Rows of channels no rule names never reach the
+    look-up (a policy without rules costs one comparison with an empty array)."""
+    return f"""({channel} = ANY(CAST(:p_ruled_channels AS text[])) AND NOT EXISTS (
+        SELECT 1 FROM unnest(CAST(:p_rule_channel AS text[]), CAST(:p_rule_recorder AS text[]),
+                             CAST(:p_rule_from AS date[]), CAST(:p_rule_until AS date[]))
+                      AS r(channel, recorder, open_from, open_until)
+         WHERE r.channel = {channel} AND (r.recorder IS NULL OR r.recorder = {recorder})
+           AND (r.open_from IS NULL OR r.open_from <= {paid_on}) AND (r.open_until IS NULL OR {paid_on} <= r.open_until)))"""
 
 
 def timing(paid_on: str, birth_date: str, has_proof: str) -> str:

@@ -22,8 +22,10 @@ from domain.payments.rules import (
     NewPayment,
     PaymentChannel,
     PaymentStatus,
+    RecorderKind,
     Timing,
     TimingRefused,
+    channel_refusal,
     check_new_payment,
     shanghai_day,
 )
@@ -67,6 +69,7 @@ async def list_payments(db: Db, query: PaymentQuery, first: int, before_id: int 
 class Recorder:
     subject: str  # "u:12"
     user_id: int | None  # the collector who holds cash for CASH_AGENT payments
+    kind: RecorderKind  # what the policy's channel rules see
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,11 @@ async def record_payment(
         existing = await payment_by_external_id(db, tenant_id, new.channel, new.external_id)
         if existing is not None:
             return _replay(existing, person, new)
+    # Before duplicates: a closed channel is refused even for a person-year already paid
+    # (the collector should not have taken the money), as in a channel file.
+    closed = channel_refusal(policy, PaymentChannel(new.channel), recorder.kind, shanghai_day(new.paid_at))
+    if closed is not None:
+        raise Rejected([closed])
     if await _accepted_exists(db, tenant_id, person.id, new.year):
         timing = _timing_for_duplicate(policy, new, person)
         payment = await _insert(db, tenant_id, person, new, recorder, PaymentStatus.DUPLICATE, timing, None, Decimal(0))

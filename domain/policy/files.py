@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from domain.files.documents import (
     DecimalText,
@@ -23,6 +23,7 @@ from domain.files.documents import (
     document_error,
 )
 from domain.money import CENT
+from domain.payments.rules import ChannelRule, PaymentChannel, RecorderKind
 from domain.policy.rules import (
     FunderShare,
     LateRule,
@@ -56,6 +57,13 @@ class _CategoryFile(Document):
     funders: list[_FunderFile] | None = None
 
 
+class _ChannelRuleFile(Document):
+    channels: list[PaymentChannel]
+    recorded_by: list[RecorderKind] | None = None
+    open_from: IsoDate | None = Field(default=None, alias="from")
+    open_until: IsoDate | None = Field(default=None, alias="until")
+
+
 class _PolicyFile(Document):
     tenant: Any = None  # descriptive keys a file may carry
     source: Any = None
@@ -77,6 +85,7 @@ class _PolicyFile(Document):
     remit_amount: DecimalText | None = None
     newborn_days: Int | None = None
     assessment: Any = None  # read by progress/files.py, its errors named under "assessment"
+    channel_rules: list[_ChannelRuleFile] | None = None
 
 
 def policy_from_dict(d: dict[str, Any]) -> YearPolicy:
@@ -109,6 +118,18 @@ def policy_from_dict(d: dict[str, Any]) -> YearPolicy:
         remit_amount=_given(f.remit_amount, defaults.remit_amount),
         newborn_days=_given(f.newborn_days, defaults.newborn_days),
         assessment=assessment,
+        channel_rules=tuple(_channel_rule(r) for r in f.channel_rules or []),
+    )
+
+
+def channel_rules_from_list(data: list[Any]) -> tuple[ChannelRule, ...]:
+    """Channel rules as stored (`year_policy.channel_rules`, the file's list)."""
+    return tuple(_channel_rule(_ChannelRuleFile.model_validate(r)) for r in data)
+
+
+def _channel_rule(r: _ChannelRuleFile) -> ChannelRule:
+    return ChannelRule(
+        channels=tuple(r.channels), recorded_by=tuple(r.recorded_by or []), open_from=r.open_from, open_until=r.open_until,
     )
 
 
@@ -144,6 +165,16 @@ def policy_to_dict(p: YearPolicy) -> dict[str, Any]:
         "newbornDays": p.newborn_days,
         "categories": [_category_to_dict(c) for c in p.categories],
         "assessment": rules_to_dict(p.assessment) if p.assessment is not None else None,
+        "channelRules": [channel_rule_to_dict(r) for r in p.channel_rules],
+    }
+
+
+def channel_rule_to_dict(r: ChannelRule) -> dict[str, Any]:
+    return {
+        "channels": [c.value for c in r.channels],
+        "recordedBy": [k.value for k in r.recorded_by],
+        "from": _iso(r.open_from),
+        "until": _iso(r.open_until),
     }
 
 

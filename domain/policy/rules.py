@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from domain.money import CENT, HUNDRED, ZERO, is_money, money
 from domain.progress.assessment import (
@@ -22,6 +23,10 @@ from domain.progress.assessment import (
 from tenants.kinds import DepartmentCode
 from tenants.names import name_problem
 from tenants.problems import Problem
+
+if TYPE_CHECKING:
+    # domain/payments/rules.py reads the policy; the policy only holds its channel rules.
+    from domain.payments.rules import ChannelRule
 
 MAX_AGE = 150
 MAX_CODE_LENGTH = 64
@@ -90,6 +95,9 @@ class YearPolicy:
     newborn_days: int = 90
     late_wait_days: int = 30  # FULL_COST_WAIT: benefits start this many days after payment
     assessment: AssessmentRules | None = None  # rewards and penalties of the year (domain/progress/assessment.py)
+    # Which channels are open to which recorders and when (灞桥: cash only at schools;
+    # 内乡: field channels until 11-30). Empty: every channel open (domain/payments/rules.py).
+    channel_rules: tuple[ChannelRule, ...] = ()
 
     @property
     def reference_date(self) -> date:
@@ -111,7 +119,7 @@ def validate_policy(policy: YearPolicy, departments: Iterable[DepartmentCode]) -
     never have its list uploaded, so it is refused ("UNKNOWN_DEPARTMENT").
     """
     allowed = set(departments)
-    problems = _check_money(policy) + _check_dates(policy) + _check_counters(policy)
+    problems = _check_money(policy) + _check_dates(policy) + _check_counters(policy) + _check_channel_rules(policy)
     seen: set[str] = set()
     for index, category in enumerate(policy.categories):
         problems += _check_category(category, index, policy.standard, allowed, seen)
@@ -179,6 +187,33 @@ def _check_counters(policy: YearPolicy) -> list[Problem]:
     if not 0 <= policy.late_wait_days <= MAX_DAYS:
         problems.append(Problem("INVALID_LATE_RULE", f"late wait days must be 0..{MAX_DAYS}", ["lateWaitDays"]))
     return problems
+
+
+def _check_channel_rules(policy: YearPolicy) -> list[Problem]:
+    problems: list[Problem] = []
+    for index, rule in enumerate(policy.channel_rules):
+        for field, message in _channel_rule_problems(rule, policy):
+            problems.append(
+                Problem("INVALID_CHANNEL_RULE", f"channel rule #{index + 1}: {message}", ["channelRules", str(index), field])
+            )
+    return problems
+
+
+def _channel_rule_problems(rule: ChannelRule, policy: YearPolicy) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if not rule.channels:
+        found.append(("channels", "name at least one channel"))
+    start, end = rule.open_from, rule.open_until
+    # A rule's days matter from the window's start to the end of the benefit year
+    # (newborns and late payers may pay until then): a rule outside them is a typo.
+    first, last = policy.window_start, date(policy.year, 12, 31)
+    if start is not None and end is not None and start > end:
+        found.append(("until", f"until {end} is before from {start}"))
+    elif end is not None and end < first:
+        found.append(("until", f"until {end} is before the {policy.year} campaign opens on {first}"))
+    elif start is not None and start > last:
+        found.append(("from", f"from {start} is after the {policy.year} campaign's last day {last}"))
+    return found
 
 
 def _check_category(

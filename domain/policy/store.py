@@ -7,6 +7,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.enrollment.store import recompute_year
+from domain.policy.files import channel_rule_to_dict, channel_rules_from_list
 from domain.policy.rules import (
     FunderShare,
     LateRule,
@@ -55,6 +56,7 @@ def _policy_values(policy: YearPolicy) -> dict:
         "remit_days": policy.remit_days,
         "remit_amount": policy.remit_amount,
         "newborn_days": policy.newborn_days,
+        "channel_rules": [channel_rule_to_dict(r) for r in policy.channel_rules],
     }
 
 
@@ -179,6 +181,7 @@ async def load_policy(db: Db, tenant_id: int, year: int) -> YearPolicy | None:
         **{name: getattr(policy, name) for name in _POLICY_COLUMNS if name != "late_rule"},
         late_rule=LateRule(policy.late_rule),
         assessment=await _load_assessment(db, tenant_id, year),
+        channel_rules=channel_rules_from_list(policy.channel_rules),
     )
 
 

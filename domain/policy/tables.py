@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -48,6 +49,11 @@ class YearPolicyRow(SQLModel, table=True):
     remit_days: int = Field(default=5, sa_column=Column(Integer, nullable=False, server_default="5"))
     remit_amount: Decimal = Field(sa_column=money_column(default="10000"))
     newborn_days: int = Field(default=90, sa_column=Column(Integer, nullable=False, server_default="90"))
+    # [{channels, recordedBy, from, until}] as in the policy files (domain/policy/files.py);
+    # [] opens every channel. Checked on the way in (validate_policy), read back by pydantic.
+    channel_rules: list = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
     updated_by: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: datetime | None = Field(default=None, sa_column=created_at_column("updated_at"))
 
