@@ -10,7 +10,7 @@ whose 2027 enrolment is still UNPAID with something due (each run takes fresh on
 
 (a) importPayments: a channel file of `--rows` rows (证件号码, 姓名, 金额, 渠道, 缴费时间,
     流水号), amounts equal to the amount due, channels 微信/支付宝/税务APP/手机银行/POS,
-    unique 流水号, payment times inside the 2027 window, goes up as one GraphQL
+    unique 流水号, payment times inside the 2027 concentrated period, goes up as one GraphQL
     multipart request of the tax user `shuiwu`; the clock runs from the request to the
     response (after the commit: payments, import record, enrolments PAID, tallies).
     Prints rows, seconds, rows/s and the peak RSS of this process (server and client
@@ -59,6 +59,9 @@ from common import (  # noqa: E402
 YEAR = 2027
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHANNELS = ("微信", "支付宝", "税务APP", "手机银行", "POS")
+# The 2027 policy closes the field channels (cash, POS …) after the concentrated period
+# (examples/policies/neixiang-2027.json channelRules): payments are dated inside it.
+CONCENTRATED_END = datetime(2026, 11, 30, 20, tzinfo=SHANGHAI)
 IMPORT = """
 mutation($input: ImportPaymentsInput!) {
   importPayments(input: $input) {
@@ -144,7 +147,7 @@ async def _tallies_match(settings, urls, tenant_id: int) -> tuple[bool, int]:  #
 def paid_times(count: int, now: datetime, rng: random.Random) -> list[datetime]:
     """Moments inside the 2027 window (from 2026-09-01) and before now, in Shanghai time."""
     start = datetime(2026, 9, 1, 8, tzinfo=SHANGHAI)
-    end = min(now.astimezone(SHANGHAI) - timedelta(hours=1), datetime(2026, 12, 31, 20, tzinfo=SHANGHAI))
+    end = min(now.astimezone(SHANGHAI) - timedelta(hours=1), CONCENTRATED_END)
     span = int((end - start).total_seconds())
     return [start + timedelta(seconds=rng.randrange(span)) for _ in range(count)]
 
@@ -227,7 +230,7 @@ def record_payments(base_url: str, tokens: dict[str, str], work: dict[str, list[
         with httpx.Client(base_url=base_url, timeout=60) as http:
             barrier.wait()
             for n, payer in enumerate(payers):
-                paid_at = (datetime.now(SHANGHAI) - timedelta(minutes=5)).isoformat()
+                paid_at = min(datetime.now(SHANGHAI) - timedelta(minutes=5), CONCENTRATED_END).isoformat()
                 variables = {"input": {"idNumber": payer.id_number, "year": YEAR, "amount": str(payer.amount),
                                        "channel": "CASH_AGENT", "paidAt": paid_at, "receiptNo": f"B{run}-{code}-{n}"}}
                 started = time.perf_counter()
