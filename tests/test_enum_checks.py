@@ -70,6 +70,7 @@ def _enums() -> dict[str, type[StrEnum]]:
         ("SubsidyRule", "SubsidyRule"), ("SubsidyMode", "SubsidyMode"), ("LateRule", "LateRule"),
         ("EnrollmentStatus", "EnrollmentStatus"), ("PaymentChannel", "PaymentChannel"),
         ("PaymentStatus", "PaymentStatus"), ("PaymentTiming", "Timing"), ("RefundReason", "RefundReason"),
+        ("NewbornLateRule", "NewbornLateRule"), ("ExemptionBasis", "ExemptionBasis"),
     ],
 )
 def test_graphql_enums_are_the_enums(graphql_name, enum_name):
@@ -84,7 +85,7 @@ _SQL_NAME = re.compile(r"'([A-Z][A-Z_]{2,})'")
 _ROW_CODES = {
     "CONFLICT_IN_FILE", "NAME_MISMATCH", "ALREADY_IMPORTED", "AMOUNT_MISMATCH", "EXTERNAL_ID_CONFLICT",
     "EXTERNAL_ID_REUSED_IN_FILE", "NOTHING_DUE", "NO_ENROLLMENT", "PERSON_NOT_FOUND", "RECEIPT_NO_USED", "REPEATED",
-    "SAME_AS_BAD_ROW", "RECOGNIZED_AFTER_CUTOFF",
+    "SAME_AS_BAD_ROW", "RECOGNIZED_AFTER_CUTOFF", "NEWBORN_EXEMPT",
 }
 
 
