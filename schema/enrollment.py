@@ -1,8 +1,9 @@
 """GraphQL face of enrolments: a person's year and why its subsidy is what it is; earlier
-years on record (importEnrollmentHistory, enrollmentHistory)."""
+years on record (importEnrollmentHistory, enrollmentHistory); newborns' exemptions
+(declareNewbornExemption, withdrawNewbornExemption, Enrollment.exemption)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -10,19 +11,47 @@ from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from domain.enrollment import exemptions as enrollment_exemptions
 from domain.enrollment import history as enrollment_history
 from domain.enrollment import store as enrollment_store
+from domain.enrollment.exemptions import ExemptionRow, Newborn
 from domain.enrollment.history import HistoryEntry, HistoryFile, HistoryReport
-from domain.enrollment.rules import EnrollmentStatus
+from domain.enrollment.rules import EnrollmentStatus, ExemptionBasis, ExemptionClaim
 from domain.enrollment.store import EnrollmentRow
-from domain.persons.idnumber import IdNumberError, parse_id_number
-from domain.persons.rules import shown_benefit_start
+from domain.persons import store as persons_store
+from domain.persons.idnumber import IdNumberError, mask, parse_id_number
+from domain.persons.rules import shown_benefit_start, shown_id_number
+from domain.persons.store import PersonRow
 from schema.errors import PublicError, RowError, UserError
-from schema.mutations import Audit, run_mutation
+from schema.mutations import Audit, object_in_scope, run_mutation
 from schema.policy import SubsidyModeEnum
 from schema.uploads import read_upload
 
 EnrollmentStatusEnum = strawberry.enum(EnrollmentStatus, name="EnrollmentStatus")
+ExemptionBasisEnum = strawberry.enum(
+    ExemptionBasis, name="ExemptionBasis", description="Why a newborn is enrolled for its birth year without paying."
+)
+
+
+@strawberry.type(name="NewbornExemption")
+class NewbornExemptionType:
+    year: int = strawberry.field(description="The year of birth: the only year exempt.")
+    basis: ExemptionBasisEnum
+    parent_id_number: str | None = strawberry.field(description="Whole for those allowed to see it, else masked.")
+    proof_reference: str | None
+    declared_by: str
+    declared_at: datetime
+    withdrawn_at: datetime | None
+    withdrawal_reason: str | None
+
+    @classmethod
+    def of(cls, row: ExemptionRow, whole: bool) -> NewbornExemptionType:
+        parent = shown_id_number(row.parent_id_number, whole) if row.parent_id_number else None
+        return cls(
+            year=row.year, basis=ExemptionBasis(row.basis), parent_id_number=parent, proof_reference=row.proof_reference,
+            declared_by=row.declared_by, declared_at=row.declared_at, withdrawn_at=row.withdrawn_at,
+            withdrawal_reason=row.withdrawal_reason,
+        )
 
 
 @strawberry.type
@@ -49,6 +78,7 @@ class EnrollmentType:
         "numbers masked."
     )
     person_id: strawberry.Private[int]
+    whole: strawberry.Private[bool]
 
     @classmethod
     def of(cls, row: EnrollmentRow, birth_date: date, whole: bool) -> EnrollmentType:
@@ -64,7 +94,16 @@ class EnrollmentType:
             reimbursement_due=row.reimbursement_due,
             benefit_start=shown_benefit_start(row.benefit_start, birth_date, whole),
             person_id=row.person_id,
+            whole=whole,
         )
+
+    @strawberry.field(description="EXEMPT: the declaration that exempts the newborn (why it pays nothing).")
+    async def exemption(self, info: Info) -> NewbornExemptionType | None:
+        if self.status is not EnrollmentStatus.EXEMPT:
+            return None
+        principal = info.context.county_caller()
+        row = await enrollment_exemptions.exemption_in_force(info.context.db, principal.tenant_id, self.person_id, self.year)
+        return NewbornExemptionType.of(row, self.whole) if row else None
 
     @strawberry.field(
         description="Every category that applied, the winner first (highest; ties: AUTO_ENROLL, DEDUCT, REIMBURSE, then code)."
@@ -172,3 +211,123 @@ class EnrollmentHistoryMutations:
     async def import_enrollment_history(self, info: Info, input: ImportEnrollmentHistoryInput) -> ImportEnrollmentHistoryPayload:
         outcome = await run_mutation(info, "importEnrollmentHistory", lambda audit: _import(info, input, audit))
         return ImportEnrollmentHistoryPayload.of(outcome.value, outcome.errors, input.client_mutation_id)
+
+
+# --- newborns' exemptions (内乡: a parent insured in the city) -----------------------
+
+
+@strawberry.input
+class NewbornExemptionInput:
+    basis: ExemptionBasisEnum
+    parent_id_number: str | None = strawberry.field(
+        default=None, description="PARENT_ENROLLED: checked against this county's enrolments for the year of birth."
+    )
+    proof_reference: str | None = strawberry.field(
+        default=None, description="PARENT_COVER_DECLARED: the reference of the proof of cover elsewhere in the city."
+    )
+
+    def to_claim(self) -> ExemptionClaim:
+        return ExemptionClaim(ExemptionBasis(self.basis), self.parent_id_number, self.proof_reference)
+
+
+@strawberry.input
+class DeclareNewbornExemptionInput:
+    person: strawberry.ID
+    basis: ExemptionBasisEnum
+    parent_id_number: str | None = None
+    proof_reference: str | None = None
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class WithdrawNewbornExemptionInput:
+    person: strawberry.ID
+    reason: str
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class NewbornExemptionPayload:
+    exemption: NewbornExemptionType | None
+    enrollment: EnrollmentType | None = strawberry.field(description="The year of birth's enrolment after the change.")
+    user_errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+async def _newborn(info: Info, person_id: strawberry.ID) -> PersonRow:
+    """The child named, if the caller may register persons where it lives."""
+    context = info.context
+
+    async def load(tenant_id: int, pk: int) -> PersonRow | None:
+        found = await persons_store.persons_by_ids(context.db, tenant_id, context.mutation_caller().scope_path, [pk])
+        return found.get(pk)
+
+    row = await object_in_scope(context, person_id, "Person", load, ("person", "write"), "person", "person")
+    await context.require("person", "write", row.unit_path)
+    return row
+
+
+def _audited(audit: Audit, child: PersonRow, row: ExemptionRow) -> None:
+    audit.entity, audit.entity_id = "newborn_exemption", row.id
+    audit.after = {
+        "idNumber": mask(child.id_number), "year": row.year, "basis": row.basis,
+        "parentIdNumber": mask(row.parent_id_number) if row.parent_id_number else None,
+        "withdrawn": row.withdrawn_at is not None,
+    }
+
+
+async def _declare(info: Info, input: DeclareNewbornExemptionInput, audit: Audit) -> tuple[PersonRow, ExemptionRow]:
+    principal = info.context.mutation_caller()
+    child = await _newborn(info, input.person)
+    claim = ExemptionClaim(ExemptionBasis(input.basis), input.parent_id_number, input.proof_reference)
+    row = await enrollment_exemptions.declare_exemption(
+        info.context.db, principal.tenant_id, Newborn(child.id, child.id_number, child.birth_date), claim, principal.subject
+    )
+    _audited(audit, child, row)
+    return child, row
+
+
+async def _withdraw(info: Info, input: WithdrawNewbornExemptionInput, audit: Audit) -> tuple[PersonRow, ExemptionRow]:
+    principal = info.context.mutation_caller()
+    child = await _newborn(info, input.person)
+    row = await enrollment_exemptions.withdraw_exemption(
+        info.context.db, principal.tenant_id, Newborn(child.id, child.id_number, child.birth_date), input.reason,
+        principal.subject,
+    )
+    audit.before = {"basis": row.basis}
+    _audited(audit, child, row)
+    return child, row
+
+
+async def _exemption_payload(
+    info: Info, outcome_value: tuple[PersonRow, ExemptionRow] | None, errors: list[UserError], client_mutation_id: str | None
+) -> NewbornExemptionPayload:
+    if outcome_value is None:
+        return NewbornExemptionPayload(exemption=None, enrollment=None, user_errors=errors, client_mutation_id=client_mutation_id)
+    child, row = outcome_value
+    whole = info.context.caller().sees_whole_id_numbers
+    found = await enrollment_store.enrollments_of(info.context.db, info.context.caller().tenant_id, row.year, [child.id])
+    enrollment = EnrollmentType.of(found[child.id], child.birth_date, whole) if child.id in found else None
+    return NewbornExemptionPayload(
+        exemption=NewbornExemptionType.of(row, whole), enrollment=enrollment, user_errors=errors,
+        client_mutation_id=client_mutation_id,
+    )
+
+
+@strawberry.type
+class NewbornExemptionMutations:
+    @strawberry.mutation(
+        description="Collectors and up, in scope: a newborn whose father or mother is insured in the city is enrolled for "
+        "its year of birth without paying (where that year's policy grants it). Audited."
+    )
+    async def declare_newborn_exemption(self, info: Info, input: DeclareNewbornExemptionInput) -> NewbornExemptionPayload:
+        outcome = await run_mutation(info, "declareNewbornExemption", lambda audit: _declare(info, input, audit))
+        return await _exemption_payload(info, outcome.value, outcome.errors, input.client_mutation_id)
+
+    @strawberry.mutation(
+        description="Collectors and up, in scope: withdraw a wrong declaration; the year goes back to its subsidy or to "
+        "UNPAID. The declaration stays on record, withdrawn. Audited."
+    )
+    async def withdraw_newborn_exemption(self, info: Info, input: WithdrawNewbornExemptionInput) -> NewbornExemptionPayload:
+        outcome = await run_mutation(info, "withdrawNewbornExemption", lambda audit: _withdraw(info, input, audit))
+        return await _exemption_payload(info, outcome.value, outcome.errors, input.client_mutation_id)

@@ -121,7 +121,8 @@ class PaymentType(Node):
     @strawberry.field(description="A newborn's (its day of birth) is null for readers who see ID numbers masked.")
     async def benefit_start(self, info: Info) -> date | None:
         whole = info.context.caller().sees_whole_id_numbers
-        if whole or self.row.benefit_start is None or self.row.timing != Timing.NEWBORN:
+        # (a late newborn's registration day may be its day of birth too)
+        if whole or self.row.benefit_start is None or self.row.timing not in (Timing.NEWBORN, Timing.NEWBORN_LATE):
             return self.row.benefit_start
         person = await loaders.persons(info.context).load(self.row.person_id)
         return shown_benefit_start(self.row.benefit_start, person.birth_date, whole) if person else None

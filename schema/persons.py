@@ -12,7 +12,7 @@ from domain.persons.idnumber import looks_like_id_number, mask
 from domain.persons.rules import NewPerson, shown_age, shown_birth_date, shown_id_number
 from domain.persons.store import PersonQuery, PersonRow, UnitRef
 from domain.subsidy_lists import store as subsidy_lists_store
-from schema.enrollment import EnrollmentStatusEnum, EnrollmentType, enrollment_loader
+from schema.enrollment import EnrollmentStatusEnum, EnrollmentType, NewbornExemptionInput, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
 from schema.mutations import Audit, object_in_scope, run_mutation
@@ -91,6 +91,11 @@ class RegisterPersonInput:
     name: str
     unit: strawberry.ID
     phone: str | None = None
+    newborn: NewbornExemptionInput | None = strawberry.field(
+        default=None,
+        description="A newborn whose father or mother is insured in the city (内乡): enrolled for its year of birth "
+        "without paying. A declaration that does not hold refuses the registration (declare later instead).",
+    )
     client_mutation_id: str | None = None
 
 
@@ -138,9 +143,14 @@ async def _register(info: Info, input: RegisterPersonInput, audit: Audit) -> Per
     unit = await object_in_scope(context, input.unit, "Unit", load, ("person", "write"), "unit", "unit")
     await context.require("person", "write", unit.path)
     person = NewPerson(id_number=input.id_number, name=input.name, unit_id=unit.id, phone=input.phone)
-    row = await persons_store.register_person(context.db, principal.tenant_id, unit, person, principal.subject)
+    newborn = input.newborn.to_claim() if input.newborn else None
+    row = await persons_store.register_person(
+        context.db, principal.tenant_id, unit, person, principal.subject, context.services.clock.today(), newborn
+    )
     audit.entity, audit.entity_id = "person", row.id
     audit.after = {"idNumber": mask(row.id_number), "unit": unit.code}
+    if newborn is not None:
+        audit.after["newbornExemption"] = newborn.basis.value
     return row
 
 

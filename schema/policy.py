@@ -10,8 +10,10 @@ from strawberry.types import Info
 from domain.policy import store as policy_store
 from domain.policy.files import channel_rule_to_dict
 from domain.policy.rules import (
+    DEFAULT_NEWBORN_DAYS,
     FunderShare,
     LateRule,
+    NewbornLateRule,
     SubsidyCategory,
     SubsidyMode,
     SubsidyRule,
@@ -33,6 +35,9 @@ from tenants.onboarding import bump_authz_version
 SubsidyRuleEnum = strawberry.enum(SubsidyRule, name="SubsidyRule")
 SubsidyModeEnum = strawberry.enum(SubsidyMode, name="SubsidyMode")
 LateRuleEnum = strawberry.enum(LateRule, name="LateRule")
+NewbornLateRuleEnum = strawberry.enum(
+    NewbornLateRule, name="NewbornLateRule", description="A newborn enrolled after its newborn period."
+)
 
 
 @strawberry.type
@@ -86,7 +91,17 @@ class YearPolicyType:
     refund_claim_deadline: date | None
     remit_days: int
     remit_amount: Decimal
-    newborn_days: int
+    newborn_days: int | None = strawberry.field(description="The newborn period in days (内乡 90); null when in months.")
+    newborn_months: int | None = strawberry.field(
+        description="The newborn period in calendar months (八公山 3: born 01-31 → until 04-30); null when in days."
+    )
+    newborn_late_rule: NewbornLateRuleEnum
+    newborn_parent_exemption: bool = strawberry.field(
+        description="A newborn whose father or mother is insured in the city is enrolled for its birth year without paying."
+    )
+    subsidized_grace_months: int = strawberry.field(
+        description="Months after the window in which a person with a subsidy category still pays as in the window."
+    )
     categories: list[SubsidyCategoryType]
     assessment: AssessmentRulesType | None = strawberry.field(description="Rewards and penalties of the year.")
     channel_rules: list[ChannelRuleType] = strawberry.field(
@@ -111,6 +126,10 @@ class YearPolicyType:
             remit_days=policy.remit_days,
             remit_amount=policy.remit_amount,
             newborn_days=policy.newborn_days,
+            newborn_months=policy.newborn_months,
+            newborn_late_rule=policy.newborn_late_rule,
+            newborn_parent_exemption=policy.newborn_parent_exemption,
+            subsidized_grace_months=policy.subsidized_grace_months,
             categories=[SubsidyCategoryType.of(c, policy.standard) for c in policy.categories],
             assessment=AssessmentRulesType.of(policy.assessment) if policy.assessment else None,
             channel_rules=[ChannelRuleType.of(r) for r in policy.channel_rules],
@@ -153,7 +172,13 @@ class YearPolicyInput:
     refund_claim_deadline: date | None = None
     remit_days: int = 5
     remit_amount: Decimal = Decimal("10000")
-    newborn_days: int = 90
+    newborn_days: int | None = strawberry.field(
+        default=None, description=f"The newborn period in days; {DEFAULT_NEWBORN_DAYS} when neither this nor newbornMonths is given."
+    )
+    newborn_months: int | None = strawberry.field(default=None, description="The newborn period in calendar months.")
+    newborn_late_rule: NewbornLateRuleEnum = NewbornLateRule.GENERAL
+    newborn_parent_exemption: bool = False
+    subsidized_grace_months: int = 0
     assessment: AssessmentRulesInput | None = None
     channel_rules: list[ChannelRuleInput] | None = strawberry.field(
         default=None, description="Null or empty: every channel open to every recorder all campaign."
@@ -185,7 +210,11 @@ def to_policy(input: YearPolicyInput) -> YearPolicy:
         refund_claim_deadline=input.refund_claim_deadline,
         remit_days=input.remit_days,
         remit_amount=input.remit_amount,
-        newborn_days=input.newborn_days,
+        newborn_days=_newborn_days(input),
+        newborn_months=input.newborn_months,
+        newborn_late_rule=NewbornLateRule(input.newborn_late_rule),
+        newborn_parent_exemption=input.newborn_parent_exemption,
+        subsidized_grace_months=input.subsidized_grace_months,
         categories=tuple(
             SubsidyCategory(
                 code=c.code.strip(),
@@ -203,6 +232,13 @@ def to_policy(input: YearPolicyInput) -> YearPolicy:
         assessment=to_rules(input.assessment),
         channel_rules=tuple(to_channel_rule(r) for r in input.channel_rules or []),
     )
+
+
+def _newborn_days(input: YearPolicyInput) -> int | None:
+    # A period in months needs no days; with neither, the default of 90 days.
+    if input.newborn_days is None and input.newborn_months is None:
+        return DEFAULT_NEWBORN_DAYS
+    return input.newborn_days
 
 
 async def _set_policy(info: Info, input: YearPolicyInput, audit: Audit) -> tuple[YearPolicy, int]:

@@ -11,6 +11,7 @@ from schema.cash.remittances import RemittanceMutations, RemittanceQueries
 from schema.enrollment import (
     EnrollmentHistoryMutations,
     EnrollmentHistoryQueries,
+    NewbornExemptionMutations,
 )
 from schema.payment_imports import (
     PaymentImportMutations,
@@ -62,7 +63,7 @@ class Mutation(
     AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations, PaymentMutations, RefundMutations,
     RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
-    PaymentImportMutations, EnrollmentHistoryMutations,
+    PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations,
 ):
     pass
 

@@ -92,8 +92,9 @@ def tally_matches_recount(owner_db, county_global_id: str) -> tuple[list, list]:
     async def read(db):
         tallies = await db.execute(
             text(
-                """SELECT year, unit_id, unpaid, paid, subsidized, refunded FROM enrollment_tally
-                    WHERE tenant_id = :t AND (unpaid, paid, subsidized, refunded) <> (0, 0, 0, 0) ORDER BY 1, 2"""
+                """SELECT year, unit_id, unpaid, paid, subsidized, refunded, exempt FROM enrollment_tally
+                    WHERE tenant_id = :t AND (unpaid, paid, subsidized, refunded, exempt) <> (0, 0, 0, 0, 0)
+                    ORDER BY 1, 2"""
             ),
             {"t": tenant_id},
         )
@@ -101,7 +102,8 @@ def tally_matches_recount(owner_db, county_global_id: str) -> tuple[list, list]:
             text(
                 """SELECT e.year, p.unit_id,
                           count(*) FILTER (WHERE e.status = 'UNPAID'), count(*) FILTER (WHERE e.status = 'PAID'),
-                          count(*) FILTER (WHERE e.status = 'SUBSIDIZED'), count(*) FILTER (WHERE e.status = 'REFUNDED')
+                          count(*) FILTER (WHERE e.status = 'SUBSIDIZED'), count(*) FILTER (WHERE e.status = 'REFUNDED'),
+                          count(*) FILTER (WHERE e.status = 'EXEMPT')
                      FROM enrollment e JOIN person p ON p.tenant_id = e.tenant_id AND p.id = e.person_id
                     WHERE e.tenant_id = :t GROUP BY 1, 2 ORDER BY 1, 2"""
             ),

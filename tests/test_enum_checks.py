@@ -72,6 +72,7 @@ def _enums() -> dict[str, type[StrEnum]]:
         ("EnrollmentStatus", "EnrollmentStatus"), ("PaymentChannel", "PaymentChannel"),
         ("PaymentStatus", "PaymentStatus"), ("PaymentTiming", "Timing"), ("RefundReason", "RefundReason"),
         ("RecorderKind", "RecorderKind"),
+        ("NewbornLateRule", "NewbornLateRule"), ("ExemptionBasis", "ExemptionBasis"),
     ],
 )
 def test_graphql_enums_are_the_enums(graphql_name, enum_name):
@@ -88,7 +89,7 @@ _SQL_NAME = re.compile(r"'([A-Z][A-Z_]{2,})'")
 _ROW_CODES = {
     "CONFLICT_IN_FILE", "NAME_MISMATCH", "ALREADY_IMPORTED", "AMOUNT_MISMATCH", "EXTERNAL_ID_CONFLICT",
     "EXTERNAL_ID_REUSED_IN_FILE", "NOTHING_DUE", "NO_ENROLLMENT", "PERSON_NOT_FOUND", "RECEIPT_NO_USED", "REPEATED",
-    "SAME_AS_BAD_ROW", "RECOGNIZED_AFTER_CUTOFF", "CHANNEL_CLOSED",
+    "SAME_AS_BAD_ROW", "RECOGNIZED_AFTER_CUTOFF", "CHANNEL_CLOSED", "NEWBORN_EXEMPT",
 }
 
 

@@ -170,7 +170,7 @@ def test_tallies_follow_payments(client, new_county, clock, owner_db):
         pay(client, county.tokens["collector"], person, 2027, "400.00", IN_WINDOW, receipt=f"T-{n}")
     tallies, recount = tally_matches_recount(owner_db, county.id)
     assert tallies == recount
-    assert [row[2:] for row in tallies if row[0] == 2027] == [(1, 2, 0, 0)]
+    assert [row[2:] for row in tallies if row[0] == 2027] == [(1, 2, 0, 0, 0)]
 
 
 PAYMENTS = """

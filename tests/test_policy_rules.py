@@ -11,6 +11,7 @@ from domain.policy.files import PolicyFormatError, policy_from_dict, policy_to_d
 from domain.policy.rules import (
     FunderShare,
     LateRule,
+    NewbornLateRule,
     SubsidyCategory,
     SubsidyMode,
     SubsidyRule,
@@ -117,6 +118,24 @@ def test_seed_details():
     assert age60.owner is DepartmentCode.MEDICAL_SECURITY
     one_child = zaozhuang.category("dushengzinv")
     assert one_child and [f.percent for f in one_child.funders] == [Decimal(50), Decimal(50)]
+    assert zaozhuang.subsidized_grace_months == 1  # "政府资助人员可延长1个月"
+
+
+@pytest.mark.parametrize(
+    ("name", "days", "months", "late_rule", "exemption"),
+    [
+        ("baigongshan-2022.json", None, 3, NewbornLateRule.DAY_AFTER_PAYMENT, False),  # "出生后的3个月内"
+        ("neixiang-2023.json", 90, None, NewbornLateRule.REGISTRATION_DAY, True),  # "出生后90天内"
+        ("neixiang-2027.json", 90, None, NewbornLateRule.REGISTRATION_DAY, True),
+        ("zaozhuang-2022.json", 90, None, NewbornLateRule.GENERAL, False),
+        ("shuangpai-2022.json", 90, None, NewbornLateRule.GENERAL, False),
+    ],
+)
+def test_seed_newborn_rules(name, days, months, late_rule, exemption):
+    p = load(name)
+    assert (p.newborn_days, p.newborn_months, p.newborn_late_rule, p.newborn_parent_exemption) == (
+        days, months, late_rule, exemption,
+    )
 
 
 def test_reference_date_defaults_to_first_of_january():
@@ -129,6 +148,10 @@ def test_reference_date_defaults_to_first_of_january():
 
 def test_valid_policy_has_no_problems():
     assert validate_policy(policy(), ALL_DEPARTMENTS) == []
+
+
+def test_a_newborn_period_in_months_alone_is_valid():
+    assert validate_policy(policy(newborn_days=None, newborn_months=3), ALL_DEPARTMENTS) == []
 
 
 @pytest.mark.parametrize(
@@ -149,6 +172,14 @@ def test_valid_policy_has_no_problems():
         ({"remit_days": 0}, ("INVALID_REMIT_RULE", ["remitDays"])),
         ({"remit_amount": Decimal("0")}, ("INVALID_REMIT_RULE", ["remitAmount"])),
         ({"newborn_days": 0}, ("INVALID_NEWBORN_DAYS", ["newbornDays"])),
+        ({"newborn_days": 367}, ("INVALID_NEWBORN_DAYS", ["newbornDays"])),
+        # the period in days or in months: never both, never neither
+        ({"newborn_months": 3}, ("INVALID_NEWBORN_PERIOD", ["newbornMonths"])),
+        ({"newborn_days": None}, ("INVALID_NEWBORN_PERIOD", ["newbornDays"])),
+        ({"newborn_days": None, "newborn_months": 0}, ("INVALID_NEWBORN_PERIOD", ["newbornMonths"])),
+        ({"newborn_days": None, "newborn_months": 13}, ("INVALID_NEWBORN_PERIOD", ["newbornMonths"])),
+        ({"subsidized_grace_months": -1}, ("INVALID_GRACE_MONTHS", ["subsidizedGraceMonths"])),
+        ({"subsidized_grace_months": 13}, ("INVALID_GRACE_MONTHS", ["subsidizedGraceMonths"])),
         ({"year": 1999}, ("INVALID_YEAR", ["year"])),
     ],
 )
@@ -262,7 +293,8 @@ def test_minimal_file_takes_defaults():
     p = policy_from_dict(minimal())
     assert p.fiscal_subsidy is None and p.extension_end is None and not p.extension_needs_proof
     assert p.late_rule is LateRule.REFUSED and p.late_wait_days == 30
-    assert (p.remit_days, p.remit_amount, p.newborn_days) == (5, Decimal("10000"), 90)
+    assert (p.remit_days, p.remit_amount, p.newborn_days, p.newborn_months) == (5, Decimal("10000"), 90, None)
+    assert (p.newborn_late_rule, p.newborn_parent_exemption, p.subsidized_grace_months) == (NewbornLateRule.GENERAL, False, 0)
     assert p.categories[1].value == Decimal("80")
     assert validate_policy(p, ALL_DEPARTMENTS) == []
 

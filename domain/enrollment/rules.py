@@ -4,6 +4,12 @@ Pure rules over a `YearPolicy`: no database, no clock (DOMAIN.md §4 "Subsidy
 categories"). A person gets the single highest subsidy of the categories they qualify
 for, once ("就高不就低 … 补贴一次"), never a sum. domain/enrollment/sql.py does the same
 set-wise for a whole county; tests/test_amount_due_sql.py proves the two equal.
+
+Newborn exemption (内乡, DOMAIN.md §9): "新生儿父或母参加我市基本医保的，新生儿出生不用缴费
+即可享受当年城乡居民医保待遇" — a newborn whose father or mother is insured in the city is
+enrolled for its birth year without paying (EXEMPT), where the birth year's policy
+grants it; for the birth year only ("2022年底出生的小孩，必须缴费才能享受次年医保待遇").
+`check_exemption_claim` says what is wrong with a declaration.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.money import ZERO, money
+from domain.persons.idnumber import IdNumberError, mask, parse_id_number
 from domain.persons.rules import age_at
 from domain.policy.rules import (
     SubsidyCategory,
@@ -20,6 +27,7 @@ from domain.policy.rules import (
     YearPolicy,
     category_amount,
 )
+from tenants.problems import Problem
 
 # Tie order between categories of the same amount: the money nobody has to collect
 # first wins, the money that must be paid up front and claimed back last.
@@ -35,6 +43,83 @@ class EnrollmentStatus(StrEnum):
     PAID = "PAID"
     SUBSIDIZED = "SUBSIDIZED"
     REFUNDED = "REFUNDED"
+    EXEMPT = "EXEMPT"  # a newborn's birth year, without paying: a parent is insured in the city (内乡)
+
+
+# Enrolled for the year: counted in progress, as a year of cover for waiting periods, and
+# as a parent's cover for a newborn's exemption.
+ENROLLED = (EnrollmentStatus.PAID, EnrollmentStatus.SUBSIDIZED, EnrollmentStatus.EXEMPT)
+
+
+class ExemptionBasis(StrEnum):
+    """Why a newborn is exempt: the parent's cover, checked here or declared."""
+
+    PARENT_ENROLLED = "PARENT_ENROLLED"  # the parent is enrolled in this county for the birth year (checked)
+    PARENT_COVER_DECLARED = "PARENT_COVER_DECLARED"  # cover elsewhere in the city, employee insurance included (proof)
+
+
+MAX_PROOF_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class ExemptionClaim:
+    basis: ExemptionBasis
+    parent_id_number: str | None = None  # required for PARENT_ENROLLED
+    proof_reference: str | None = None  # required for PARENT_COVER_DECLARED (证明材料编号)
+
+
+@dataclass(frozen=True)
+class CheckedClaim:
+    basis: ExemptionBasis
+    parent_id_number: str | None  # normalised
+    proof_reference: str | None  # trimmed
+
+
+def check_exemption_claim(
+    claim: ExemptionClaim, child_id_number: str, child_birth: date, policy: YearPolicy | None,
+    status: EnrollmentStatus | None,
+) -> tuple[list[Problem], CheckedClaim | None]:
+    """Every problem of a declaration for a newborn's birth year, as far as it can be told
+    without the database (field paths relative to the claim). `policy` and `status` are
+    the birth year's (None: no policy, no enrolment)."""
+    year = child_birth.year
+    if policy is None or status is None:
+        return [Problem("NO_POLICY", f"{year}, the year of birth, has no year policy in this county", [])], None
+    if not policy.newborn_parent_exemption:
+        return [Problem("EXEMPTION_NOT_GRANTED", f"the {year} policy grants no newborn exemption", [])], None
+    problems: list[Problem] = []
+    if status in (EnrollmentStatus.PAID, EnrollmentStatus.REFUNDED):
+        problems.append(Problem("PAYMENT_ON_RECORD", f"the {year} enrolment is {status.value}: a payment is on record", []))
+    elif status is EnrollmentStatus.EXEMPT:
+        problems.append(Problem("ALREADY_EXEMPT", f"the newborn is already exempt for {year}", []))
+    parent = _parent_number(claim, child_id_number, child_birth, problems)
+    proof = (claim.proof_reference or "").strip() or None
+    if claim.basis is ExemptionBasis.PARENT_COVER_DECLARED and proof is None:
+        problems.append(Problem("PROOF_REQUIRED", "a declared cover needs the proof's reference", ["proofReference"]))
+    elif proof is not None and len(proof) > MAX_PROOF_LENGTH:
+        problems.append(Problem("INVALID_PROOF", f"the proof reference has more than {MAX_PROOF_LENGTH} characters", ["proofReference"]))
+    if problems:
+        return problems, None
+    return [], CheckedClaim(claim.basis, parent, proof)
+
+
+def _parent_number(claim: ExemptionClaim, child_id_number: str, child_birth: date, problems: list[Problem]) -> str | None:
+    raw = (claim.parent_id_number or "").strip()
+    if not raw:
+        if claim.basis is ExemptionBasis.PARENT_ENROLLED:
+            problems.append(Problem("PARENT_REQUIRED", "the parent's ID number is needed to check the enrolment", ["parentIdNumber"]))
+        return None
+    try:
+        parent = parse_id_number(raw)
+    except IdNumberError as error:
+        problems.append(Problem(error.code, error.message, ["parentIdNumber"]))
+        return None
+    if parent.value == child_id_number or parent.birth_date >= child_birth:
+        problems.append(
+            Problem("INVALID_PARENT", f"{mask(parent.value)} cannot be the newborn's parent (born on or after it)", ["parentIdNumber"])
+        )
+        return None
+    return parent.value
 
 
 def recognized_in_time(policy: YearPolicy, recognized_on: date | None) -> bool:

@@ -8,13 +8,15 @@ one, change the other. Names (statuses, modes, reasons) come from their enums.
 """
 from __future__ import annotations
 
-from domain.enrollment.rules import MODE_PREFERENCE, EnrollmentStatus
+from domain.enrollment.rules import ENROLLED, MODE_PREFERENCE, EnrollmentStatus
 from domain.payments.rules import PaymentStatus
 from domain.policy.rules import SubsidyMode
 from domain.refunds.rules import RefundReason, RefundStatus
 
-UNPAID, PAID, SUBSIDIZED, REFUNDED = (EnrollmentStatus.UNPAID, EnrollmentStatus.PAID, EnrollmentStatus.SUBSIDIZED,
-                                      EnrollmentStatus.REFUNDED)
+UNPAID, PAID, SUBSIDIZED, REFUNDED, EXEMPT = (
+    EnrollmentStatus.UNPAID, EnrollmentStatus.PAID, EnrollmentStatus.SUBSIDIZED, EnrollmentStatus.REFUNDED,
+    EnrollmentStatus.EXEMPT,
+)
 
 
 def winner_order(alias: str = "") -> str:
@@ -90,8 +92,13 @@ def tally_upsert(source: str) -> str:
     RETURNING 1"""
 
 
-# Payments own PAID and REFUNDED: only a year not yet paid follows its subsidy.
-_KEEPS_STATUS = f"e.status IN ('{PAID}', '{REFUNDED}')"
+# Payments own PAID and REFUNDED, a newborn's exemption owns EXEMPT (declared and
+# withdrawn by domain/enrollment/exemptions.py): only the other years follow their subsidy.
+_KEEPS_STATUS = f"e.status IN ('{PAID}', '{REFUNDED}', '{EXEMPT}')"
+
+
+# `status IN {ENROLLED_SQL}`: the statuses that count as enrolled (rules.ENROLLED).
+ENROLLED_SQL = "(" + ", ".join(f"'{s}'" for s in ENROLLED) + ")"
 
 RECOMPUTE = f"""
 WITH selected AS MATERIALIZED ({{selected}}),

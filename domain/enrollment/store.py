@@ -5,8 +5,9 @@ money, read back.
   due set-wise (domain/enrollment/sql.py), rewriting only the rows that change, for a
   county, a few persons, or the persons of a list upload.
 - Money moves status (`mark_paid`, `take_back`): payments make a year PAID, approved
-  refunds make it REFUNDED; the tallies (`enrollment_tally`, quota progress) move in
-  the same statement, by the status the UPDATE found under its row lock.
+  refunds make it REFUNDED; a newborn's exemption makes it EXEMPT (`set_status`,
+  domain/enrollment/exemptions.py); the tallies (`enrollment_tally`, quota progress)
+  move in the same statement, by the status the UPDATE found under its row lock.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
+from domain.enrollment.rules import EnrollmentStatus
 from domain.enrollment.sql import (
     ALL_PERSONS,
     BY_ID_NUMBERS,
@@ -73,6 +75,28 @@ changed AS (
 ),
 {_TALLY_CHANGED}
 """
+
+
+_SET_STATUS = f"""
+WITH changed AS (
+    UPDATE enrollment e
+       SET previous_status = e.status, status = :status, benefit_start = :benefit_start, computed_at = now()
+     WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id = ANY(CAST(:ids AS bigint[]))
+    RETURNING e.person_id, e.status, e.previous_status
+),
+{_TALLY_CHANGED}
+"""
+
+
+async def set_status(
+    db: Db, tenant_id: int, year: int, person_ids: list[int], status: EnrollmentStatus, benefit_start: date | None
+) -> int:
+    """Put the persons' year in `status` from `benefit_start` (a newborn's exemption
+    declared or withdrawn). Returns enrolments changed."""
+    params = {
+        "tenant": tenant_id, "year": year, "ids": person_ids, "status": status.value, "benefit_start": benefit_start,
+    }
+    return await db.scalar(text(_SET_STATUS), params)
 
 
 async def mark_paid(

@@ -1,4 +1,5 @@
-"""The tables of enrolments: a person's year, the tallies per unit, earlier years on record."""
+"""The tables of enrolments: a person's year, the tallies per unit, earlier years on
+record, newborns' exemptions."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -15,14 +17,15 @@ from sqlalchemy import (
     Integer,
     Text,
     func,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
-from domain.enrollment.rules import EnrollmentStatus
+from domain.enrollment.rules import EnrollmentStatus, ExemptionBasis
 from domain.money import money_column
 from domain.policy.rules import SubsidyMode
 from tenants.kinds import enum_check
-from tenants.models import created_at_column, tenant_id_column
+from tenants.models import created_at_column, id_column, tenant_id_column
 
 
 class EnrollmentHistory(SQLModel, table=True):
@@ -57,6 +60,7 @@ class EnrollmentTally(SQLModel, table=True):
     paid: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     subsidized: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     refunded: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    exempt: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Enrollment(SQLModel, table=True):
@@ -88,3 +92,43 @@ class Enrollment(SQLModel, table=True):
     reimbursement_due: Decimal = Field(sa_column=money_column(default="0"))
     benefit_start: date | None = Field(default=None, sa_column=Column(Date))
     computed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now()))
+
+
+class NewbornExemption(SQLModel, table=True):
+    """A newborn's birth year without paying, and why (内乡: a parent insured in the city).
+    Declared at registration or later, withdrawn when wrong: never deleted or rewritten
+    (the serving role may UPDATE only the withdrawal columns), one in force per person-year."""
+
+    __tablename__ = "newborn_exemption"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["person.tenant_id", "person.id"]),
+        ForeignKeyConstraint(["tenant_id", "year"], ["year_policy.tenant_id", "year_policy.year"]),
+        enum_check("basis", ExemptionBasis, "newborn_exemption_basis_check"),
+        CheckConstraint(
+            f"basis <> '{ExemptionBasis.PARENT_ENROLLED}' OR parent_id_number IS NOT NULL",
+            name="newborn_exemption_parent_check",
+        ),
+        CheckConstraint(
+            f"basis <> '{ExemptionBasis.PARENT_COVER_DECLARED}' OR proof_reference IS NOT NULL",
+            name="newborn_exemption_proof_check",
+        ),
+        CheckConstraint("(withdrawn_at IS NULL) = (withdrawn_by IS NULL)", name="newborn_exemption_withdrawal_check"),
+        Index(
+            "newborn_exemption_in_force", "tenant_id", "person_id", "year", unique=True,
+            postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+    )
+
+    tenant_id: int = Field(sa_column=tenant_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    year: int = Field(sa_column=Column(Integer, nullable=False))  # the year of birth
+    basis: str = Field(sa_column=Column(Text, nullable=False))
+    parent_id_number: str | None = Field(default=None, sa_column=Column(Text))
+    parent_person_id: int | None = Field(default=None, sa_column=Column(BigInteger))  # PARENT_ENROLLED: who was checked
+    proof_reference: str | None = Field(default=None, sa_column=Column(Text))
+    declared_by: str = Field(sa_column=Column(Text, nullable=False))
+    declared_at: datetime | None = Field(default=None, sa_column=created_at_column("declared_at"))
+    withdrawn_by: str | None = Field(default=None, sa_column=Column(Text))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    withdrawal_reason: str | None = Field(default=None, sa_column=Column(Text))

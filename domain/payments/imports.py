@@ -30,7 +30,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from domain.enrollment.sql import tally_deltas, tally_upsert
+from domain.enrollment.sql import ENROLLED_SQL, tally_deltas, tally_upsert
 from domain.files.sheets import PAYMENT_FILE_ALIASES, Table, require
 from domain.files.uploads import RowProblem, found_headers, open_upload
 from domain.payments import sql as payments_sql
@@ -136,7 +136,7 @@ async def _stage(db: Db, table: Table, context: FileContext) -> None:
 # classification and the writes join this small table, never `person` again.
 _PERSONS = """
 CREATE TEMP TABLE payment_person ON COMMIT DROP AS
-SELECT p.id AS person_id, p.id_number, p.name, p.birth_date, p.unit_id, p.unit_path
+SELECT p.id AS person_id, p.id_number, p.name, p.birth_date, p.registered_on, p.unit_id, p.unit_path
   FROM person p
  WHERE p.tenant_id = :tenant AND p.unit_path ^@ :scope
    AND p.id_number IN (SELECT s.id_number FROM payment_stage s WHERE s.error IS NULL)
@@ -147,10 +147,12 @@ SELECT p.id AS person_id, p.id_number, p.name, p.birth_date, p.unit_id, p.unit_p
 # one row: a payment recorded at the same moment either waits for the import or is
 # seen by it, never two ACCEPTED payments. (A dry run reads without locking.) `paid`:
 # the year has its accepted payment (PAID moves with it, in the same statement, under
-# this lock; the unique index `payment_one_accepted` stands behind it).
+# this lock; the unique index `payment_one_accepted` stands behind it). `subsidized`: a
+# subsidy category applies (the grace months); `exempt`: a newborn's exempt year.
 _ENROLLED = """
 CREATE TEMP TABLE payment_enrolled ON COMMIT DROP AS
-SELECT e.person_id, e.amount_due, e.status = 'PAID' AS paid
+SELECT e.person_id, e.amount_due, e.status = 'PAID' AS paid, e.subsidy_category IS NOT NULL AS subsidized,
+       e.status = 'EXEMPT' AS exempt
   FROM enrollment e
  WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id IN (SELECT person_id FROM payment_person)
  ORDER BY e.person_id
@@ -178,7 +180,8 @@ _CLASSIFY = f"""
 CREATE TEMP TABLE payment_outcome ON COMMIT DROP AS
 WITH staged AS (
     SELECT s.row_number, s.id_number, s.name, s.amount, s.channel, s.paid_at, s.external_id, s.receipt_no, s.proof,
-           {_PAID_ON} AS paid_on, p.person_id, p.name AS registered_name, p.birth_date, p.unit_id, p.unit_path
+           {_PAID_ON} AS paid_on, p.person_id, p.name AS registered_name, p.birth_date, p.registered_on, p.unit_id,
+           p.unit_path
       FROM payment_stage s
       LEFT JOIN payment_person p ON p.id_number = s.id_number
      WHERE s.error IS NULL
@@ -197,22 +200,23 @@ history AS (
       FROM payment_person f
       JOIN enrollment_history h ON h.tenant_id = :tenant AND h.id_number = f.id_number AND h.year < :year
     UNION ALL
-    SELECT f.person_id, e.year, e.status IN ('PAID', 'SUBSIDIZED')
+    SELECT f.person_id, e.year, e.status IN {ENROLLED_SQL}
       FROM payment_person f
       JOIN enrollment e ON e.tenant_id = :tenant AND e.person_id = f.person_id AND e.year < :year
 ),
 breaks AS (SELECT person_id, {payments_sql.break_years("year", "enrolled")} AS breaks FROM history GROUP BY person_id),
 facts AS (
-    SELECT i.*, e.amount_due, e.person_id IS NOT NULL AS has_enrollment,
+    SELECT i.*, e.amount_due, e.person_id IS NOT NULL AS has_enrollment, coalesce(e.exempt, false) AS exempt,
            g.first_row, g.last_row, coalesce(g.differs, false) AS ext_differs,
            g.first_row IS NOT NULL AND i.row_number <> g.first_row AS repeat,
            x.id AS existing_id, (x.person_id, x.year, x.amount) = (i.person_id, :year, i.amount) AS same_as_existing,
            {{receipt_facts}},
            coalesce(e.paid, false) AS paid_before,
            coalesce(b.breaks, 0) AS breaks,
-           {payments_sql.timing("i.paid_on", "i.birth_date", "i.proof IS NOT NULL")} AS timing,
+           {payments_sql.timing("i.paid_on", "i.birth_date", "i.proof IS NOT NULL", "coalesce(e.subsidized, false)")}
+               AS timing,
            -- a duplicate is kept whenever it arrived; its timing is only informative
-           {payments_sql.timing("i.paid_on", "i.birth_date", "true")} AS duplicate_timing,
+           {payments_sql.timing("i.paid_on", "i.birth_date", "true", "coalesce(e.subsidized, false)")} AS duplicate_timing,
            -- the order payments were made in (milliseconds, then the row): a person's
            -- earliest good one is accepted
            floor(extract(epoch FROM i.paid_at) * 1000)::bigint * {_ROWS_PER_MILLISECOND} + i.row_number AS ord
@@ -252,6 +256,7 @@ judged AS (
 candidates AS (
     SELECT j.row_number, j.person_id, j.ord, j.paid_before,
            CASE
+               WHEN exempt THEN 'NEWBORN_EXEMPT'
                WHEN timing IN {payments_sql.REFUSALS} THEN timing
                WHEN amount_due = 0 AND timing <> 'LATE' THEN 'NOTHING_DUE'
                WHEN amount <> expected THEN 'AMOUNT_MISMATCH'
@@ -292,7 +297,8 @@ SELECT s.row_number, s.error AS stage_error, t.person_id, t.id_number, t.amount,
             WHEN t.duplicate_timing IN {payments_sql.REFUSALS} THEN 'LATE'
             ELSE t.duplicate_timing END AS pay_timing,
        CASE WHEN t.decided_outcome = 'ACCEPTED'
-            THEN {payments_sql.benefit_start("t.timing", "t.paid_on", "t.birth_date", "t.breaks")} END AS benefit_start
+            THEN {payments_sql.benefit_start("t.timing", "t.paid_on", "t.birth_date", "t.registered_on", "t.breaks")}
+       END AS benefit_start
   FROM payment_stage s LEFT JOIN settled t USING (row_number)
 """
 
@@ -362,7 +368,8 @@ async def _classify(db: Db, tenant_id: int, policy: YearPolicy, has_receipts: bo
 
 _COLUMN_OF = {
     "EMPTY_ROW": None,
-    "MISSING_AMOUNT": "amount", "INVALID_AMOUNT": "amount", "NOTHING_DUE": "amount", "AMOUNT_MISMATCH": "amount",
+    "MISSING_AMOUNT": "amount", "INVALID_AMOUNT": "amount", "NOTHING_DUE": "amount", "NEWBORN_EXEMPT": "amount",
+    "AMOUNT_MISMATCH": "amount",
     "MISSING_CHANNEL": "channel", "UNKNOWN_CHANNEL": "channel", "CASH_NOT_IN_FILES": "channel", "CHANNEL_CLOSED": "channel",
     "MISSING_PAID_AT": "paid_at", "INVALID_PAID_AT": "paid_at", "PAID_AT_IN_FUTURE": "paid_at",
     "WINDOW_NOT_OPEN": "paid_at", "WINDOW_CLOSED": "paid_at", "EXTENSION_PROOF_REQUIRED": "extension_proof",
@@ -397,6 +404,7 @@ def _message(code: str, row, policy: YearPolicy) -> str:  # noqa: ANN001
         "NO_ENROLLMENT": f"the person has no {policy.year} enrolment",
         "EXTERNAL_ID_CONFLICT": "this 流水号 was recorded for another payment (person, year or amount)",
         "NOTHING_DUE": "this person is fully subsidised: nothing is to be collected",
+        "NEWBORN_EXEMPT": f"this newborn is enrolled for {policy.year} without paying (a parent is insured in the city)",
         "WINDOW_NOT_OPEN": f"the {policy.year} collection opens on {policy.window_start}",
         "WINDOW_CLOSED": f"the {policy.year} collection closed on {policy.last_payment_day}",
         "EXTENSION_PROOF_REQUIRED": f"the window closed on {policy.window_end}; a payment in the extension needs proof (延期证明)",

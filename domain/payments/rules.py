@@ -1,18 +1,24 @@
 """Payments (缴费): their names, what input is acceptable, when a payment counts and from
-which day benefits start (DOMAIN.md §4, §5).
+which day benefits start (DOMAIN.md §4, §5, §9).
 
 Pure rules over a `YearPolicy`: no database, no clock. domain/payments/sql.py is the
 set-wise twin of the timing and benefit rules (payment files), proven equal by
 tests/test_benefit_sql.py.
 
 - Paid inside the collection window → benefits from 1 January of the benefit year.
+- A person with a subsidy category, in the policy's grace months after the window
+  (枣庄 "政府资助人员可延长1个月") → as inside the window.
 - Paid in the extension (八公山: migrant workers with proof) → from the day after payment.
-- Newborns enrolled within the policy's newborn days (90; 八公山: 3 months) → from birth.
+- Newborns enrolled within the policy's newborn period (内乡 90 days; 八公山 3 calendar
+  months: born 01-31 → until 04-30) → from birth.
+- Newborns enrolled after it, where the policy has a late newborn rule → from the day
+  after payment (八公山) or from the day the newborn was registered (内乡); without one
+  they are paid for like anyone else.
 - Late, where the policy allows it (枣庄: standard + fiscal subsidy) → after a wait (30 days).
 - From benefit year 2025 (国办发〔2024〕38号), outside the central period or after a
   break: a fixed 3-month waiting period, plus 1 month per further year of break; each
   back year paid removes one variable month; a break of 4+ years keeps at least 6.
-  Newborns are exempt.
+  Newborns within their period are exempt; late newborns are outside the central period.
 - Channels by who records and when (DOMAIN.md §9): a policy's channel rules open the
   channels they name to some kinds of recorder for some days (灞桥: cash only at schools;
   内乡: cash and the other field channels until the concentrated period ends on 11-30).
@@ -31,7 +37,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.money import CENT, money
-from domain.policy.rules import YearPolicy, late_amount
+from domain.policy.rules import NewbornLateRule, YearPolicy, late_amount
 from tenants.problems import Problem
 
 LONG_TERM_RULES_FROM = 2025  # first benefit year under 国办发〔2024〕38号
@@ -61,9 +67,11 @@ class PaymentStatus(StrEnum):
 
 class Timing(StrEnum):
     WINDOW = "WINDOW"  # the central collection period (集中参保期)
+    GRACE = "GRACE"  # a subsidised person's months after the window (枣庄): as in the window
     EXTENSION = "EXTENSION"  # after the window, before the extension ends
     LATE = "LATE"  # after both, where the policy accepts late payers
-    NEWBORN = "NEWBORN"  # within the newborn days of birth, any time in the year
+    NEWBORN = "NEWBORN"  # within the newborn period after birth, any time in the year
+    NEWBORN_LATE = "NEWBORN_LATE"  # a newborn after its period, where the policy has a late newborn rule
 
 
 class TimingRefused(Exception):
@@ -72,26 +80,63 @@ class TimingRefused(Exception):
         self.problem = problem
 
 
+def newborn_period_end(policy: YearPolicy, birth_date: date) -> date:
+    """The last day of the newborn period: birth + the days, or the same day of the month
+    the months later (the month's last day when it has none: 01-31 + 3 months = 04-30)."""
+    if policy.newborn_months is not None:
+        return add_months(birth_date, policy.newborn_months)
+    return birth_date + timedelta(days=policy.newborn_days or 0)
+
+
+def grace_end(policy: YearPolicy) -> date | None:
+    """The last day a subsidised person pays as in the window (枣庄: window end + 1 month)."""
+    if not policy.subsidized_grace_months:
+        return None
+    return add_months(policy.window_end, policy.subsidized_grace_months)
+
+
+def _born_for_the_year(policy: YearPolicy, birth_date: date) -> bool:
+    # Born during the campaign or in the benefit year: a newborn for this year's rules.
+    return birth_date >= policy.window_start
+
+
 def _is_newborn(policy: YearPolicy, paid_on: date, birth_date: date) -> bool:
-    # Born during the campaign or in the benefit year, and enrolled within the days allowed.
     return (
-        birth_date >= policy.window_start
-        and 0 <= (paid_on - birth_date).days <= policy.newborn_days
+        _born_for_the_year(policy, birth_date)
+        and birth_date <= paid_on <= newborn_period_end(policy, birth_date)
         and paid_on <= date(policy.year, 12, 31)
     )
 
 
-def classify(policy: YearPolicy, paid_on: date, birth_date: date, has_proof: bool) -> Timing:
-    """Which rule a payment made on `paid_on` (a Shanghai date) falls under.
-    Raises TimingRefused with the user-facing problem when it cannot be taken."""
+def _is_late_newborn(policy: YearPolicy, paid_on: date, birth_date: date) -> bool:
+    return (
+        policy.newborn_late_rule is not NewbornLateRule.GENERAL
+        and _born_for_the_year(policy, birth_date)
+        and newborn_period_end(policy, birth_date) < paid_on <= date(policy.year, 12, 31)
+    )
+
+
+def _in_grace(policy: YearPolicy, paid_on: date, subsidized: bool) -> bool:
+    end = grace_end(policy)
+    return subsidized and end is not None and paid_on <= end
+
+
+def classify(policy: YearPolicy, paid_on: date, birth_date: date, has_proof: bool, *, subsidized: bool) -> Timing:
+    """Which rule a payment made on `paid_on` (a Shanghai date) falls under; `subsidized`:
+    the person's enrolment has a subsidy category. Raises TimingRefused with the
+    user-facing problem when it cannot be taken."""
     if policy.window_start <= paid_on <= policy.window_end:
         return Timing.WINDOW
     if _is_newborn(policy, paid_on, birth_date):
         return Timing.NEWBORN
+    if _is_late_newborn(policy, paid_on, birth_date):
+        return Timing.NEWBORN_LATE
     if paid_on < policy.window_start:
         raise TimingRefused(
             Problem("WINDOW_NOT_OPEN", f"the {policy.year} collection opens on {policy.window_start}", ["paidAt"])
         )
+    if _in_grace(policy, paid_on, subsidized):
+        return Timing.GRACE
     if policy.extension_end is not None and paid_on <= policy.extension_end:
         if policy.extension_needs_proof and not has_proof:
             raise TimingRefused(
@@ -132,11 +177,16 @@ def break_years(year: int, history: Mapping[int, bool]) -> int:
     return max(0, year - start)
 
 
+# Timings outside the central period: a waiting period even without a break. (GRACE is
+# the window prolonged for subsidised persons; a newborn after its period is late.)
+OUTSIDE_CENTRAL_PERIOD = (Timing.EXTENSION, Timing.LATE, Timing.NEWBORN_LATE)
+
+
 def waiting_months(year: int, timing: Timing, breaks: int, back_years: int = 0) -> int:
     """The waiting period in months (0 before benefit year 2025, and for newborns)."""
     if year < LONG_TERM_RULES_FROM or timing is Timing.NEWBORN:
         return 0
-    outside_central_period = timing in (Timing.EXTENSION, Timing.LATE)
+    outside_central_period = timing in OUTSIDE_CENTRAL_PERIOD
     if breaks == 0 and not outside_central_period:
         return 0
     months = FIXED_WAIT_MONTHS + max(0, breaks - 1 - back_years)
@@ -159,17 +209,24 @@ class BenefitStart:
 
 
 def benefit_start(
-    policy: YearPolicy, timing: Timing, paid_on: date, birth_date: date, breaks: int = 0, back_years: int = 0
+    policy: YearPolicy, timing: Timing, paid_on: date, birth_date: date, breaks: int = 0, back_years: int = 0,
+    registered_on: date | None = None,
 ) -> BenefitStart:
-    """The first day of benefits for a payment (see the module docstring)."""
+    """The first day of benefits for a payment (see the module docstring).
+    `registered_on`: the person's registration day, needed for a late newborn under
+    the REGISTRATION_DAY rule."""
     first_day = date(policy.year, 1, 1)
     if timing is Timing.NEWBORN:
         return BenefitStart(max(birth_date, first_day), 0)
     months = waiting_months(policy.year, timing, breaks, back_years)
-    if timing is Timing.WINDOW:
+    if timing in (Timing.WINDOW, Timing.GRACE):
         base = first_day
     elif timing is Timing.LATE and policy.year < LONG_TERM_RULES_FROM:
         base = paid_on + timedelta(days=policy.late_wait_days)
+    elif timing is Timing.NEWBORN_LATE and policy.newborn_late_rule is NewbornLateRule.REGISTRATION_DAY:
+        if registered_on is None:
+            raise ValueError("a late newborn under REGISTRATION_DAY needs the registration day")
+        base = registered_on
     else:
         base = paid_on + timedelta(days=1)
     return BenefitStart(add_months(max(base, first_day), months), months)

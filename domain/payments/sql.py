@@ -19,10 +19,12 @@ from domain.payments.rules import (
     LONG_BREAK_MIN_WAIT,
     LONG_BREAK_YEARS,
     LONG_TERM_RULES_FROM,
+    OUTSIDE_CENTRAL_PERIOD,
     ChannelRule,
     Timing,
+    grace_end,
 )
-from domain.policy.rules import YearPolicy, late_amount
+from domain.policy.rules import NewbornLateRule, YearPolicy, late_amount
 
 TIMINGS = tuple(Timing)
 
@@ -39,6 +41,10 @@ def policy_params(policy: YearPolicy) -> dict:
         "p_extension_end": policy.extension_end,
         "p_needs_proof": policy.extension_needs_proof,
         "p_newborn_days": policy.newborn_days,
+        "p_newborn_months": policy.newborn_months,
+        "p_late_newborns": policy.newborn_late_rule is not NewbornLateRule.GENERAL,
+        "p_late_newborn_from_registration": policy.newborn_late_rule is NewbornLateRule.REGISTRATION_DAY,
+        "p_grace_end": grace_end(policy),
         "p_last_day": date(policy.year, 12, 31),
         "p_first_day": date(policy.year, 1, 1),
         "p_late_amount": late_amount(policy),
@@ -78,24 +84,39 @@ def channel_closed(channel: str, recorder: str, paid_on: str) -> str:
            AND (r.open_from IS NULL OR r.open_from <= {paid_on}) AND (r.open_until IS NULL OR {paid_on} <= r.open_until)))"""
 
 
-def timing(paid_on: str, birth_date: str, has_proof: str) -> str:
-    """`benefits.classify`: the timing, or the refusal code."""
+def newborn_period_end(birth_date: str) -> str:
+    """`rules.newborn_period_end`. Adding months to a date clamps to the month's end in
+    PostgreSQL as in `rules.add_months` (31 January + 3 months = 30 April)."""
     return f"""(CASE
-        WHEN {paid_on} BETWEEN CAST(:p_window_start AS date) AND CAST(:p_window_end AS date) THEN 'WINDOW'
+        WHEN CAST(:p_newborn_months AS int) IS NOT NULL
+        THEN CAST({birth_date} + make_interval(months => CAST(:p_newborn_months AS int)) AS date)
+        ELSE {birth_date} + CAST(:p_newborn_days AS int)
+    END)"""
+
+
+def timing(paid_on: str, birth_date: str, has_proof: str, subsidized: str) -> str:
+    """`rules.classify`: the timing, or the refusal code. `subsidized`: the person's
+    enrolment has a subsidy category."""
+    period_end = newborn_period_end(birth_date)
+    return f"""(CASE
+        WHEN {paid_on} BETWEEN CAST(:p_window_start AS date) AND CAST(:p_window_end AS date) THEN '{Timing.WINDOW}'
         WHEN {birth_date} >= CAST(:p_window_start AS date)
-             AND {paid_on} - {birth_date} BETWEEN 0 AND CAST(:p_newborn_days AS int)
-             AND {paid_on} <= CAST(:p_last_day AS date) THEN 'NEWBORN'
+             AND {paid_on} BETWEEN {birth_date} AND {period_end}
+             AND {paid_on} <= CAST(:p_last_day AS date) THEN '{Timing.NEWBORN}'
+        WHEN CAST(:p_late_newborns AS boolean) AND {birth_date} >= CAST(:p_window_start AS date)
+             AND {paid_on} > {period_end} AND {paid_on} <= CAST(:p_last_day AS date) THEN '{Timing.NEWBORN_LATE}'
         WHEN {paid_on} < CAST(:p_window_start AS date) THEN 'WINDOW_NOT_OPEN'
+        WHEN {subsidized} AND {paid_on} <= CAST(:p_grace_end AS date) THEN '{Timing.GRACE}'
         WHEN CAST(:p_extension_end AS date) IS NOT NULL AND {paid_on} <= CAST(:p_extension_end AS date) THEN
              CASE WHEN CAST(:p_needs_proof AS boolean) AND NOT {has_proof} THEN 'EXTENSION_PROOF_REQUIRED'
-                  ELSE 'EXTENSION' END
-        WHEN CAST(:p_late_amount AS numeric) IS NOT NULL AND {paid_on} <= CAST(:p_last_day AS date) THEN 'LATE'
+                  ELSE '{Timing.EXTENSION}' END
+        WHEN CAST(:p_late_amount AS numeric) IS NOT NULL AND {paid_on} <= CAST(:p_last_day AS date) THEN '{Timing.LATE}'
         ELSE 'WINDOW_CLOSED'
     END)"""
 
 
 def break_years(year: str, enrolled: str) -> str:
-    """`benefits.break_years` as an aggregate over a person's earlier years: rows of
+    """`rules.break_years` as an aggregate over a person's earlier years: rows of
     (`year`, `enrolled`) before the benefit year, any number per year (a year counts as
     enrolled when any row says so). NULL when there are no rows: coalesce it to 0."""
     return f"""(CASE
@@ -105,34 +126,40 @@ def break_years(year: str, enrolled: str) -> str:
 
 
 def waiting_months(timing_: str, breaks: str, back_years: str = "0") -> str:
-    """`benefits.waiting_months` for the policy's year."""
+    """`rules.waiting_months` for the policy's year."""
     months = f"({FIXED_WAIT_MONTHS} + greatest(0, {breaks} - 1 - {back_years}))"
+    outside = ", ".join(f"'{t}'" for t in OUTSIDE_CENTRAL_PERIOD)
     return f"""(CASE
-        WHEN CAST(:p_year AS int) < {LONG_TERM_RULES_FROM} OR {timing_} = 'NEWBORN' THEN 0
-        WHEN {breaks} = 0 AND {timing_} NOT IN ('EXTENSION', 'LATE') THEN 0
+        WHEN CAST(:p_year AS int) < {LONG_TERM_RULES_FROM} OR {timing_} = '{Timing.NEWBORN}' THEN 0
+        WHEN {breaks} = 0 AND {timing_} NOT IN ({outside}) THEN 0
         WHEN {breaks} >= {LONG_BREAK_YEARS} THEN greatest({months}, {LONG_BREAK_MIN_WAIT})
         ELSE {months}
     END)"""
 
 
-def benefit_start(timing_: str, paid_on: str, birth_date: str, breaks: str, back_years: str = "0") -> str:
-    """`benefits.benefit_start(...).day`. Adding months to a date clamps to the month's
-    end in PostgreSQL as in `benefits.add_months` (31 January + 1 month = 28 February)."""
+def benefit_start(
+    timing_: str, paid_on: str, birth_date: str, registered_on: str, breaks: str, back_years: str = "0"
+) -> str:
+    """`rules.benefit_start(...).day`; `registered_on`: the person's registration day (a
+    late newborn's under REGISTRATION_DAY). Adding months to a date clamps to the month's
+    end in PostgreSQL as in `rules.add_months` (31 January + 1 month = 28 February)."""
     base = f"""(CASE
-        WHEN {timing_} = 'WINDOW' THEN CAST(:p_first_day AS date)
-        WHEN {timing_} = 'LATE' AND CAST(:p_year AS int) < {LONG_TERM_RULES_FROM}
+        WHEN {timing_} IN ('{Timing.WINDOW}', '{Timing.GRACE}') THEN CAST(:p_first_day AS date)
+        WHEN {timing_} = '{Timing.LATE}' AND CAST(:p_year AS int) < {LONG_TERM_RULES_FROM}
              THEN {paid_on} + CAST(:p_late_wait_days AS int)
+        WHEN {timing_} = '{Timing.NEWBORN_LATE}' AND CAST(:p_late_newborn_from_registration AS boolean)
+             THEN {registered_on}
         ELSE {paid_on} + 1
     END)"""
     months = waiting_months(timing_, breaks, back_years)
     return f"""(CASE
-        WHEN {timing_} = 'NEWBORN' THEN greatest({birth_date}, CAST(:p_first_day AS date))
+        WHEN {timing_} = '{Timing.NEWBORN}' THEN greatest({birth_date}, CAST(:p_first_day AS date))
         ELSE CAST(greatest({base}, CAST(:p_first_day AS date)) + make_interval(months => {months}) AS date)
     END)"""
 
 
 def expected_amount(timing_: str, amount_due: str, back_years: str = "0") -> str:
-    """`benefits.expected_amount`: the amount due (late: standard + fiscal subsidy),
+    """`rules.expected_amount`: the amount due (late: standard + fiscal subsidy),
     plus each back year at the standard."""
-    return f"""(CASE WHEN {timing_} = 'LATE' THEN CAST(:p_late_amount AS numeric) ELSE {amount_due} END
+    return f"""(CASE WHEN {timing_} = '{Timing.LATE}' THEN CAST(:p_late_amount AS numeric) ELSE {amount_due} END
                + CAST(:p_standard AS numeric) * {back_years})"""

@@ -16,6 +16,8 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
+from domain.enrollment.rules import EnrollmentStatus
+from domain.enrollment.sql import ENROLLED_SQL
 from domain.enrollment.store import mark_paid
 from domain.payments import rules as payments_rules
 from domain.payments.rules import (
@@ -136,12 +138,12 @@ async def enrollment_history(db: Db, tenant_id: int, person: PersonRow, before_y
     A year counts as enrolled if either source says so."""
     rows = await db.execute(
         text(
-            """
+            f"""
             SELECT year, bool_or(enrolled) AS enrolled FROM (
                 SELECT year, enrolled FROM enrollment_history
                  WHERE tenant_id = :t AND id_number = :n AND year < :y
                 UNION ALL
-                SELECT year, status IN ('PAID', 'SUBSIDIZED') FROM enrollment
+                SELECT year, status IN {ENROLLED_SQL} FROM enrollment
                  WHERE tenant_id = :t AND person_id = :p AND year < :y
             ) h GROUP BY year
             """
@@ -155,7 +157,7 @@ async def _lock_enrollment(db: Db, tenant_id: int, person_id: int, year: int):  
     return (
         await db.execute(
             text(
-                """SELECT status, amount_due FROM enrollment
+                """SELECT status, amount_due, subsidy_category FROM enrollment
                     WHERE tenant_id = :t AND person_id = :p AND year = :y FOR UPDATE"""
             ),
             {"t": tenant_id, "p": person_id, "y": year},
@@ -188,11 +190,15 @@ class _Accepted:
     due: Decimal
 
 
-async def _judge(db: Db, tenant_id: int, person: PersonRow, policy: YearPolicy, new: NewPayment, amount_due: Decimal) -> _Accepted:
+async def _judge(db: Db, tenant_id: int, person: PersonRow, policy: YearPolicy, new: NewPayment, enrollment) -> _Accepted:  # noqa: ANN001
     """The rules for a first payment: window, amount, benefit start."""
+    if enrollment.status == EnrollmentStatus.EXEMPT:
+        raise Rejected([exempt_problem(new.year)])
+    amount_due: Decimal = enrollment.amount_due
     paid_on = shanghai_day(new.paid_at)
+    subsidized = enrollment.subsidy_category is not None
     try:
-        timing = payments_rules.classify(policy, paid_on, person.birth_date, bool(new.extension_proof))
+        timing = payments_rules.classify(policy, paid_on, person.birth_date, bool(new.extension_proof), subsidized=subsidized)
     except TimingRefused as refused:
         raise Rejected([refused.problem]) from None
     if amount_due == 0 and timing is not Timing.LATE:
@@ -206,7 +212,9 @@ async def _judge(db: Db, tenant_id: int, person: PersonRow, policy: YearPolicy, 
     expected = payments_rules.expected_amount(policy, timing, amount_due, new.back_years)
     if new.amount != expected:
         raise Rejected([Problem("AMOUNT_MISMATCH", f"the amount due is {expected}, not {new.amount}", ["amount"])])
-    start = payments_rules.benefit_start(policy, timing, paid_on, person.birth_date, breaks, new.back_years)
+    start = payments_rules.benefit_start(
+        policy, timing, paid_on, person.birth_date, breaks, new.back_years, registered_on=person.registered_on
+    )
     return _Accepted(timing, start.day, amount_due)
 
 
@@ -291,10 +299,10 @@ async def record_payment(
     if closed is not None:
         raise Rejected([closed])
     if await _accepted_exists(db, tenant_id, person.id, new.year):
-        timing = _timing_for_duplicate(policy, new, person)
+        timing = _timing_for_duplicate(policy, new, person, enrollment.subsidy_category is not None)
         payment = await _insert(db, tenant_id, person, new, recorder, PaymentStatus.DUPLICATE, timing, None, Decimal(0))
         return Recorded(payment, refund_id=await open_duplicate_refund(db, tenant_id, payment))
-    accepted = await _judge(db, tenant_id, person, policy, new, enrollment.amount_due)
+    accepted = await _judge(db, tenant_id, person, policy, new, enrollment)
     payment = await _insert(
         db, tenant_id, person, new, recorder, PaymentStatus.ACCEPTED, accepted.timing, accepted.benefit_start, accepted.due
     )
@@ -302,9 +310,17 @@ async def record_payment(
     return Recorded(payment)
 
 
-def _timing_for_duplicate(policy: YearPolicy, new: NewPayment, person: PersonRow) -> Timing:
+def exempt_problem(year: int) -> Problem:
+    return Problem(
+        "NEWBORN_EXEMPT",
+        f"this newborn is enrolled for {year} without paying (a parent is insured in the city): nothing is to be collected",
+        ["idNumber"],
+    )
+
+
+def _timing_for_duplicate(policy: YearPolicy, new: NewPayment, person: PersonRow, subsidized: bool) -> Timing:
     # A duplicate is kept whenever it arrived; its timing is only informative.
     try:
-        return payments_rules.classify(policy, shanghai_day(new.paid_at), person.birth_date, True)
+        return payments_rules.classify(policy, shanghai_day(new.paid_at), person.birth_date, True, subsidized=subsidized)
     except TimingRefused:
         return Timing.LATE

@@ -8,6 +8,8 @@ from datetime import date
 from sqlalchemy import and_, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
+from domain.enrollment.exemptions import Newborn, declare_exemption
+from domain.enrollment.rules import ExemptionClaim
 from domain.enrollment.store import recompute_persons
 from domain.enrollment.tables import Enrollment
 from domain.persons.idnumber import looks_like_id_number, normalize
@@ -30,13 +32,17 @@ class PersonRow:
     sex: str
     unit_id: int
     unit_path: str
+    registered_on: date  # Asia/Shanghai
 
 
-_COLUMNS = (Person.id, Person.id_number, Person.name, Person.birth_date, Person.sex, Person.unit_id, Person.unit_path)
+_COLUMNS = (
+    Person.id, Person.id_number, Person.name, Person.birth_date, Person.sex, Person.unit_id, Person.unit_path,
+    Person.registered_on,
+)
 
 
 def _row(r) -> PersonRow:  # noqa: ANN001
-    return PersonRow(r.id, r.id_number, r.name, r.birth_date, r.sex, r.unit_id, r.unit_path)
+    return PersonRow(r.id, r.id_number, r.name, r.birth_date, r.sex, r.unit_id, r.unit_path, r.registered_on)
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,13 @@ async def holder_label(db: Db, tenant_id: int, unit_id: int) -> str:
     return " / ".join(r.name for r in rows) + (f" ({rows[-1].code})" if rows else "")
 
 
-async def register_person(db: Db, tenant_id: int, unit: UnitRef, person: NewPerson, actor: str) -> PersonRow:
+async def register_person(
+    db: Db, tenant_id: int, unit: UnitRef, person: NewPerson, actor: str, today: date,
+    newborn: ExemptionClaim | None = None,
+) -> PersonRow:
+    """Register a person on `today` (the business day, Asia/Shanghai). `newborn`: a
+    parent's cover declared with the registration (内乡): the birth year becomes EXEMPT,
+    or the whole registration is refused with the declaration's problems."""
     problems, parsed = check_new_person(person)
     if unit.kind not in PERSON_UNIT_KINDS:
         problems.append(
@@ -99,6 +111,7 @@ async def register_person(db: Db, tenant_id: int, unit: UnitRef, person: NewPers
                 unit_id=unit.id,
                 unit_path=unit.path,
                 phone=(person.phone or "").strip() or None,
+                registered_on=today,
                 created_by=actor,
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "id_number"])
@@ -109,7 +122,11 @@ async def register_person(db: Db, tenant_id: int, unit: UnitRef, person: NewPers
         await count_registered(db, tenant_id, {unit.id: 1})
         # Every year with a policy: subsidies listed before registration now apply.
         await recompute_persons(db, tenant_id, [inserted.id])
-        return _row(inserted)
+        row = _row(inserted)
+        if newborn is not None:
+            child = Newborn(row.id, row.id_number, row.birth_date)
+            await declare_exemption(db, tenant_id, child, newborn, actor, ["newborn"])
+        return row
     holder = await db.scalar(
         select(Person.unit_id).where(Person.tenant_id == tenant_id, Person.id_number == parsed.value)
     )

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -43,5 +44,10 @@ class Person(SQLModel, table=True):
     # Copy of the unit's path, so a township's persons are one index range.
     unit_path: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
     phone: str | None = Field(default=None, sa_column=Column(Text))
+    # The registration day (参保登记) in Asia/Shanghai, by the business clock: 内乡's late
+    # newborns are covered from it. Bulk loaders that do not give it get today.
+    registered_on: date = Field(
+        sa_column=Column(Date, nullable=False, server_default=text("((now() AT TIME ZONE 'Asia/Shanghai'))::date"))
+    )
     created_by: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime | None = Field(default=None, sa_column=created_at_column())

@@ -27,6 +27,7 @@ from domain.payments.rules import ChannelRule, PaymentChannel, RecorderKind
 from domain.policy.rules import (
     FunderShare,
     LateRule,
+    NewbornLateRule,
     SubsidyCategory,
     SubsidyMode,
     SubsidyRule,
@@ -84,6 +85,10 @@ class _PolicyFile(Document):
     remit_days: Int | None = None
     remit_amount: DecimalText | None = None
     newborn_days: Int | None = None
+    newborn_months: Int | None = None
+    newborn_late_rule: NewbornLateRule | None = None
+    newborn_parent_exemption: Flag | None = None
+    subsidized_grace_months: Int | None = None
     assessment: Any = None  # read by progress/files.py, its errors named under "assessment"
     channel_rules: list[_ChannelRuleFile] | None = None
 
@@ -116,7 +121,12 @@ def policy_from_dict(d: dict[str, Any]) -> YearPolicy:
         refund_claim_deadline=f.refund_claim_deadline,
         remit_days=_given(f.remit_days, defaults.remit_days),
         remit_amount=_given(f.remit_amount, defaults.remit_amount),
-        newborn_days=_given(f.newborn_days, defaults.newborn_days),
+        # A period in months needs no days: the days' default only fills an empty period.
+        newborn_days=f.newborn_days if f.newborn_months is not None else _given(f.newborn_days, defaults.newborn_days),
+        newborn_months=f.newborn_months,
+        newborn_late_rule=_given(f.newborn_late_rule, defaults.newborn_late_rule),
+        newborn_parent_exemption=_given(f.newborn_parent_exemption, defaults.newborn_parent_exemption),
+        subsidized_grace_months=_given(f.subsidized_grace_months, defaults.subsidized_grace_months),
         assessment=assessment,
         channel_rules=tuple(_channel_rule(r) for r in f.channel_rules or []),
     )
@@ -163,6 +173,10 @@ def policy_to_dict(p: YearPolicy) -> dict[str, Any]:
         "remitDays": p.remit_days,
         "remitAmount": _money_text(p.remit_amount),
         "newbornDays": p.newborn_days,
+        "newbornMonths": p.newborn_months,
+        "newbornLateRule": p.newborn_late_rule.value,
+        "newbornParentExemption": p.newborn_parent_exemption,
+        "subsidizedGraceMonths": p.subsidized_grace_months,
         "categories": [_category_to_dict(c) for c in p.categories],
         "assessment": rules_to_dict(p.assessment) if p.assessment is not None else None,
         "channelRules": [channel_rule_to_dict(r) for r in p.channel_rules],

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 MAX_AGE = 150
 MAX_CODE_LENGTH = 64
 MAX_DAYS = 366  # a period counted in days never outlasts the benefit year
+MAX_MONTHS = 12  # nor one counted in months
+DEFAULT_NEWBORN_DAYS = 90
 MAX_NAME_LENGTH = 100
 
 
@@ -49,6 +51,14 @@ class SubsidyMode(StrEnum):
 class LateRule(StrEnum):
     REFUSED = "REFUSED"  # no payment accepted after the window (and extension)
     FULL_COST_WAIT = "FULL_COST_WAIT"  # 枣庄: standard + fiscal subsidy, benefits after a wait
+
+
+class NewbornLateRule(StrEnum):
+    """A newborn enrolled after its newborn period (DOMAIN.md §9)."""
+
+    GENERAL = "GENERAL"  # no rule of its own: the window, extension and late rules, as for anyone
+    DAY_AFTER_PAYMENT = "DAY_AFTER_PAYMENT"  # 八公山: "待遇自缴费次日起享受"
+    REGISTRATION_DAY = "REGISTRATION_DAY"  # 内乡: "自参保登记之日起享受当年城乡居民医保待遇"
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,17 @@ class YearPolicy:
     refund_claim_deadline: date | None = None  # 内乡: events before 12-31 claimed until 01-31
     remit_days: int = 5  # 双限: remit within 5 days …
     remit_amount: Decimal = Decimal("10000")  # … or once 10,000 yuan is held
-    newborn_days: int = 90
+    # The newborn period: newborn_days days (内乡 "出生后90天内") or newborn_months calendar
+    # months (八公山 "出生后的3个月内": born 01-31 → until 04-30); exactly one is set.
+    newborn_days: int | None = DEFAULT_NEWBORN_DAYS
+    newborn_months: int | None = None
+    newborn_late_rule: NewbornLateRule = NewbornLateRule.GENERAL
+    # 内乡: a newborn whose father or mother is in the city's basic medical insurance is
+    # enrolled for its birth year without paying ("新生儿出生不用缴费即可享受当年…待遇").
+    newborn_parent_exemption: bool = False
+    # 枣庄: a person with a subsidy category may pay the subsidised amount this many months
+    # after the window, with benefits as in the window ("政府资助人员可延长1个月").
+    subsidized_grace_months: int = 0
     late_wait_days: int = 30  # FULL_COST_WAIT: benefits start this many days after payment
     assessment: AssessmentRules | None = None  # rewards and penalties of the year (domain/progress/assessment.py)
     # Which channels are open to which recorders and when (灞桥: cash only at schools;
@@ -182,8 +202,11 @@ def _check_counters(policy: YearPolicy) -> list[Problem]:
         problems.append(Problem("INVALID_YEAR", f"year {policy.year} is out of range", ["year"]))
     if not 0 < policy.remit_days <= MAX_DAYS:
         problems.append(Problem("INVALID_REMIT_RULE", f"remit days must be 1..{MAX_DAYS}", ["remitDays"]))
-    if not 0 < policy.newborn_days <= MAX_DAYS:
-        problems.append(Problem("INVALID_NEWBORN_DAYS", f"newborn days must be 1..{MAX_DAYS}", ["newbornDays"]))
+    problems += _check_newborn_period(policy)
+    if not 0 <= policy.subsidized_grace_months <= MAX_MONTHS:
+        problems.append(
+            Problem("INVALID_GRACE_MONTHS", f"subsidized grace months must be 0..{MAX_MONTHS}", ["subsidizedGraceMonths"])
+        )
     if not 0 <= policy.late_wait_days <= MAX_DAYS:
         problems.append(Problem("INVALID_LATE_RULE", f"late wait days must be 0..{MAX_DAYS}", ["lateWaitDays"]))
     return problems
@@ -214,6 +237,21 @@ def _channel_rule_problems(rule: ChannelRule, policy: YearPolicy) -> list[tuple[
     elif start is not None and start > last:
         found.append(("from", f"from {start} is after the {policy.year} campaign's last day {last}"))
     return found
+def _check_newborn_period(policy: YearPolicy) -> list[Problem]:
+    days, months = policy.newborn_days, policy.newborn_months
+    if (days is None) == (months is None):
+        return [
+            Problem(
+                "INVALID_NEWBORN_PERIOD",
+                "give the newborn period either in days (newbornDays) or in calendar months (newbornMonths)",
+                ["newbornMonths" if months is not None else "newbornDays"],
+            )
+        ]
+    if days is not None and not 0 < days <= MAX_DAYS:
+        return [Problem("INVALID_NEWBORN_DAYS", f"newborn days must be 1..{MAX_DAYS}", ["newbornDays"])]
+    if months is not None and not 0 < months <= MAX_MONTHS:
+        return [Problem("INVALID_NEWBORN_PERIOD", f"newborn months must be 1..{MAX_MONTHS}", ["newbornMonths"])]
+    return []
 
 
 def _check_category(

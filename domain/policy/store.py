@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.enrollment.store import recompute_year
 from domain.policy.files import channel_rule_to_dict, channel_rules_from_list
+from domain.enrollment.tables import NewbornExemption
 from domain.policy.rules import (
     FunderShare,
     LateRule,
+    NewbornLateRule,
     SubsidyCategory,
     SubsidyMode,
     SubsidyRule,
@@ -31,7 +33,8 @@ from tenants.session import Db
 _POLICY_COLUMNS = (
     "standard", "fiscal_subsidy", "window_start", "window_end", "extension_end", "extension_needs_proof",
     "list_cutoff", "age_reference_date", "late_rule", "late_wait_days", "refund_claim_deadline",
-    "remit_days", "remit_amount", "newborn_days",
+    "remit_days", "remit_amount", "newborn_days", "newborn_months", "newborn_late_rule", "newborn_parent_exemption",
+    "subsidized_grace_months",
 )
 
 
@@ -57,6 +60,10 @@ def _policy_values(policy: YearPolicy) -> dict:
         "remit_amount": policy.remit_amount,
         "newborn_days": policy.newborn_days,
         "channel_rules": [channel_rule_to_dict(r) for r in policy.channel_rules],
+        "newborn_months": policy.newborn_months,
+        "newborn_late_rule": policy.newborn_late_rule.value,
+        "newborn_parent_exemption": policy.newborn_parent_exemption,
+        "subsidized_grace_months": policy.subsidized_grace_months,
     }
 
 
@@ -96,6 +103,16 @@ async def save_policy(db: Db, tenant_id: int, policy: YearPolicy, actor: str) ->
         problems.append(
             Problem("CATEGORY_IN_USE", f"category {code!r} has uploaded lists and cannot be dropped", ["categories"])
         )
+    if not policy.newborn_parent_exemption:
+        exempt = await _exemptions_in_force(db, tenant_id, policy.year)
+        if exempt:
+            problems.append(
+                Problem(
+                    "EXEMPTIONS_IN_FORCE",
+                    f"{exempt} newborns are exempt for {policy.year}: withdraw their exemptions before the policy stops granting it",
+                    ["newbornParentExemption"],
+                )
+            )
     if problems:
         raise Rejected(problems)
     values = _policy_values(policy)
@@ -123,6 +140,14 @@ async def save_policy(db: Db, tenant_id: int, policy: YearPolicy, actor: str) ->
             rows,
         )
     return await recompute_year(db, tenant_id, policy.year)
+
+
+async def _exemptions_in_force(db: Db, tenant_id: int, year: int) -> int:
+    return await db.scalar(
+        select(func.count()).select_from(NewbornExemption).where(
+            NewbornExemption.tenant_id == tenant_id, NewbornExemption.year == year, NewbornExemption.withdrawn_at.is_(None)
+        )
+    )
 
 
 async def _save_assessment(db: Db, tenant_id: int, policy: YearPolicy, actor: str) -> None:
@@ -178,8 +203,9 @@ async def load_policy(db: Db, tenant_id: int, year: int) -> YearPolicy | None:
     return YearPolicy(
         year=year,
         categories=tuple(_category_from_row(c) for c in categories),
-        **{name: getattr(policy, name) for name in _POLICY_COLUMNS if name != "late_rule"},
+        **{name: getattr(policy, name) for name in _POLICY_COLUMNS if name not in ("late_rule", "newborn_late_rule")},
         late_rule=LateRule(policy.late_rule),
+        newborn_late_rule=NewbornLateRule(policy.newborn_late_rule),
         assessment=await _load_assessment(db, tenant_id, year),
         channel_rules=channel_rules_from_list(policy.channel_rules),
     )

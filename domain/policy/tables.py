@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from domain.money import money_column
-from domain.policy.rules import LateRule, SubsidyMode, SubsidyRule
+from domain.policy.rules import LateRule, NewbornLateRule, SubsidyMode, SubsidyRule
 from tenants.kinds import enum_check
 from tenants.models import created_at_column, tenant_id_column
 
@@ -31,6 +31,9 @@ class YearPolicyRow(SQLModel, table=True):
         CheckConstraint("standard > 0", name="year_policy_standard_check"),
         CheckConstraint("window_start <= window_end", name="year_policy_window_check"),
         enum_check("late_rule", LateRule, "year_policy_late_rule_check"),
+        enum_check("newborn_late_rule", NewbornLateRule, "year_policy_newborn_late_rule_check"),
+        # The newborn period is given in days or in months, never both (domain/policy/rules.py).
+        CheckConstraint("num_nonnulls(newborn_days, newborn_months) = 1", name="year_policy_newborn_period_check"),
     )
 
     tenant_id: int = Field(sa_column=tenant_id_column())
@@ -48,12 +51,18 @@ class YearPolicyRow(SQLModel, table=True):
     refund_claim_deadline: date | None = Field(default=None, sa_column=Column(Date))
     remit_days: int = Field(default=5, sa_column=Column(Integer, nullable=False, server_default="5"))
     remit_amount: Decimal = Field(sa_column=money_column(default="10000"))
-    newborn_days: int = Field(default=90, sa_column=Column(Integer, nullable=False, server_default="90"))
     # [{channels, recordedBy, from, until}] as in the policy files (domain/policy/files.py);
     # [] opens every channel. Checked on the way in (validate_policy), read back by pydantic.
     channel_rules: list = Field(
         default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
     )
+    newborn_days: int | None = Field(default=90, sa_column=Column(Integer, server_default="90"))
+    newborn_months: int | None = Field(default=None, sa_column=Column(Integer))
+    newborn_late_rule: str = Field(sa_column=Column(Text, nullable=False, server_default="GENERAL"))
+    newborn_parent_exemption: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    subsidized_grace_months: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     updated_by: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: datetime | None = Field(default=None, sa_column=created_at_column("updated_at"))
 

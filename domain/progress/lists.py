@@ -64,7 +64,8 @@ UNPAID = "e.status = 'UNPAID'"
 PAID = "e.status = 'PAID'"
 
 
-SUBSIDIZED = "e.subsidy_category IS NOT NULL AND e.subsidy_amount > 0 AND e.status <> 'REFUNDED'"
+# (an exempt newborn used no subsidy: its parent's cover enrolled it)
+SUBSIDIZED = "e.subsidy_category IS NOT NULL AND e.subsidy_amount > 0 AND e.status NOT IN ('REFUNDED', 'EXEMPT')"
 
 
 async def _rows(db: Db, tenant_id: int, year: int, path: str, condition: str, limit: int) -> list[ListRow]:

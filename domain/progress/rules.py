@@ -1,6 +1,7 @@
 """Rules of progress (征缴进度), quotas and ranking, no I/O.
 
-- Progress = enrolled (paid, or enrolled by full subsidy) / quota, per unit, rolled up
+- Progress = enrolled (paid, enrolled by full subsidy, or a newborn exempt because a
+  parent is insured in the city) / quota, per unit, rolled up
   the tree; a unit without a quota of its own is measured against the sum of the
   quotas below it (`rolled_targets`).
 - Ranks are among siblings: higher rate first, equal rates share a rank ("并列"), and
@@ -24,14 +25,15 @@ class Counts:
     paid: int = 0
     subsidized: int = 0
     refunded: int = 0
+    exempt: int = 0
 
     @property
     def enrolled(self) -> int:
-        return self.paid + self.subsidized
+        return self.paid + self.subsidized + self.exempt
 
     @property
     def persons(self) -> int:
-        return self.unpaid + self.paid + self.subsidized + self.refunded
+        return self.unpaid + self.paid + self.subsidized + self.refunded + self.exempt
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ async def child_units(db: Db, tenant_id: int, parent_id: int | None) -> list[Uni
 _CHILD_COUNTS = text(
     """
     SELECT split_part(t.unit_path, '/', :segment)::bigint AS unit_id,
-           sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded
+           sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded,
+           sum(t.exempt) AS exempt
       FROM enrollment_tally t
      WHERE t.tenant_id = :tenant AND t.year = :year AND t.unit_path ^@ :path
      GROUP BY 1
@@ -115,7 +116,7 @@ async def child_counts(db: Db, tenant_id: int, year: int, parent_path: str, pare
     rows = await db.execute(
         _CHILD_COUNTS, {"tenant": tenant_id, "year": year, "path": parent_path, "segment": parent_depth + 2}
     )
-    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded)) for r in rows if r.unit_id}
+    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt)) for r in rows if r.unit_id}
 
 
 async def targets_for(db: Db, tenant_id: int, year: int, units: Iterable[UnitRow]) -> dict[int, int]:
@@ -138,7 +139,8 @@ async def live_children(db: Db, tenant_id: int, year: int, parent: UnitRow | Non
 _ALL_COUNTS = text(
     """
     SELECT a.id::bigint AS unit_id,
-           sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded
+           sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded,
+           sum(t.exempt) AS exempt
       FROM enrollment_tally t
       CROSS JOIN LATERAL unnest(string_to_array(btrim(t.unit_path, '/'), '/')) AS a(id)
      WHERE t.tenant_id = :tenant AND t.year = :year
@@ -150,7 +152,7 @@ _ALL_COUNTS = text(
 async def all_counts(db: Db, tenant_id: int, year: int) -> dict[int, Counts]:
     """Every unit's subtree at once: each tally row counts for each unit on its path."""
     rows = await db.execute(_ALL_COUNTS, {"tenant": tenant_id, "year": year})
-    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded)) for r in rows}
+    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt)) for r in rows}
 
 
 async def all_units(db: Db, tenant_id: int) -> list[UnitRow]:
@@ -174,15 +176,15 @@ async def take_snapshot(db: Db, tenant_id: int, year: int, day: date) -> int:
         text(
             """
             INSERT INTO progress_snapshot AS s (tenant_id, year, day, unit_id, parent_id, target, unpaid, paid,
-                                                subsidized, refunded, rank, siblings)
+                                                subsidized, refunded, rank, siblings, exempt)
             SELECT :tenant, :year, :day, i.* FROM unnest(
                 CAST(:units AS bigint[]), CAST(:parents AS bigint[]), CAST(:targets AS int[]), CAST(:unpaid AS int[]),
                 CAST(:paid AS int[]), CAST(:subsidized AS int[]), CAST(:refunded AS int[]), CAST(:ranks AS int[]),
-                CAST(:siblings AS int[])) AS i
+                CAST(:siblings AS int[]), CAST(:exempt AS int[])) AS i
             ON CONFLICT (tenant_id, year, day, unit_id) DO UPDATE SET
                 parent_id = EXCLUDED.parent_id, target = EXCLUDED.target, unpaid = EXCLUDED.unpaid,
                 paid = EXCLUDED.paid, subsidized = EXCLUDED.subsidized, refunded = EXCLUDED.refunded,
-                rank = EXCLUDED.rank, siblings = EXCLUDED.siblings, taken_at = now()
+                exempt = EXCLUDED.exempt, rank = EXCLUDED.rank, siblings = EXCLUDED.siblings, taken_at = now()
             """
         ),
         {
@@ -191,7 +193,7 @@ async def take_snapshot(db: Db, tenant_id: int, year: int, day: date) -> int:
             "targets": [r.target for r in rows], "unpaid": [r.counts.unpaid for r in rows],
             "paid": [r.counts.paid for r in rows], "subsidized": [r.counts.subsidized for r in rows],
             "refunded": [r.counts.refunded for r in rows], "ranks": [r.rank for r in rows],
-            "siblings": [r.siblings for r in rows],
+            "siblings": [r.siblings for r in rows], "exempt": [r.counts.exempt for r in rows],
         },
     )
     return len(rows)
@@ -199,7 +201,7 @@ async def take_snapshot(db: Db, tenant_id: int, year: int, day: date) -> int:
 
 _LATEST = text(
     """
-    SELECT DISTINCT ON (s.unit_id) s.unit_id, s.day, s.target, s.unpaid, s.paid, s.subsidized, s.refunded
+    SELECT DISTINCT ON (s.unit_id) s.unit_id, s.day, s.target, s.unpaid, s.paid, s.subsidized, s.refunded, s.exempt
       FROM progress_snapshot s
      WHERE s.tenant_id = :tenant AND s.year = :year AND s.unit_id = ANY(CAST(:units AS bigint[])) AND s.day <= :day
      ORDER BY s.unit_id, s.day DESC
@@ -210,7 +212,7 @@ _LATEST = text(
 async def snapshot_figures(db: Db, tenant_id: int, year: int, unit_ids: list[int], day: date) -> dict[int, tuple[date, int, Counts]]:
     """Each unit's latest snapshot on or before `day`: (its day, target, counts)."""
     rows = await db.execute(_LATEST, {"tenant": tenant_id, "year": year, "units": unit_ids, "day": day})
-    return {r.unit_id: (r.day, r.target, Counts(r.unpaid, r.paid, r.subsidized, r.refunded)) for r in rows}
+    return {r.unit_id: (r.day, r.target, Counts(r.unpaid, r.paid, r.subsidized, r.refunded, r.exempt)) for r in rows}
 
 
 async def snapshot_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None, day: date) -> list[UnitProgress]:
@@ -238,18 +240,22 @@ async def unit_history(db: Db, tenant_id: int, year: int, unit_id: int | None, f
     params = {"tenant": tenant_id, "year": year, "first": first, "last": last, "unit": unit_id}
     if unit_id is None:
         sql = """SELECT day, sum(target) AS target, sum(unpaid) AS unpaid, sum(paid) AS paid,
-                        sum(subsidized) AS subsidized, sum(refunded) AS refunded, NULL::int AS rank, NULL::int AS siblings
+                        sum(subsidized) AS subsidized, sum(refunded) AS refunded, sum(exempt) AS exempt,
+                        NULL::int AS rank, NULL::int AS siblings
                    FROM progress_snapshot
                   WHERE tenant_id = :tenant AND year = :year AND parent_id IS NULL AND day BETWEEN :first AND :last
                   GROUP BY day ORDER BY day"""
     else:
-        sql = """SELECT day, target, unpaid, paid, subsidized, refunded, rank, siblings
+        sql = """SELECT day, target, unpaid, paid, subsidized, refunded, exempt, rank, siblings
                    FROM progress_snapshot
                   WHERE tenant_id = :tenant AND year = :year AND unit_id = :unit AND day BETWEEN :first AND :last
                   ORDER BY day"""
     rows = await db.execute(text(sql), params)
     return [
-        Point(r.day, int(r.target), Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded)), r.rank, r.siblings)
+        Point(
+            r.day, int(r.target), Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt)),
+            r.rank, r.siblings,
+        )
         for r in rows
     ]
 
@@ -271,7 +277,8 @@ _RECOUNT = """
     SELECT p.unit_id, p.unit_path,
            count(*) FILTER (WHERE e.status = 'UNPAID') AS unpaid, count(*) FILTER (WHERE e.status = 'PAID') AS paid,
            count(*) FILTER (WHERE e.status = 'SUBSIDIZED') AS subsidized,
-           count(*) FILTER (WHERE e.status = 'REFUNDED') AS refunded
+           count(*) FILTER (WHERE e.status = 'REFUNDED') AS refunded,
+           count(*) FILTER (WHERE e.status = 'EXEMPT') AS exempt
       FROM enrollment e JOIN person p ON p.tenant_id = e.tenant_id AND p.id = e.person_id
      WHERE e.tenant_id = :tenant AND e.year = :year
      GROUP BY p.unit_id, p.unit_path
@@ -281,16 +288,20 @@ _RECOUNT = """
 _DRIFT = text(
     f"""
     WITH recount AS ({_RECOUNT}),
-    tally AS (SELECT unit_id, unit_path, unpaid, paid, subsidized, refunded FROM enrollment_tally
+    tally AS (SELECT unit_id, unit_path, unpaid, paid, subsidized, refunded, exempt FROM enrollment_tally
                WHERE tenant_id = :tenant AND year = :year)
     SELECT coalesce(r.unit_id, t.unit_id) AS unit_id, coalesce(r.unit_path, t.unit_path) AS unit_path,
            coalesce(t.unpaid, 0) AS t_unpaid, coalesce(t.paid, 0) AS t_paid,
            coalesce(t.subsidized, 0) AS t_subsidized, coalesce(t.refunded, 0) AS t_refunded,
+           coalesce(t.exempt, 0) AS t_exempt,
            coalesce(r.unpaid, 0) AS r_unpaid, coalesce(r.paid, 0) AS r_paid,
-           coalesce(r.subsidized, 0) AS r_subsidized, coalesce(r.refunded, 0) AS r_refunded
+           coalesce(r.subsidized, 0) AS r_subsidized, coalesce(r.refunded, 0) AS r_refunded,
+           coalesce(r.exempt, 0) AS r_exempt
       FROM recount r FULL JOIN tally t ON t.unit_id = r.unit_id
-     WHERE (coalesce(t.unpaid, 0), coalesce(t.paid, 0), coalesce(t.subsidized, 0), coalesce(t.refunded, 0))
-           IS DISTINCT FROM (coalesce(r.unpaid, 0), coalesce(r.paid, 0), coalesce(r.subsidized, 0), coalesce(r.refunded, 0))
+     WHERE (coalesce(t.unpaid, 0), coalesce(t.paid, 0), coalesce(t.subsidized, 0), coalesce(t.refunded, 0),
+            coalesce(t.exempt, 0))
+           IS DISTINCT FROM (coalesce(r.unpaid, 0), coalesce(r.paid, 0), coalesce(r.subsidized, 0),
+                             coalesce(r.refunded, 0), coalesce(r.exempt, 0))
     """
 )
 
@@ -306,14 +317,14 @@ class Drift:
 async def recount(db: Db, tenant_id: int, year: int) -> dict[int, Counts]:
     """Per leaf unit, counted from the enrolment rows themselves (slow; for checks)."""
     rows = await db.execute(text(_RECOUNT), {"tenant": tenant_id, "year": year})
-    return {r.unit_id: Counts(r.unpaid, r.paid, r.subsidized, r.refunded) for r in rows}
+    return {r.unit_id: Counts(r.unpaid, r.paid, r.subsidized, r.refunded, r.exempt) for r in rows}
 
 
 async def tally_drift(db: Db, tenant_id: int, year: int) -> list[Drift]:
     rows = await db.execute(_DRIFT, {"tenant": tenant_id, "year": year})
     return [
-        Drift(r.unit_id, r.unit_path, Counts(r.t_unpaid, r.t_paid, r.t_subsidized, r.t_refunded),
-              Counts(r.r_unpaid, r.r_paid, r.r_subsidized, r.r_refunded))
+        Drift(r.unit_id, r.unit_path, Counts(r.t_unpaid, r.t_paid, r.t_subsidized, r.t_refunded, r.t_exempt),
+              Counts(r.r_unpaid, r.r_paid, r.r_subsidized, r.r_refunded, r.r_exempt))
         for r in rows
     ]
 
@@ -327,14 +338,16 @@ async def repair_tallies(db: Db, tenant_id: int, year: int) -> list[Drift]:
         await db.execute(
             text(
                 """
-                INSERT INTO enrollment_tally (tenant_id, year, unit_id, unit_path, unpaid, paid, subsidized, refunded)
-                VALUES (:tenant, :year, :unit, :path, :unpaid, :paid, :subsidized, :refunded)
+                INSERT INTO enrollment_tally (tenant_id, year, unit_id, unit_path, unpaid, paid, subsidized, refunded,
+                                              exempt)
+                VALUES (:tenant, :year, :unit, :path, :unpaid, :paid, :subsidized, :refunded, :exempt)
                 ON CONFLICT (tenant_id, year, unit_id) DO UPDATE SET unpaid = EXCLUDED.unpaid, paid = EXCLUDED.paid,
-                    subsidized = EXCLUDED.subsidized, refunded = EXCLUDED.refunded
+                    subsidized = EXCLUDED.subsidized, refunded = EXCLUDED.refunded, exempt = EXCLUDED.exempt
                 """
             ),
             {"tenant": tenant_id, "year": year, "unit": d.unit_id, "path": d.unit_path, "unpaid": d.recount.unpaid,
-             "paid": d.recount.paid, "subsidized": d.recount.subsidized, "refunded": d.recount.refunded},
+             "paid": d.recount.paid, "subsidized": d.recount.subsidized, "refunded": d.recount.refunded,
+             "exempt": d.recount.exempt},
         )
     return drift
 

@@ -41,7 +41,7 @@ def _percent(enrolled: int, target: int) -> Decimal:
 class QuotaProgressType:
     unit: UnitType
     target: int = strawberry.field(description="The unit's quota, or the sum of the quotas below it.")
-    enrolled: int = strawberry.field(description="PAID + SUBSIDIZED persons of the unit's subtree.")
+    enrolled: int = strawberry.field(description="PAID + SUBSIDIZED + EXEMPT persons of the unit's subtree.")
     rate: float = strawberry.field(description="enrolled / target; 0 without a target.")
     percent: Decimal = strawberry.field(description="The rate in percent, 2 decimals: \"96.50\".")
     rank: int = strawberry.field(description="Among its siblings: higher rate first, equal rates share a rank.")
@@ -52,6 +52,7 @@ class QuotaProgressType:
     subsidized: int
     unpaid: int
     refunded: int
+    exempt: int = strawberry.field(description="Newborns enrolled for their birth year without paying (a parent insured).")
     measured_on: date | None = strawberry.field(description="The snapshot day of the figures; null: live.")
 
     @classmethod
@@ -61,7 +62,7 @@ class QuotaProgressType:
             unit=UnitType.from_row(row.unit), target=row.target, enrolled=c.enrolled, rate=float(row.rate),
             percent=_percent(c.enrolled, row.target), rank=row.rank, siblings=row.siblings,
             remaining=max(0, row.target - c.enrolled), persons=c.persons, paid=c.paid, subsidized=c.subsidized,
-            unpaid=c.unpaid, refunded=c.refunded, measured_on=row.measured_on,
+            unpaid=c.unpaid, refunded=c.refunded, exempt=c.exempt, measured_on=row.measured_on,
         )
 
 
@@ -77,6 +78,7 @@ class ProgressPoint:
     persons: int
     paid: int
     subsidized: int
+    exempt: int
 
     @classmethod
     def of(cls, point: Point) -> ProgressPoint:
@@ -85,7 +87,7 @@ class ProgressPoint:
         return cls(
             day=point.day, target=point.target, enrolled=c.enrolled, rate=float(rate),
             percent=_percent(c.enrolled, point.target), rank=point.rank, siblings=point.siblings,
-            persons=c.persons, paid=c.paid, subsidized=c.subsidized,
+            persons=c.persons, paid=c.paid, subsidized=c.subsidized, exempt=c.exempt,
         )
 
 
