@@ -70,6 +70,7 @@ def _enums() -> dict[str, type[StrEnum]]:
         ("SubsidyRule", "SubsidyRule"), ("SubsidyMode", "SubsidyMode"), ("LateRule", "LateRule"),
         ("EnrollmentStatus", "EnrollmentStatus"), ("PaymentChannel", "PaymentChannel"),
         ("PaymentStatus", "PaymentStatus"), ("PaymentTiming", "Timing"), ("RefundReason", "RefundReason"),
+        ("RefundPayback", "RefundPayback"),
     ],
 )
 def test_graphql_enums_are_the_enums(graphql_name, enum_name):
