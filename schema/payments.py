@@ -24,7 +24,7 @@ from domain.persons import store as persons_store
 from domain.persons.idnumber import mask
 from domain.persons.rules import shown_benefit_start
 from domain.policy import store as policy_store
-from domain.refunds.rules import RefundReason
+from domain.refunds.rules import RefundPayback, RefundReason
 from domain.refunds.store import RefundRow, refunds_of_payments
 from schema import loaders
 from schema.channel_rules import PaymentChannelEnum
@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 
 PaymentStatusEnum = strawberry.enum(PaymentStatus, name="PaymentStatus")
 RefundReasonEnum = strawberry.enum(RefundReason, name="RefundReason")
+RefundPaybackEnum = strawberry.enum(
+    RefundPayback, name="RefundPayback",
+    description="How a completed refund went back: on the payment's channel (tax bureau) or from a collector's cash book.",
+)
 PaymentTimingEnum = strawberry.enum(Timing, name="PaymentTiming", description="Which rule took the payment.")
 
 PersonRef = Annotated["PersonType", strawberry.lazy("schema.persons")]
@@ -77,6 +81,10 @@ class RefundType(Node):
     decision_note: str | None
     completed_at: datetime | None
     completion_ref: str | None
+    payback: RefundPaybackEnum | None = strawberry.field(
+        description="Set on completion: CHANNEL (by the tax bureau) or CASH_BOOK (handed back by the collector from "
+        "cash not yet declared)."
+    )
     row: strawberry.Private[RefundRow]
 
     @classmethod
@@ -85,7 +93,7 @@ class RefundType(Node):
             id=to_global_id("Refund", row.id), reason=RefundReason(row.reason), amount=row.amount, status=row.status,
             automatic=row.automatic, event_date=row.event_date, note=row.note, requested_at=row.requested_at,
             decided_at=row.decided_at, decision_note=row.decision_note, completed_at=row.completed_at,
-            completion_ref=row.completion_ref, row=row,
+            completion_ref=row.completion_ref, payback=row.payback, row=row,
         )
 
     @strawberry.field

@@ -1,4 +1,10 @@
-"""GraphQL face of refunds: requestRefund, decideRefund, completeRefund, refunds."""
+"""GraphQL face of refunds: requestRefund, decideRefund, completeRefund, refunds.
+
+Who completes a refund follows where the money is (八公山 九、退费办理): cash a collector
+still holds undeclared is handed back from their cash book by that collector or their
+township (`refund hand_back`); money that reached the tax bureau goes back through it
+(`refund complete`).
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -6,12 +12,13 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
+from authz.roles import Role
 from domain.payments.store import PaymentRow, payments_by_ids
 from domain.policy import store as policy_store
 from domain.refunds import store as refunds_store
-from domain.refunds.rules import RefundRequest
-from domain.refunds.store import RefundQuery, RefundRow
-from schema.errors import UserError
+from domain.refunds.rules import RefundPayback, RefundRequest
+from domain.refunds.store import PaybackRoute, RefundQuery, RefundRow
+from schema.errors import UserError, forbidden
 from schema.mutations import Audit, object_in_scope, run_mutation
 from schema.payments import RefundReasonEnum, RefundType
 from schema.persons import filter_path
@@ -21,6 +28,7 @@ from schema.relay import (
     decode_cursor,
     page_size,
 )
+from tenants.problems import Problem, Rejected
 
 
 @strawberry.input
@@ -59,7 +67,9 @@ class DecideRefundPayload:
 @strawberry.input
 class CompleteRefundInput:
     refund: strawberry.ID
-    reference: str | None = strawberry.field(default=None, description="The channel's transaction number of the pay-back.")
+    reference: str | None = strawberry.field(
+        default=None, description="The channel's transaction number of the pay-back, or the receipt the payer signed for cash."
+    )
     client_mutation_id: str | None = None
 
 
@@ -97,15 +107,21 @@ async def _request(info: Info, input: RequestRefundInput, audit: Audit) -> Refun
     return row
 
 
-async def _locked_refund(info: Info, refund_id: strawberry.ID, act: str) -> RefundRow:
+async def _locked_refund_in_scope(info: Info, refund_id: strawberry.ID, act: str) -> tuple[RefundRow, str]:
+    """The refund (locked) and its payment's unit path; NOT_FOUND outside the scope,
+    FORBIDDEN for a role that may not `act` on refunds at all."""
     context = info.context
     principal = context.mutation_caller()
 
     async def load(tenant_id: int, pk: int) -> tuple[RefundRow, str] | None:
         return await refunds_store.refund_in_scope(context.db, tenant_id, principal.scope_path, pk, lock=True)
 
-    row, unit_path = await object_in_scope(context, refund_id, "Refund", load, ("refund", act), "refund", "refund")
-    await context.require("refund", act, unit_path)
+    return await object_in_scope(context, refund_id, "Refund", load, ("refund", act), "refund", "refund")
+
+
+async def _locked_refund(info: Info, refund_id: strawberry.ID, act: str) -> RefundRow:
+    row, unit_path = await _locked_refund_in_scope(info, refund_id, act)
+    await info.context.require("refund", act, unit_path)
     return row
 
 
@@ -113,21 +129,47 @@ async def _decide(info: Info, input: DecideRefundInput, audit: Audit) -> RefundR
     context = info.context
     refund = await _locked_refund(info, input.refund, "decide")
     row = await refunds_store.decide_refund(
-        context.db, context.principal.tenant_id, refund, input.approve, input.note, context.principal.subject
+        context.db, context.principal.tenant_id, refund, input.approve, input.note, context.principal.subject,
+        context.services.clock.now(),
     )
     audit.entity, audit.entity_id = "refund", row.id
     audit.before, audit.after = {"status": refund.status}, {"status": row.status}
     return row
 
 
+async def _may_complete(info: Info, route: PaybackRoute, unit_path: str) -> None:
+    """Undeclared cash: its collector or their township hands it back (a collector only
+    from their own cash book); anything else: the tax bureau."""
+    context = info.context
+    principal = context.mutation_caller()
+    if route.payback is RefundPayback.CHANNEL:
+        await context.require("refund", "complete", unit_path)
+        return
+    if not await context.may("refund", "hand_back", unit_path):
+        if await context.may("refund", "complete", unit_path):
+            raise Rejected([Problem(
+                "CASH_NOT_REMITTED",
+                "this cash has not been declared: the collector who holds it (or their township) hands it back "
+                "from the cash book", ["refund"],
+            )])
+        raise forbidden()
+    if principal.role is Role.VILLAGE_COLLECTOR and route.collector_id != principal.id:
+        raise Rejected([Problem("NOT_YOUR_CASH", "this cash is in another collector's cash book", ["refund"])])
+
+
 async def _complete(info: Info, input: CompleteRefundInput, audit: Audit) -> RefundRow:
     context = info.context
-    refund = await _locked_refund(info, input.refund, "complete")
+    principal = context.mutation_caller()
+    # Either right lets the caller look the refund up; which one applies depends on the money.
+    act = "complete" if await context.may("refund", "complete") else "hand_back"
+    refund, unit_path = await _locked_refund_in_scope(info, input.refund, act)
+    route = await refunds_store.payback_route(context.db, principal.tenant_id, refund)
+    await _may_complete(info, route, unit_path)
     row = await refunds_store.complete_refund(
-        context.db, context.principal.tenant_id, refund, input.reference, context.principal.subject
+        context.db, principal.tenant_id, refund, route, input.reference, principal.subject, context.services.clock.now()
     )
     audit.entity, audit.entity_id = "refund", row.id
-    audit.before, audit.after = {"status": refund.status}, {"status": row.status}
+    audit.before, audit.after = {"status": refund.status}, {"status": row.status, "payback": row.payback}
     return row
 
 
@@ -175,7 +217,10 @@ class RefundMutations:
         refund = RefundType.of(outcome.value) if outcome.value else None
         return DecideRefundPayload(refund=refund, user_errors=outcome.errors, client_mutation_id=input.client_mutation_id)
 
-    @strawberry.mutation(description="The tax bureau: the approved refund was paid back on the payment's channel.")
+    @strawberry.mutation(
+        description="The approved refund was paid back: cash still undeclared by its collector (or their township), "
+        "from the cash book; anything else by the tax bureau, on the payment's channel."
+    )
     async def complete_refund(self, info: Info, input: CompleteRefundInput) -> CompleteRefundPayload:
         outcome = await run_mutation(info, "completeRefund", lambda audit: _complete(info, input, audit))
         refund = RefundType.of(outcome.value) if outcome.value else None

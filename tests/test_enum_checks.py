@@ -73,6 +73,7 @@ def _enums() -> dict[str, type[StrEnum]]:
         ("PaymentStatus", "PaymentStatus"), ("PaymentTiming", "Timing"), ("RefundReason", "RefundReason"),
         ("RecorderKind", "RecorderKind"),
         ("NewbornLateRule", "NewbornLateRule"), ("ExemptionBasis", "ExemptionBasis"),
+        ("RefundPayback", "RefundPayback"),
     ],
 )
 def test_graphql_enums_are_the_enums(graphql_name, enum_name):

@@ -46,8 +46,11 @@ def test_gave_up_refund_requested_approved_and_completed(client, new_county, clo
     assert node["status"] == "REFUNDED"  # the payment stays on record, marked
 
     assert codes(decide(client, county.tokens["tax"], refund["id"])) == ["ALREADY_DECIDED"]
-    done = client.data(COMPLETE_REFUND, {"input": {"refund": refund["id"], "reference": "WX-BACK-1"}}, county.tokens["tax"])
-    assert done["completeRefund"]["refund"] == {"id": refund["id"], "status": "COMPLETED", "completionRef": "WX-BACK-1"}
+    # cash the collector has not declared goes back from the collector's hands, not the tax bureau's
+    by_tax = client.data(COMPLETE_REFUND, {"input": {"refund": refund["id"]}}, county.tokens["tax"])["completeRefund"]
+    assert codes(by_tax) == ["CASH_NOT_REMITTED"]
+    done = client.data(COMPLETE_REFUND, {"input": {"refund": refund["id"], "reference": "退-1"}}, county.tokens["collector"])
+    assert done["completeRefund"]["refund"] == {"id": refund["id"], "status": "COMPLETED", "completionRef": "退-1"}
     tallies, recount = tally_matches_recount(owner_db, county.id)
     assert tallies == recount
 

@@ -3,14 +3,21 @@
 - Cash (代收) and its remittance (上解) under the 双限 rule (DOMAIN.md §5): every
   CASH_AGENT payment sits in its collector's cash book until it is declared in a
   remittance; the tax bureau confirms the remittance (缴费确认单). `cash_held` shows who
-  holds cash longer or more than the policy allows.
+  holds cash longer or more than the policy allows. A refund of cash still in the book
+  is handed back by the collector (a completed CASH_BOOK refund): that part leaves the
+  book, is never declared, and no alert asks for it.
 - Reimbursements (先缴后补): REIMBURSE subsidies owed to persons who paid in full (双牌:
   低保 and 监测对象 pay 320 and get 50% back through the 一卡通 card from their township;
   内乡: 80 yuan back for all but 特困). Owed once paid; paid out once per person-year.
 - Reconciliation (对账): every yuan of a year, per child unit and channel, adding up
   exactly: collected = accepted + duplicate + refunded; refunds approved and completed;
   kept = collected − approved − completed; for cash, confirmed + declared + undeclared
-  = collected. The totals are the sums of the rows, computed in the same query.
+  + handed back = collected. The totals are the sums of the rows, computed in the same
+  query. By period (Beijing days, `domain/cash/rules.py Period`): payments count on
+  the day they were paid (`paid_at`) with where their money is now (status, cash
+  book, remittance); a refund counts on the day of its present status — APPROVED on
+  its decision day, COMPLETED on its completion day. Each payment and each refund
+  falls in exactly one day, so days add up to their month and months to the year.
 """
 from __future__ import annotations
 
@@ -20,8 +27,10 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from domain.cash.rules import RemittanceStatus
+from domain.cash.rules import Period, RemittanceStatus
 from domain.money import ZERO
+from domain.payments.rules import PaymentChannel, PaymentStatus
+from domain.refunds.rules import RefundPayback, RefundStatus
 from tenants.pages import Page, newest_first
 from tenants.problems import Problem, Rejected
 from tenants.session import Db
@@ -45,43 +54,91 @@ class ReconciliationRow:
     cash_confirmed: Decimal
     cash_declared: Decimal
     cash_undeclared: Decimal
+    cash_handed_back: Decimal
 
 
-_SQL = """
-WITH paid AS (
-    SELECT NULLIF(split_part(substr(p.unit_path, length(:parent) + 1), '/', 1), '')::bigint AS unit_id,
-           p.channel, p.status, p.amount, p.id, p.remittance_id
-      FROM payment p
-     WHERE p.tenant_id = :t AND p.year = :year AND p.unit_path ^@ :parent
-),
-refunds AS (
-    SELECT r.payment_id,
-           sum(r.amount) FILTER (WHERE r.status = 'APPROVED') AS approved,
-           sum(r.amount) FILTER (WHERE r.status = 'COMPLETED') AS completed
-      FROM refund r JOIN paid ON paid.id = r.payment_id
-     WHERE r.tenant_id = :t
+# Cash handed back to payers from the cash book: completed CASH_BOOK refunds of the
+# payment `p`. It left the collector's hands, so it is neither held nor ever declared.
+HANDED_BACK = f"""coalesce((
+    SELECT sum(r.amount) FROM refund r
+     WHERE r.tenant_id = p.tenant_id AND r.payment_id = p.id
+       AND r.status = '{RefundStatus.COMPLETED}' AND r.payback = '{RefundPayback.CASH_BOOK}'), 0.00)"""
+
+_CASH, _UNDECLARED = PaymentChannel.CASH_AGENT, "undeclared"
+_ACCEPTED, _DUPLICATE, _REFUNDED = PaymentStatus.ACCEPTED, PaymentStatus.DUPLICATE, PaymentStatus.REFUNDED
+_APPROVED, _COMPLETED = RefundStatus.APPROVED, RefundStatus.COMPLETED
+
+
+def _counts(column: str) -> str:
+    return f"coalesce(sum({column}), 0)"
+
+
+def _sums(column: str) -> str:
+    # (the totals of nothing in the period are 0.00, not NULL)
+    return f"coalesce(sum({column}), 0.00)"
+
+
+def _in_period(column: str) -> str:
+    return (
+        f"(CAST(:start AS timestamptz) IS NULL OR {column} >= CAST(:start AS timestamptz))"
+        f" AND (CAST(:end AS timestamptz) IS NULL OR {column} < CAST(:end AS timestamptz))"
+    )
+
+
+_SQL = f"""
+WITH handed AS (
+    SELECT r.payment_id, sum(r.amount) AS handed_back
+      FROM refund r
+     WHERE r.tenant_id = :t AND r.status = '{_COMPLETED}' AND r.payback = '{RefundPayback.CASH_BOOK}'
      GROUP BY r.payment_id
 ),
-rows AS (
-    SELECT paid.unit_id, paid.channel, paid.status, paid.amount,
-           coalesce(f.approved, 0.00) AS approved, coalesce(f.completed, 0.00) AS completed,
-           CASE WHEN paid.channel <> 'CASH_AGENT' THEN 'n/a'
-                WHEN paid.remittance_id IS NULL THEN 'undeclared' ELSE m.status END AS cash
+paid AS (
+    SELECT NULLIF(split_part(substr(p.unit_path, length(:parent) + 1), '/', 1), '')::bigint AS unit_id,
+           p.channel, p.status, p.amount, p.id, p.remittance_id, p.paid_at, coalesce(h.handed_back, 0.00) AS handed_back
+      FROM payment p
+      LEFT JOIN handed h ON h.payment_id = p.id
+     WHERE p.tenant_id = :t AND p.year = :year AND p.unit_path ^@ :parent
+),
+-- Refunds that moved money, dated by their present status.
+refunds AS (
+    SELECT paid.unit_id, paid.channel, r.status, r.amount
+      FROM refund r JOIN paid ON paid.id = r.payment_id
+     WHERE r.tenant_id = :t AND r.status IN ('{_APPROVED}', '{_COMPLETED}')
+       AND {_in_period(f"CASE WHEN r.status = '{_APPROVED}' THEN r.decided_at ELSE r.completed_at END")}
+),
+-- The period's payments, with where their money is now.
+payments AS (
+    SELECT paid.unit_id, paid.channel, paid.status, paid.amount, paid.handed_back,
+           CASE WHEN paid.channel <> '{_CASH}' THEN 'n/a'
+                WHEN paid.remittance_id IS NULL THEN '{_UNDECLARED}' ELSE m.status END AS cash
       FROM paid
-      LEFT JOIN refunds f ON f.payment_id = paid.id
       LEFT JOIN remittance m ON m.tenant_id = :t AND m.id = paid.remittance_id
+     WHERE {_in_period("paid.paid_at")}
+),
+moves AS (
+    SELECT unit_id, channel, 1 AS payments, amount AS collected,
+           (status = '{_ACCEPTED}')::int AS accepted_count, CASE WHEN status = '{_ACCEPTED}' THEN amount ELSE 0.00 END AS accepted,
+           (status = '{_DUPLICATE}')::int AS duplicate_count, CASE WHEN status = '{_DUPLICATE}' THEN amount ELSE 0.00 END AS duplicate,
+           (status = '{_REFUNDED}')::int AS refunded_count, CASE WHEN status = '{_REFUNDED}' THEN amount ELSE 0.00 END AS refunded,
+           0.00 AS approved, 0.00 AS completed,
+           CASE WHEN cash = '{RemittanceStatus.CONFIRMED}' THEN amount - handed_back ELSE 0.00 END AS cash_confirmed,
+           CASE WHEN cash = '{RemittanceStatus.DECLARED}' THEN amount - handed_back ELSE 0.00 END AS cash_declared,
+           CASE WHEN cash = '{_UNDECLARED}' THEN amount - handed_back ELSE 0.00 END AS cash_undeclared,
+           handed_back AS cash_handed_back
+      FROM payments
+    UNION ALL
+    SELECT unit_id, channel, 0, 0.00, 0, 0.00, 0, 0.00, 0, 0.00,
+           CASE WHEN status = '{_APPROVED}' THEN amount ELSE 0.00 END,
+           CASE WHEN status = '{_COMPLETED}' THEN amount ELSE 0.00 END,
+           0.00, 0.00, 0.00, 0.00
+      FROM refunds
 )
-SELECT unit_id, channel, count(*), coalesce(sum(amount), 0.00),
-       count(*) FILTER (WHERE status = 'ACCEPTED'), coalesce(sum(amount) FILTER (WHERE status = 'ACCEPTED'), 0.00),
-       count(*) FILTER (WHERE status = 'DUPLICATE'), coalesce(sum(amount) FILTER (WHERE status = 'DUPLICATE'), 0.00),
-       count(*) FILTER (WHERE status = 'REFUNDED'), coalesce(sum(amount) FILTER (WHERE status = 'REFUNDED'), 0.00),
-       coalesce(sum(approved), 0.00), coalesce(sum(completed), 0.00),
-       coalesce(sum(amount - approved - completed), 0.00),
-       coalesce(sum(amount) FILTER (WHERE cash = 'CONFIRMED'), 0.00),
-       coalesce(sum(amount) FILTER (WHERE cash = 'DECLARED'), 0.00),
-       coalesce(sum(amount) FILTER (WHERE cash = 'undeclared'), 0.00),
+SELECT unit_id, channel, {_counts("payments")}, {_sums("collected")}, {_counts("accepted_count")}, {_sums("accepted")},
+       {_counts("duplicate_count")}, {_sums("duplicate")}, {_counts("refunded_count")}, {_sums("refunded")},
+       {_sums("approved")}, {_sums("completed")}, {_sums("collected")} - {_sums("approved")} - {_sums("completed")},
+       {_sums("cash_confirmed")}, {_sums("cash_declared")}, {_sums("cash_undeclared")}, {_sums("cash_handed_back")},
        GROUPING(unit_id, channel) AS grouping
-  FROM rows
+  FROM moves
  GROUP BY GROUPING SETS ((unit_id, channel), ())
  ORDER BY GROUPING(unit_id, channel), unit_id NULLS FIRST, channel
 """
@@ -93,8 +150,9 @@ class Reconciliation:
     totals: ReconciliationRow
 
 
-async def reconcile(db: Db, tenant_id: int, year: int, parent_path: str) -> Reconciliation:
-    result = await db.execute(text(_SQL), {"t": tenant_id, "year": year, "parent": parent_path})
+async def reconcile(db: Db, tenant_id: int, year: int, parent_path: str, period: Period = Period()) -> Reconciliation:
+    params = {"t": tenant_id, "year": year, "parent": parent_path, "start": period.start(), "end": period.end()}
+    result = await db.execute(text(_SQL), params)
     width = len(fields(ReconciliationRow))
     rows, totals = [], None
     for r in result:
@@ -103,8 +161,8 @@ async def reconcile(db: Db, tenant_id: int, year: int, parent_path: str) -> Reco
             totals = row
         else:
             rows.append(row)
-    if totals is None:  # no payments at all: the totals row of an empty set
-        totals = ReconciliationRow(None, None, 0, ZERO, 0, ZERO, 0, ZERO, 0, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
+    if totals is None:  # nothing in the period: the totals row of an empty set
+        totals = ReconciliationRow(None, None, 0, ZERO, 0, ZERO, 0, ZERO, 0, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
     return Reconciliation(rows, totals)
 
 
@@ -254,24 +312,41 @@ _COLUMNS = (
 )
 
 
+async def _held(db: Db, tenant_id: int, payment_ids: list[int]):  # noqa: ANN202
+    """What is still in the book of each payment (locked by the caller), those holding
+    any. Read in a statement of its own, after the lock: a hand-back completed while
+    the lock was awaited is seen."""
+    rows = await db.execute(
+        text(
+            f"""SELECT p.id, p.amount - {HANDED_BACK} AS held FROM payment p
+                 WHERE p.tenant_id = :t AND p.id = ANY(CAST(:ids AS bigint[])) ORDER BY p.id"""
+        ),
+        {"t": tenant_id, "ids": payment_ids},
+    )
+    return [r for r in rows if r.held > 0]
+
+
 async def declare(db: Db, tenant_id: int, collector: Collector, up_to: datetime | None, actor: str) -> RemittanceRow:
-    """Group the collector's undeclared cash (paid up to `up_to`) into one remittance.
-    The cash rows are locked first: of two declarations at once, the second finds
-    nothing left and is refused."""
-    held = (
+    """Group the collector's undeclared cash (paid up to `up_to`) into one remittance:
+    what the book holds of each payment, without what was handed back. The cash rows
+    are locked first: of two declarations at once, the second finds nothing left and is
+    refused; a refund completed from the book waits for the declaration, or the
+    declaration for it."""
+    locked = (
         await db.execute(
             text(
-                """SELECT id, amount FROM payment
-                    WHERE tenant_id = :t AND collector_id = :c AND channel = 'CASH_AGENT' AND remittance_id IS NULL
-                      AND (CAST(:up_to AS timestamptz) IS NULL OR paid_at <= :up_to)
-                    ORDER BY id FOR UPDATE"""
+                f"""SELECT p.id FROM payment p
+                     WHERE p.tenant_id = :t AND p.collector_id = :c AND p.channel = 'CASH_AGENT' AND p.remittance_id IS NULL
+                       AND (CAST(:up_to AS timestamptz) IS NULL OR p.paid_at <= :up_to) AND p.amount > {HANDED_BACK}
+                     ORDER BY p.id FOR UPDATE OF p"""
             ),
             {"t": tenant_id, "c": collector.id, "up_to": up_to},
         )
-    ).all()
+    ).scalars().all()
+    held = await _held(db, tenant_id, list(locked))
     if not held:
         raise Rejected([Problem("NOTHING_TO_REMIT", f"{collector.username} holds no undeclared cash", ["collector"])])
-    total = sum((r.amount for r in held), Decimal("0.00"))
+    total = sum((r.held for r in held), Decimal("0.00"))
     row = (
         await db.execute(
             text(
@@ -352,16 +427,21 @@ async def cash_held(
     db: Db, tenant_id: int, scope_path: str, year: int, now: datetime, only_alerts: bool
 ) -> list[CashHeld]:
     """Undeclared cash per collector in scope, for one benefit year, with the 双限 flags
-    from that year's policy. Whole days held are counted in Shanghai."""
+    from that year's policy: what the books hold, without the cash handed back to
+    payers. Whole days held are counted in Shanghai, from the oldest payment still held."""
     rows = await db.execute(
         text(
-            """
-            WITH held AS (
-                SELECT p.collector_id, count(*) AS payments, sum(p.amount) AS amount, min(p.paid_at) AS oldest
+            f"""
+            WITH book AS (
+                SELECT p.collector_id, p.paid_at, p.amount - {HANDED_BACK} AS held
                   FROM payment p
                  WHERE p.tenant_id = :t AND p.year = :year AND p.channel = 'CASH_AGENT' AND p.remittance_id IS NULL
                    AND p.unit_path ^@ :scope
-                 GROUP BY p.collector_id
+            ),
+            held AS (
+                SELECT collector_id, count(*) AS payments, sum(held) AS amount, min(paid_at) AS oldest
+                  FROM book WHERE held > 0
+                 GROUP BY collector_id
             )
             SELECT h.collector_id, u.username, u.scope_unit_id, h.payments, h.amount, h.oldest,
                    (CAST(:now AS timestamptz) AT TIME ZONE 'Asia/Shanghai')::date

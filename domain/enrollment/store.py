@@ -5,7 +5,9 @@ money, read back.
   due set-wise (domain/enrollment/sql.py), rewriting only the rows that change, for a
   county, a few persons, or the persons of a list upload.
 - Money moves status (`mark_paid`, `take_back`): payments make a year PAID, approved
-  refunds make it REFUNDED; a newborn's exemption makes it EXEMPT (`set_status`,
+  whole refunds make it REFUNDED, a subsidy refund that gives back everything paid by
+  a person who now owes nothing makes it SUBSIDIZED (enrolled by the subsidy, from
+  1 January), a newborn's exemption makes it EXEMPT (`set_status`,
   domain/enrollment/exemptions.py); the tallies (`enrollment_tally`, quota progress)
   move in the same statement, by the status the UPDATE found under its row lock.
 """
@@ -59,6 +61,13 @@ changed AS (
 """
 
 
+# A paid year whose subsidy refund leaves nothing paid and nothing due (八公山 特困
+# listed after paying 320, the 320 given back): enrolled by the subsidy, as if listed
+# before paying — SUBSIDIZED, benefits from 1 January (the recompute's rule for due 0).
+_NOW_SUBSIDIZED = (
+    f"NOT :whole AND e.status = '{EnrollmentStatus.PAID}' AND e.amount_due = 0 AND e.paid_amount - i.amount = 0"
+)
+
 _REFUND = f"""
 WITH refunded AS (
     SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:amounts AS numeric[])) AS i(person_id, amount)
@@ -66,9 +75,13 @@ WITH refunded AS (
 changed AS (
     UPDATE enrollment e
        SET previous_status = e.status,
-           status = CASE WHEN :whole THEN 'REFUNDED' ELSE e.status END,
+           status = CASE WHEN :whole THEN '{EnrollmentStatus.REFUNDED}'
+                         WHEN {_NOW_SUBSIDIZED} THEN '{EnrollmentStatus.SUBSIDIZED}'
+                         ELSE e.status END,
            paid_amount = e.paid_amount - i.amount,
-           benefit_start = CASE WHEN :whole THEN NULL ELSE e.benefit_start END
+           benefit_start = CASE WHEN :whole THEN NULL
+                                WHEN {_NOW_SUBSIDIZED} THEN make_date(CAST(:year AS int), 1, 1)
+                                ELSE e.benefit_start END
       FROM refunded i
      WHERE e.tenant_id = :tenant AND e.year = :year AND e.person_id = i.person_id
     RETURNING e.person_id, e.status, e.previous_status
@@ -112,7 +125,8 @@ async def mark_paid(
 
 async def take_back(db: Db, tenant_id: int, year: int, refunded: list[tuple[int, Decimal]], *, whole: bool) -> int:
     """An approved refund of (person_id, amount): the money leaves `paid_amount`; a
-    whole refund also ends the enrolment (REFUNDED, no benefits)."""
+    whole refund also ends the enrolment (REFUNDED, no benefits); a subsidy refund
+    that leaves nothing paid and nothing due makes the year SUBSIDIZED from 1 January."""
     if not refunded:
         return 0
     ids, amounts = (list(column) for column in zip(*refunded))

@@ -7,8 +7,8 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.enrollment.store import recompute_year
-from domain.policy.files import channel_rule_to_dict, channel_rules_from_list
 from domain.enrollment.tables import NewbornExemption
+from domain.policy.files import channel_rule_to_dict, channel_rules_from_list
 from domain.policy.rules import (
     FunderShare,
     LateRule,

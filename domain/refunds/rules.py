@@ -7,7 +7,9 @@
 7. SUBSIDY_OVERPAID — a subsidised person paid the full standard: the subsidy part back.
 
 A refund is REQUESTED, then APPROVED or REJECTED; an approved one is COMPLETED when the
-money went back on the payment's own channel.
+money went back: on the payment's own channel through the tax bureau, or — cash still in
+the collector's hands, not yet declared — from the collector's cash book (八公山 九、退费办理:
+"对已缴入税务账户但尚未入库的，由缴费人向社区申请，社区…将收取的他人现金交给该申请人").
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from domain.payments.rules import PaymentStatus
+from domain.payments.rules import PaymentChannel, PaymentStatus
 from domain.policy.rules import YearPolicy
 from tenants.problems import Problem
 
@@ -35,6 +37,21 @@ class RefundStatus(StrEnum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     COMPLETED = "COMPLETED"
+
+
+class RefundPayback(StrEnum):
+    """How a completed refund went back to the payer."""
+
+    CHANNEL = "CHANNEL"  # on the payment's own channel, by the tax bureau (remitted money)
+    CASH_BOOK = "CASH_BOOK"  # handed back by the collector from undeclared cash (the cash book drops)
+
+
+def payback_for(channel: PaymentChannel, declared: bool) -> RefundPayback:
+    """Cash a collector still holds undeclared goes back from their hands; everything
+    else (online channels, cash declared or confirmed) has reached the tax bureau."""
+    if channel == PaymentChannel.CASH_AGENT and not declared:
+        return RefundPayback.CASH_BOOK
+    return RefundPayback.CHANNEL
 
 
 # Refund the whole payment; these four must have happened before the window closed.

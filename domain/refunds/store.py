@@ -1,9 +1,15 @@
 """Refunds (退费) in the database: requested, decided, completed (rules in rules.py).
 
-REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED when the money is paid back on
-the payment's own channel. Approval is the decision that moves the books: a whole
-refund marks the payment REFUNDED and ends the enrolment (REFUNDED, no benefits); a
-SUBSIDY_OVERPAID refund gives back only the subsidy part and the person stays PAID.
+REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED when the money is paid back.
+Approval is the decision that moves the books: a whole refund marks the payment
+REFUNDED and ends the enrolment (REFUNDED, no benefits); a SUBSIDY_OVERPAID refund
+gives back only the subsidy part and the person stays PAID — unless the subsidy is the
+whole amount (八公山 特困 listed after paying): then everything paid went back, the
+payment is REFUNDED (so a new payment is accepted should the listing end) and the year
+is SUBSIDIZED from 1 January. Completion records how the money went back (`payback`):
+cash a collector still holds undeclared leaves their cash book (domain/cash/store.py),
+anything else goes back on its channel through the tax bureau.
+Decisions and completions are dated by the business clock (reconciliation by period).
 The payment row itself is never deleted and its amount never changes.
 """
 from __future__ import annotations
@@ -16,15 +22,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from domain.enrollment.store import take_back
-from domain.payments.rules import PaymentStatus
+from domain.payments.rules import PaymentChannel, PaymentStatus
 from domain.payments.store import PaymentRow
 from domain.policy.rules import YearPolicy
 from domain.refunds.rules import (
     WHOLE_PAYMENT,
+    RefundPayback,
     RefundReason,
     RefundRequest,
     RefundStatus,
     check_reason,
+    payback_for,
 )
 from tenants.pages import Page, newest_first
 from tenants.problems import Problem, Rejected
@@ -32,7 +40,7 @@ from tenants.session import Db
 
 REFUND_COLUMNS = (
     "r.id, r.payment_id, r.reason, r.amount, r.status, r.automatic, r.event_date, r.note, r.requested_by, "
-    "r.requested_at, r.decided_by, r.decided_at, r.decision_note, r.completed_at, r.completion_ref"
+    "r.requested_at, r.decided_by, r.decided_at, r.decision_note, r.completed_at, r.completion_ref, r.payback"
 )
 
 
@@ -53,10 +61,12 @@ class RefundRow:
     decision_note: str | None
     completed_at: datetime | None
     completion_ref: str | None
+    payback: RefundPayback | None
 
 
 def _row(r) -> RefundRow:  # noqa: ANN001
-    return RefundRow(r[0], r[1], RefundReason(r[2]), *r[3:4], RefundStatus(r[4]), *r[5:])
+    payback = RefundPayback(r[15]) if r[15] is not None else None
+    return RefundRow(r[0], r[1], RefundReason(r[2]), *r[3:4], RefundStatus(r[4]), *r[5:15], payback)
 
 
 async def refunds_of_payments(db: Db, tenant_id: int, payment_ids: list[int]) -> list[RefundRow]:
@@ -86,21 +96,26 @@ async def refund_in_scope(db: Db, tenant_id: int, scope_path: str, refund_id: in
     return (_row(row[:-1]), row.unit_path) if row else None
 
 
-async def _overpaid_left(db: Db, tenant_id: int, payment: PaymentRow) -> Decimal:
-    """The subsidy part still unrefunded: paid as due, minus what is due now, minus refunds."""
+_OPEN = (RefundStatus.REQUESTED, RefundStatus.APPROVED, RefundStatus.COMPLETED)
+_DECIDED = (RefundStatus.APPROVED, RefundStatus.COMPLETED)
+
+
+async def _overpaid_left(db: Db, tenant_id: int, payment_id: int, counted: tuple[RefundStatus, ...] = _OPEN) -> Decimal:
+    """The subsidy part still unrefunded: paid as due, minus what is due now, minus the
+    SUBSIDY_OVERPAID refunds in the `counted` statuses."""
     return await db.scalar(
         text(
             """
             SELECT p.due_at_payment - e.amount_due - coalesce((
                        SELECT sum(r.amount) FROM refund r
                         WHERE r.tenant_id = p.tenant_id AND r.payment_id = p.id AND r.reason = 'SUBSIDY_OVERPAID'
-                          AND r.status <> 'REJECTED'), 0)
+                          AND r.status = ANY(CAST(:counted AS text[]))), 0)
               FROM payment p
               JOIN enrollment e ON e.tenant_id = p.tenant_id AND e.person_id = p.person_id AND e.year = p.year
              WHERE p.tenant_id = :t AND p.id = :id
             """
         ),
-        {"t": tenant_id, "id": payment.id},
+        {"t": tenant_id, "id": payment_id, "counted": [str(s) for s in counted]},
     )
 
 
@@ -117,7 +132,7 @@ async def _taken_back(db: Db, tenant_id: int, payment_id: int) -> Decimal:
 
 async def _amount(db: Db, tenant_id: int, payment: PaymentRow, reason: str) -> Decimal:
     if reason == RefundReason.SUBSIDY_OVERPAID:
-        left = await _overpaid_left(db, tenant_id, payment)
+        left = await _overpaid_left(db, tenant_id, payment.id)
         if left <= 0:
             raise Rejected([Problem("NOTHING_TO_REFUND", "no subsidy part of this payment is left to refund", ["reason"])])
         return left
@@ -162,21 +177,44 @@ async def _payment_for(db: Db, tenant_id: int, payment_id: int):  # noqa: ANN202
     ).one()
 
 
+async def _mark_payment_refunded(db: Db, tenant_id: int, payment_id: int) -> None:
+    await db.execute(
+        text("UPDATE payment SET status = 'REFUNDED' WHERE tenant_id = :t AND id = :id"), {"t": tenant_id, "id": payment_id}
+    )
+
+
+async def _check_subsidy_part(db: Db, tenant_id: int, payment_id: int, refund: RefundRow) -> None:
+    """A SUBSIDY_OVERPAID refund is approved only while its subsidy still stands: a list
+    may have dropped the person since it was opened (特困 removed → 320 due again)."""
+    left = await _overpaid_left(db, tenant_id, payment_id, _DECIDED)
+    if refund.amount > left:
+        raise Rejected(
+            [Problem("SUBSIDY_CHANGED", f"the amount due has changed since this refund was opened: {max(left, Decimal('0.00'))} "
+                     "of the payment is now a subsidy part to give back; reject this refund", ["refund"])]
+        )
+
+
 async def _apply_approval(db: Db, tenant_id: int, refund: RefundRow) -> None:
     payment = await _payment_for(db, tenant_id, refund.payment_id)
-    if await _taken_back(db, tenant_id, payment.id) + refund.amount > payment.amount:
+    taken = await _taken_back(db, tenant_id, payment.id) + refund.amount
+    if taken > payment.amount:
         raise Rejected([Problem("REFUND_EXCEEDS_PAYMENT", "approving this would give back more than was paid", ["refund"])])
     if refund.reason == RefundReason.SUBSIDY_OVERPAID:
+        await _check_subsidy_part(db, tenant_id, payment.id, refund)
         await take_back(db, tenant_id, payment.year, [(payment.person_id, refund.amount)], whole=False)
+        if taken == payment.amount:
+            # Every yuan went back (a full subsidy): the payment no longer holds the
+            # person-year, and reconciliation counts it as refunded.
+            await _mark_payment_refunded(db, tenant_id, payment.id)
         return
-    await db.execute(
-        text("UPDATE payment SET status = 'REFUNDED' WHERE tenant_id = :t AND id = :id"), {"t": tenant_id, "id": payment.id}
-    )
+    await _mark_payment_refunded(db, tenant_id, payment.id)
     if refund.reason in WHOLE_PAYMENT and payment.status == PaymentStatus.ACCEPTED:
         await take_back(db, tenant_id, payment.year, [(payment.person_id, refund.amount)], whole=True)
 
 
-async def decide_refund(db: Db, tenant_id: int, refund: RefundRow, approve: bool, note: str | None, actor: str) -> RefundRow:
+async def decide_refund(
+    db: Db, tenant_id: int, refund: RefundRow, approve: bool, note: str | None, actor: str, now: datetime
+) -> RefundRow:
     """The tax bureau or 医保局 decides a REQUESTED refund (the caller has locked it)."""
     if refund.status != RefundStatus.REQUESTED:
         raise Rejected([Problem("ALREADY_DECIDED", f"this refund is {refund.status}", ["refund"])])
@@ -184,17 +222,44 @@ async def decide_refund(db: Db, tenant_id: int, refund: RefundRow, approve: bool
         await _apply_approval(db, tenant_id, refund)
     return await _set_status(
         db, tenant_id, refund.id, RefundStatus.APPROVED if approve else RefundStatus.REJECTED,
-        "decided_by = :by, decided_at = now(), decision_note = :note", {"by": actor, "note": note},
+        "decided_by = :by, decided_at = :now, decision_note = :note", {"by": actor, "note": note, "now": now},
     )
 
 
-async def complete_refund(db: Db, tenant_id: int, refund: RefundRow, reference: str | None, actor: str) -> RefundRow:
-    """The money went back on the payment's channel (the caller has locked the refund)."""
+@dataclass(frozen=True)
+class PaybackRoute:
+    """How an approved refund's money goes back, and whose cash book it leaves."""
+
+    payback: RefundPayback
+    collector_id: int | None  # CASH_AGENT: the collector holding (or who held) the cash
+
+
+async def payback_route(db: Db, tenant_id: int, refund: RefundRow) -> PaybackRoute:
+    """Locks the payment: a declaration of the collector's cash (which locks its cash
+    payments) and this completion then happen one after the other, never across."""
+    row = (
+        await db.execute(
+            text(
+                """SELECT channel, remittance_id IS NOT NULL AS declared, collector_id FROM payment
+                    WHERE tenant_id = :t AND id = :id FOR UPDATE"""
+            ),
+            {"t": tenant_id, "id": refund.payment_id},
+        )
+    ).one()
+    return PaybackRoute(payback_for(PaymentChannel(row.channel), row.declared), row.collector_id)
+
+
+async def complete_refund(
+    db: Db, tenant_id: int, refund: RefundRow, route: PaybackRoute, reference: str | None, actor: str, now: datetime
+) -> RefundRow:
+    """The money went back by `route` (the caller has locked the refund, and the
+    payment with `payback_route`)."""
     if refund.status != RefundStatus.APPROVED:
         raise Rejected([Problem("NOT_APPROVED", f"only an APPROVED refund can be completed; this one is {refund.status}", ["refund"])])
     return await _set_status(
         db, tenant_id, refund.id, RefundStatus.COMPLETED,
-        "completed_by = :by, completed_at = now(), completion_ref = :ref", {"by": actor, "ref": reference},
+        "completed_by = :by, completed_at = :now, completion_ref = :ref, payback = :payback",
+        {"by": actor, "ref": reference, "now": now, "payback": route.payback},
     )
 
 

@@ -19,13 +19,14 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from domain.money import money_column
-from domain.refunds.rules import RefundReason, RefundStatus
+from domain.refunds.rules import RefundPayback, RefundReason, RefundStatus
 from tenants.kinds import enum_check
 from tenants.models import created_at_column, id_column, tenant_id_column
 
 
 class Refund(SQLModel, table=True):
-    """REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED (paid back on the original channel)."""
+    """REQUESTED → APPROVED | REJECTED; APPROVED → COMPLETED, paid back on the original
+    channel or from the collector's cash book (`payback`, set on completion)."""
 
     __tablename__ = "refund"
     __table_args__ = (
@@ -33,6 +34,8 @@ class Refund(SQLModel, table=True):
         enum_check("reason", RefundReason, "refund_reason_check"),
         enum_check("status", RefundStatus, "refund_status_check"),
         CheckConstraint("amount > 0", name="refund_amount_check"),
+        enum_check("payback", RefundPayback, "refund_payback_check", nullable=True),
+        CheckConstraint(f"(status = '{RefundStatus.COMPLETED}') = (payback IS NOT NULL)", name="refund_payback_completed_check"),
         # A payment is refunded whole at most once (partial SUBSIDY_OVERPAID refunds may repeat).
         Index(
             "refund_one_whole", "tenant_id", "payment_id", unique=True,
@@ -59,3 +62,4 @@ class Refund(SQLModel, table=True):
     completed_by: str | None = Field(default=None, sa_column=Column(Text))
     completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     completion_ref: str | None = Field(default=None, sa_column=Column(Text))
+    payback: str | None = Field(default=None, sa_column=Column(Text))
