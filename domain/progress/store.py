@@ -10,8 +10,11 @@ year-end assessment, and the tallies' check.
 - Snapshots freeze each unit's figures once a day, for trends, weekly rankings and
   deadlines such as "reached by 12-31".
 - The assessment (domain/progress/assessment.py) asks for enrolled counts as of some
-  days: a day still to come (or today) is read live, a past day from the latest
-  snapshot on or before it. Every unit with a quota for the year is assessed.
+  days: a day still to come (or today) is read live, a past day from the record
+  (`enrolled_by_day`: payments, refunds, list versions, registrations and their
+  moments; domain/progress/sql.py), never from a snapshot: the record is the truth and
+  a snapshot a cache of it, so a missed night changes nothing. Every unit with a quota
+  for the year is assessed.
 - `tally_drift` / `repair_tallies` compare the tallies with a recount.
 """
 from __future__ import annotations
@@ -31,9 +34,11 @@ from domain.progress.rules import (
     QuotaEntry,
     UnitProgress,
     check_entries,
+    day_end,
     ranked,
     rolled_targets,
 )
+from domain.progress.sql import ENROLLED_AT_BY_UNIT
 from domain.progress.tables import Quota
 from tenants.kinds import UnitKind
 from tenants.models import Unit
@@ -63,15 +68,14 @@ async def assess_year(
         return []
     live = await all_counts(db, tenant_id, year)
     ids = [u.unit_id for u in units]
-    past: dict[date, dict[int, tuple[date, int, Counts]]] = {}
+    past: dict[date, dict[int, int]] = {}
     for day in sorted(d for d in rules.dates() if d is not None and d < today):
-        past[day] = await snapshot_figures(db, tenant_id, year, ids, day)
+        past[day] = await enrolled_by_day(db, tenant_id, year, ids, day, scope_path)
 
     def count_for(unit_id: int, day: date | None) -> Count:
         if day is None or day not in past:
             return Count(live.get(unit_id, Counts()).enrolled)
-        found = past[day].get(unit_id)
-        return Count(found[2].enrolled, found[0]) if found else Count(None)
+        return Count(past[day].get(unit_id, 0), day)
 
     assessed = []
     for unit in units:
@@ -80,6 +84,18 @@ async def assess_year(
         result = assess_unit(rules, unit.target, lambda day, uid=unit.unit_id: count_for(uid, day))
         assessed.append(UnitAssessment(unit, result, measurements))
     return assessed
+
+
+async def enrolled_by_day(
+    db: Db, tenant_id: int, year: int, unit_ids: list[int], day: date, scope_path: str = "/"
+) -> dict[int, int]:
+    """Enrolled persons of each unit's subtree at the end of `day` (Beijing time), from
+    the record (`enrolled_at`); units with nobody enrolled are left out."""
+    rows = await db.execute(
+        text(ENROLLED_AT_BY_UNIT),
+        {"tenant": tenant_id, "year": year, "until": day_end(day), "scope": scope_path, "units": unit_ids},
+    )
+    return {r.unit_id: int(r.enrolled) for r in rows}
 
 
 _UNIT_COLUMNS = "u.id, u.parent_id, u.code, u.name, u.kind, u.path, u.depth"
