@@ -87,6 +87,9 @@ class YearPolicyType:
     newborn_days: int
     categories: list[SubsidyCategoryType]
     assessment: AssessmentRulesType | None = strawberry.field(description="Rewards and penalties of the year.")
+    call_in_bottom: int | None = strawberry.field(
+        description="The bottom N of a ranking that are below their quota are called in (内乡: 3); null: no such rule."
+    )
 
     @classmethod
     def of(cls, policy: YearPolicy) -> YearPolicyType:
@@ -108,6 +111,7 @@ class YearPolicyType:
             newborn_days=policy.newborn_days,
             categories=[SubsidyCategoryType.of(c, policy.standard) for c in policy.categories],
             assessment=AssessmentRulesType.of(policy.assessment) if policy.assessment else None,
+            call_in_bottom=policy.call_in_bottom,
         )
 
 
@@ -149,6 +153,9 @@ class YearPolicyInput:
     remit_amount: Decimal = Decimal("10000")
     newborn_days: int = 90
     assessment: AssessmentRulesInput | None = None
+    call_in_bottom: int | None = strawberry.field(
+        default=None, description="内乡 \"排名后三名且未完成任务的…约谈\": 3. Ties at the N-th place are all in."
+    )
     client_mutation_id: str | None = None
 
 
@@ -192,6 +199,7 @@ def to_policy(input: YearPolicyInput) -> YearPolicy:
             for c in input.categories
         ),
         assessment=to_rules(input.assessment),
+        call_in_bottom=input.call_in_bottom,
     )
 
 

@@ -76,6 +76,7 @@ class _PolicyFile(Document):
     remit_days: Int | None = None
     remit_amount: DecimalText | None = None
     newborn_days: Int | None = None
+    call_in_bottom: Int | None = None
     assessment: Any = None  # read by progress/files.py, its errors named under "assessment"
 
 
@@ -109,6 +110,7 @@ def policy_from_dict(d: dict[str, Any]) -> YearPolicy:
         remit_amount=_given(f.remit_amount, defaults.remit_amount),
         newborn_days=_given(f.newborn_days, defaults.newborn_days),
         assessment=assessment,
+        call_in_bottom=f.call_in_bottom,
     )
 
 
@@ -144,6 +146,7 @@ def policy_to_dict(p: YearPolicy) -> dict[str, Any]:
         "newbornDays": p.newborn_days,
         "categories": [_category_to_dict(c) for c in p.categories],
         "assessment": rules_to_dict(p.assessment) if p.assessment is not None else None,
+        "callInBottom": p.call_in_bottom,
     }
 
 

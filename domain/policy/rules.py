@@ -24,6 +24,7 @@ from tenants.names import name_problem
 from tenants.problems import Problem
 
 MAX_AGE = 150
+MAX_CALL_IN = 1000  # units called in (内乡: the bottom 3); more than any tree's siblings
 MAX_CODE_LENGTH = 64
 MAX_DAYS = 366  # a period counted in days never outlasts the benefit year
 MAX_NAME_LENGTH = 100
@@ -90,6 +91,9 @@ class YearPolicy:
     newborn_days: int = 90
     late_wait_days: int = 30  # FULL_COST_WAIT: benefits start this many days after payment
     assessment: AssessmentRules | None = None  # rewards and penalties of the year (domain/progress/assessment.py)
+    # 内乡 "排名后三名且未完成任务的…约谈": the bottom N of a ranking that are below their
+    # quota are called in (domain/progress/rules.py `called_in`); None: no such rule.
+    call_in_bottom: int | None = None
 
     @property
     def reference_date(self) -> date:
@@ -178,6 +182,8 @@ def _check_counters(policy: YearPolicy) -> list[Problem]:
         problems.append(Problem("INVALID_NEWBORN_DAYS", f"newborn days must be 1..{MAX_DAYS}", ["newbornDays"]))
     if not 0 <= policy.late_wait_days <= MAX_DAYS:
         problems.append(Problem("INVALID_LATE_RULE", f"late wait days must be 0..{MAX_DAYS}", ["lateWaitDays"]))
+    if policy.call_in_bottom is not None and not 0 < policy.call_in_bottom <= MAX_CALL_IN:
+        problems.append(Problem("INVALID_CALL_IN", f"callInBottom must be 1..{MAX_CALL_IN} (or null)", ["callInBottom"]))
     return problems
 
 

@@ -30,7 +30,7 @@ from tenants.session import Db
 _POLICY_COLUMNS = (
     "standard", "fiscal_subsidy", "window_start", "window_end", "extension_end", "extension_needs_proof",
     "list_cutoff", "age_reference_date", "late_rule", "late_wait_days", "refund_claim_deadline",
-    "remit_days", "remit_amount", "newborn_days",
+    "remit_days", "remit_amount", "newborn_days", "call_in_bottom",
 )
 
 
@@ -55,6 +55,7 @@ def _policy_values(policy: YearPolicy) -> dict:
         "remit_days": policy.remit_days,
         "remit_amount": policy.remit_amount,
         "newborn_days": policy.newborn_days,
+        "call_in_bottom": policy.call_in_bottom,
     }
 
 

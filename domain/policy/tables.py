@@ -29,6 +29,7 @@ class YearPolicyRow(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("standard > 0", name="year_policy_standard_check"),
         CheckConstraint("window_start <= window_end", name="year_policy_window_check"),
+        CheckConstraint("call_in_bottom > 0", name="year_policy_call_in_check"),
         enum_check("late_rule", LateRule, "year_policy_late_rule_check"),
     )
 
@@ -48,6 +49,7 @@ class YearPolicyRow(SQLModel, table=True):
     remit_days: int = Field(default=5, sa_column=Column(Integer, nullable=False, server_default="5"))
     remit_amount: Decimal = Field(sa_column=money_column(default="10000"))
     newborn_days: int = Field(default=90, sa_column=Column(Integer, nullable=False, server_default="90"))
+    call_in_bottom: int | None = Field(default=None, sa_column=Column(Integer))  # migration 0013d
     updated_by: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: datetime | None = Field(default=None, sa_column=created_at_column("updated_at"))
 

@@ -13,10 +13,11 @@
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from domain.enrollment.rules import EnrollmentStatus, amount_due
@@ -24,6 +25,8 @@ from domain.policy.rules import YearPolicy
 from domain.subsidy_lists.rules import ListChange
 from tenants.problems import Problem
 from tenants.units import UnitRow
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,8 @@ def ranked(rows: list[UnitProgress]) -> list[UnitProgress]:
     return sorted(done, key=lambda r: (r.rank, r.unit.code))
 
 
-def called_in(items: Sequence[tuple[str, int, int]], bottom: int | None) -> frozenset[str]:
-    """Of siblings (code, target, enrolled), the codes called in: in the bottom `bottom`
+def called_in(items: Sequence[tuple[K, int, int]], bottom: int | None) -> frozenset[K]:
+    """Of siblings (key, target, enrolled), the keys called in: in the bottom `bottom`
     of the ranking AND below their target (内乡: "排名后三名且未完成任务的…约谈").
 
     - Only units with a target compete: a unit without a quota misses no task, and
@@ -101,17 +104,17 @@ def called_in(items: Sequence[tuple[str, int, int]], bottom: int | None) -> froz
     """
     if not bottom:
         return frozenset()
-    competing = [(code, Fraction(enrolled, target), enrolled < target) for code, target, enrolled in items if target > 0]
+    competing = [(key, Fraction(enrolled, target), enrolled < target) for key, target, enrolled in items if target > 0]
     return frozenset(
-        code for code, rate, short in competing
+        key for key, rate, short in competing
         if short and sum(1 for _, other, _ in competing if other < rate) < bottom
     )
 
 
 def flag_called_in(rows: list[UnitProgress], bottom: int | None) -> list[UnitProgress]:
     """A ranking of siblings with each row's `called_in` flag (`called_in`)."""
-    flagged = called_in([(r.unit.code, r.target, r.enrolled) for r in rows], bottom)
-    return [replace(r, called_in=r.unit.code in flagged) for r in rows]
+    flagged = called_in([(r.unit.id, r.target, r.enrolled) for r in rows], bottom)
+    return [replace(r, called_in=r.unit.id in flagged) for r in rows]
 
 
 def visible(rows: list[UnitProgress], scope_path: str) -> list[UnitProgress]:

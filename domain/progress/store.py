@@ -33,6 +33,7 @@ from domain.progress.rules import (
     Point,
     QuotaEntry,
     UnitProgress,
+    called_in,
     check_entries,
     day_end,
     ranked,
@@ -249,8 +250,12 @@ async def has_snapshot(db: Db, tenant_id: int, year: int, day: date) -> bool:
     return found is not None
 
 
-async def unit_history(db: Db, tenant_id: int, year: int, unit_id: int | None, first: date, last: date) -> list[Point]:
-    """A unit's daily snapshots; for None the whole county (its top-level units summed)."""
+async def unit_history(
+    db: Db, tenant_id: int, year: int, unit_id: int | None, first: date, last: date, call_in_bottom: int | None = None
+) -> list[Point]:
+    """A unit's daily snapshots; for None the whole county (its top-level units summed).
+    Each day's point says whether the unit was called in among its siblings that day
+    (`called_in`, the policy's `call_in_bottom`)."""
     params = {"tenant": tenant_id, "year": year, "first": first, "last": last, "unit": unit_id}
     if unit_id is None:
         sql = """SELECT day, sum(target) AS target, sum(unpaid) AS unpaid, sum(paid) AS paid,
@@ -264,10 +269,36 @@ async def unit_history(db: Db, tenant_id: int, year: int, unit_id: int | None, f
                   WHERE tenant_id = :tenant AND year = :year AND unit_id = :unit AND day BETWEEN :first AND :last
                   ORDER BY day"""
     rows = await db.execute(text(sql), params)
+    flagged = await _called_in_days(db, tenant_id, year, unit_id, first, last, call_in_bottom) if unit_id else set()
     return [
-        Point(r.day, int(r.target), Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded)), r.rank, r.siblings)
+        Point(r.day, int(r.target), Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded)), r.rank, r.siblings,
+              called_in=r.day in flagged)
         for r in rows
     ]
+
+
+_SIBLING_DAYS = text(
+    """
+    SELECT s.day, s.unit_id, s.target, s.paid + s.subsidized AS enrolled
+      FROM progress_snapshot me
+      JOIN progress_snapshot s ON s.tenant_id = me.tenant_id AND s.year = me.year AND s.day = me.day
+                              AND s.parent_id IS NOT DISTINCT FROM me.parent_id
+     WHERE me.tenant_id = :tenant AND me.year = :year AND me.unit_id = :unit AND me.day BETWEEN :first AND :last
+    """
+)
+
+
+async def _called_in_days(
+    db: Db, tenant_id: int, year: int, unit_id: int, first: date, last: date, bottom: int | None
+) -> set[date]:
+    """The days the unit was called in, each judged among that day's siblings."""
+    if not bottom:
+        return set()
+    days: dict[date, list[tuple[int, int, int]]] = {}
+    rows = await db.execute(_SIBLING_DAYS, {"tenant": tenant_id, "year": year, "unit": unit_id, "first": first, "last": last})
+    for r in rows:
+        days.setdefault(r.day, []).append((r.unit_id, int(r.target), int(r.enrolled)))
+    return {day for day, family in days.items() if unit_id in called_in(family, bottom)}
 
 
 async def snapshot_years(db: Db, tenant_id: int, today: date) -> list[int]:
