@@ -8,8 +8,10 @@ import strawberry
 from strawberry.types import Info
 
 from domain.policy import store as policy_store
+from domain.policy.funding import subsidy_funding
 from domain.policy.rules import (
     FunderShare,
+    FundingLine,
     LateRule,
     SubsidyCategory,
     SubsidyMode,
@@ -17,14 +19,14 @@ from domain.policy.rules import (
     YearPolicy,
     category_amount,
 )
-from schema.errors import UserError
+from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.progress.assessment import (
     AssessmentRulesInput,
     AssessmentRulesType,
     to_rules,
 )
-from schema.tenants import DepartmentCodeEnum
+from schema.tenants import DepartmentCodeEnum, UnitType, load_unit
 from tenants.kinds import DepartmentCode
 from tenants.onboarding import bump_authz_version
 
@@ -215,12 +217,77 @@ async def _set_policy(info: Info, input: YearPolicyInput, audit: Audit) -> tuple
 
 
 @strawberry.type
+class SubsidyFundingLine:
+    unit_id: strawberry.Private[int | None]
+    category: str = strawberry.field(description="The category's code.")
+    category_name: str
+    funder: str | None = strawberry.field(
+        description="The budget paying this share (枣庄 独生子女: city, township); null: the category names no funder "
+        "and this line is its whole amount."
+    )
+    persons: int = strawberry.field(description="Persons enrolled (PAID or SUBSIDIZED) with this subsidy.")
+    amount: Decimal = strawberry.field(description="This funder's share of their subsidies, split person by person.")
+
+    @strawberry.field(description="The child unit; null for the parent's own persons.")
+    async def unit(self, info: Info) -> UnitType | None:
+        return await load_unit(info, self.unit_id)
+
+    @classmethod
+    def of(cls, line: FundingLine, names: dict[str, str]) -> SubsidyFundingLine:
+        return cls(unit_id=line.unit_id, category=line.category, category_name=names.get(line.category, line.category),
+                   funder=line.funder, persons=line.persons, amount=line.amount)
+
+
+@strawberry.type
+class SubsidyFunderTotal:
+    funder: str | None = strawberry.field(description="Null: the categories that name no funder.")
+    persons: int
+    amount: Decimal
+
+
+@strawberry.type
+class SubsidyFundingTotals:
+    persons: int = strawberry.field(description="Each subsidised person once (a split category has a line per funder).")
+    amount: Decimal = strawberry.field(description="Exactly the sum of the lines' amounts.")
+
+
+@strawberry.type
+class SubsidyFunding:
+    year: int
+    lines: list[SubsidyFundingLine]
+    by_funder: list[SubsidyFunderTotal]
+    totals: SubsidyFundingTotals
+
+
+@strawberry.type
 class PolicyQueries:
     @strawberry.field(description="The county's policy for a benefit year.")
     async def year_policy(self, info: Info, year: int) -> YearPolicyType | None:
         principal = await info.context.check("policy", "read")
         policy = await policy_store.load_policy(info.context.db, principal.tenant_id, year)
         return YearPolicyType.of(policy) if policy else None
+
+    @strawberry.field(
+        description="Subsidy money in force per child unit of `parent` (per township by default), category and funder: "
+        "what each budget owes. Who may: as for reconciliation."
+    )
+    async def subsidy_funding(self, info: Info, year: int, parent: strawberry.ID | None = None) -> SubsidyFunding:
+        from schema.persons import filter_path  # (here: schema.persons imports this module, via enrollment)
+
+        context = info.context
+        principal = await context.check("reconciliation", "read")
+        path = await filter_path(info, principal, parent)
+        policy = await policy_store.load_policy(context.db, principal.tenant_id, year)
+        if policy is None:
+            raise PublicError("NOT_FOUND", f"{year} has no year policy")
+        found = await subsidy_funding(context.db, principal.tenant_id, policy, path)
+        names = {c.code: c.name for c in policy.categories}
+        return SubsidyFunding(
+            year=year,
+            lines=[SubsidyFundingLine.of(line, names) for line in found.lines],
+            by_funder=[SubsidyFunderTotal(funder=t.funder, persons=t.persons, amount=t.amount) for t in found.by_funder],
+            totals=SubsidyFundingTotals(persons=found.persons, amount=found.amount),
+        )
 
 
 @strawberry.type
