@@ -7,8 +7,8 @@ year-end assessment, and the tallies' check.
   how many persons are in each status, and moves in the same statement as every
   enrolment. A unit's subtree is the tally rows whose path starts with its path, so the
   children of any unit are summed from a few hundred rows in one indexed range.
-- Snapshots freeze each unit's figures once a day, for trends, weekly rankings and
-  deadlines such as "reached by 12-31".
+- Snapshots freeze each unit's figures once a day, for trends, weekly rankings and a
+  past day's ranking (a cache of the record: deadlines are counted from the record).
 - The assessment (domain/progress/assessment.py) asks for enrolled counts as of some
   days: a day still to come (or today) is read live, a past day from the record
   (`enrolled_by_day`: payments, refunds, list versions, registrations and their
