@@ -3,10 +3,13 @@
     GET /downloads/{year}/units/{unitCode}/unpaid.xlsx           未缴费人员名单 (催缴)
     GET /downloads/{year}/units/{unitCode}/paid-posting.xlsx     已缴费人员公示 (张榜公示)
     GET /downloads/{year}/units/{unitCode}/subsidy-posting.xlsx  资助参保人员公示
+    GET /downloads/{year}/units/{unitCode}/subsidy-funding.xlsx  资助资金分担表 (per child unit)
+    GET /downloads/{year}/subsidy-funding.xlsx                   the same, for the caller's whole scope
 
 Same door as GraphQL: the bearer token in the Authorization header (never in the URL),
 a transaction bound to the caller's county (row-level security), casbin for the right
-(`list, download`), and the unit must lie inside the caller's jurisdiction. The unpaid
+(`list, download`; the funding sheet: `reconciliation, read`, as `subsidyFunding`), and
+the unit must lie inside the caller's jurisdiction. The unpaid
 list shows ID numbers as the caller may see them, and the birth date only with whole
 numbers (else the birth year); postings are public, so always masked and without any
 birth date. Every string is a text cell, never a formula. Every download is audited.
@@ -18,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import openpyxl
@@ -34,16 +37,21 @@ from api.templates import XLSX
 from authz.principal import Principal
 from authz.tokens import bearer_token, read_token
 from domain.persons.rules import shown_id_number
-from domain.policy.rules import SubsidyMode
+from domain.policy import store as policy_store
+from domain.policy.funding import subsidy_funding
+from domain.policy.rules import Funding, SubsidyMode, YearPolicy
 from domain.progress import lists as progress_lists
 from domain.progress.lists import ListRow, TooManyRows
 from schema.context import Context
 from schema.edge import YEARS
 from schema.errors import PublicError
 from tenants.audit import write_audit
+from tenants.onboarding import tenant_by_id
 from tenants.session import Db
 from tenants.tree import UNIT_CODE
-from tenants.units import UnitRow, unit_by_code
+from tenants.units import UnitRow, unit_by_code, units_by_ids
+
+T = TypeVar("T")
 
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "TOO_MANY_ROWS": 422}
 _SEX = {"M": "男", "F": "女"}
@@ -178,44 +186,134 @@ async def _collect(context: Context, sheet: Sheet, year: int, code: str) -> tupl
     return unit, rows, whole
 
 
+async def _in_county(request: Request, collect: Callable[[Context, int, str | None], Awaitable[T]]) -> T | Response:
+    """The same door as GraphQL: the bearer token, a transaction bound to the caller's
+    county, `collect` inside it (rights, scope, rows, the audit row); a refusal is a
+    problem response and nothing is kept."""
+    services = request.app.state.runtime.services
+    token = bearer_token(request.headers.get("authorization"))
+    claims = read_token(services.secret_key, token) if token else None
+    if claims is None:
+        return _problem("UNAUTHENTICATED", "log in first: send 'Authorization: Bearer <token>'")
+    year, code = request.path_params["year"], request.path_params.get("code")
+    if year not in YEARS or (code is not None and not UNIT_CODE.match(code)):
+        return _problem("NOT_FOUND", "no such list: the path names a year 2000–2100 and a unit code")
+    correlation_id = request.scope.get("state", {}).get("correlation_id", uuid.uuid4().hex[:12])
+    context = Context(services=services, request=request, response=None, correlation_id=correlation_id, identity=claims)
+    async with services.engine.connect() as conn:
+        transaction = await conn.begin()
+        context.db = Db(conn)
+        try:
+            found = await collect(context, year, code)
+        except PublicError as error:
+            await transaction.rollback()
+            return _problem(error.extensions["code"], str(error))
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await transaction.commit()
+    return found
+
+
+def _attachment(data: bytes, ascii_name: str, local_name: str) -> Response:
+    return Response(
+        data, media_type=XLSX,
+        headers={"content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(local_name)}"},
+    )
+
+
 def _endpoint(sheet: Sheet) -> Callable[[Request], Awaitable[Response]]:
     async def download(request: Request) -> Response:
-        services = request.app.state.runtime.services
-        token = bearer_token(request.headers.get("authorization"))
-        claims = read_token(services.secret_key, token) if token else None
-        if claims is None:
-            return _problem("UNAUTHENTICATED", "log in first: send 'Authorization: Bearer <token>'")
-        year, code = request.path_params["year"], request.path_params["code"]
-        if year not in YEARS or not UNIT_CODE.match(code):
-            return _problem("NOT_FOUND", "no such list: the path names a year 2000–2100 and a unit code")
-        correlation_id = request.scope.get("state", {}).get("correlation_id", uuid.uuid4().hex[:12])
-        context = Context(services=services, request=request, response=None, correlation_id=correlation_id, identity=claims)
-        async with services.engine.connect() as conn:
-            transaction = await conn.begin()
-            context.db = Db(conn)
-            try:
-                unit, rows, whole = await _collect(context, sheet, year, code)
-            except PublicError as error:
-                await transaction.rollback()
-                return _problem(error.extensions["code"], str(error))
-            except BaseException:
-                await transaction.rollback()
-                raise
-            await transaction.commit()
-        today = services.clock.today()
+        found = await _in_county(request, lambda context, year, code: _collect(context, sheet, year, code or ""))
+        if isinstance(found, Response):
+            return found
+        unit, rows, whole = found
+        year = request.path_params["year"]
+        today = request.app.state.runtime.services.clock.today()
         data = await run_in_threadpool(workbook, sheet, unit, year, rows, whole, today)
-        ascii_name = f"{sheet.name}-{unit.code}-{year}.xlsx"
-        local_name = quote(f"{unit.name}{year}年度{sheet.title}.xlsx")
-        return Response(
-            data, media_type=XLSX,
-            headers={"content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{local_name}"},
-        )
+        return _attachment(data, f"{sheet.name}-{unit.code}-{year}.xlsx", f"{unit.name}{year}年度{sheet.title}.xlsx")
 
     return download
 
 
+# --- 资助资金分担表: subsidyFunding as a sheet ------------------------------------------------
+
+FUNDING_TITLE = "资助资金分担表"
+_NO_FUNDER = "（未指定分担方）"
+
+
+@dataclass(frozen=True)
+class FundingSheet:
+    title: str  # where: the unit, the township, or the county
+    code: str  # for the file name
+    policy: YearPolicy
+    funding: Funding
+    units: dict[int, str]  # child unit id → name
+
+
+async def _collect_funding(context: Context, year: int, code: str | None) -> FundingSheet:
+    await context.authenticate()
+    principal = context.county_caller()
+    await context.check("reconciliation", "read")
+    db, tenant_id = context.db, principal.tenant_id
+    if code is not None:
+        unit: UnitRow | None = await _scoped_unit(context, principal, code)
+    elif principal.scope_unit_id is not None:
+        unit = (await units_by_ids(db, tenant_id, "/", [principal.scope_unit_id]))[principal.scope_unit_id]
+    else:
+        unit = None
+    policy = await policy_store.load_policy(db, tenant_id, year)
+    if policy is None:
+        raise PublicError("NOT_FOUND", f"{year} has no year policy")
+    found = await subsidy_funding(db, tenant_id, policy, unit.path if unit else principal.scope_path)
+    ids = [line.unit_id for line in found.lines if line.unit_id is not None]
+    names = {i: u.name for i, u in (await units_by_ids(db, tenant_id, "/", ids)).items()} if ids else {}
+    tenant = await tenant_by_id(db, tenant_id)
+    title, file_code = (unit.name, unit.code) if unit else ((tenant.name, tenant.code) if tenant else ("", ""))
+    await write_audit(
+        db, tenant_id=tenant_id, actor=principal.subject, operation="download:subsidy-funding", outcome="ok",
+        entity="unit" if unit else "tenant", entity_id=file_code, after={"year": year, "lines": len(found.lines)},
+        correlation_id=context.correlation_id,
+    )
+    return FundingSheet(title, file_code, policy, found, names)
+
+
+def funding_workbook(sheet: FundingSheet, year: int, today: date) -> bytes:
+    """One line per child unit, category and funder, then the totals per funder and the
+    grand total; every string a text cell (api/sheet_cells.py)."""
+    categories = {c.code: c.name for c in sheet.policy.categories}
+    book = openpyxl.Workbook(write_only=True)
+    ws = book.create_sheet(FUNDING_TITLE)
+    for letter, width in zip("ABCDEF", (6, 16, 28, 16, 10, 14), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.append([text_cell(ws, f"{sheet.title} {year}年度{FUNDING_TITLE}（截至 {today.isoformat()}）")])
+    bold = Font(bold=True)
+    ws.append([text_cell(ws, h, bold) for h in ("序号", "单位", "资助类别", "资金承担方", "人数", "金额（元）")])
+    for number, line in enumerate(sheet.funding.lines, start=1):
+        where = sheet.units.get(line.unit_id, "") if line.unit_id is not None else f"{sheet.title}（本级）"
+        ws.append(row_of(ws, [number, where, categories.get(line.category, line.category), line.funder or _NO_FUNDER,
+                              line.persons, line.amount]))
+    for total in sheet.funding.by_funder:
+        ws.append(row_of(ws, [None, "小计", None, total.funder or _NO_FUNDER, total.persons, total.amount]))
+    ws.append(row_of(ws, [None, "合计", None, None, sheet.funding.persons, sheet.funding.amount]))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def _funding_download(request: Request) -> Response:
+    found = await _in_county(request, _collect_funding)
+    if isinstance(found, Response):
+        return found
+    year = request.path_params["year"]
+    data = await run_in_threadpool(funding_workbook, found, year, request.app.state.runtime.services.clock.today())
+    return _attachment(data, f"subsidy-funding-{found.code}-{year}.xlsx", f"{found.title}{year}年度{FUNDING_TITLE}.xlsx")
+
+
 def download_routes() -> list[Route]:
     return [
-        Route(f"/downloads/{{year:int}}/units/{{code}}/{name}.xlsx", _endpoint(sheet), methods=["GET"])
-        for name, sheet in SHEETS.items()
+        *(Route(f"/downloads/{{year:int}}/units/{{code}}/{name}.xlsx", _endpoint(sheet), methods=["GET"])
+          for name, sheet in SHEETS.items()),
+        Route("/downloads/{year:int}/units/{code}/subsidy-funding.xlsx", _funding_download, methods=["GET"]),
+        Route("/downloads/{year:int}/subsidy-funding.xlsx", _funding_download, methods=["GET"]),
     ]

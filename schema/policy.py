@@ -9,9 +9,11 @@ from strawberry.types import Info
 
 from domain.policy import store as policy_store
 from domain.policy.files import channel_rule_to_dict
+from domain.policy.funding import subsidy_funding
 from domain.policy.rules import (
     DEFAULT_NEWBORN_DAYS,
     FunderShare,
+    FundingLine,
     LateRule,
     NewbornLateRule,
     SubsidyCategory,
@@ -21,14 +23,14 @@ from domain.policy.rules import (
     category_amount,
 )
 from schema.channel_rules import ChannelRuleInput, ChannelRuleType, to_channel_rule
-from schema.errors import UserError
+from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.progress.assessment import (
     AssessmentRulesInput,
     AssessmentRulesType,
     to_rules,
 )
-from schema.tenants import DepartmentCodeEnum
+from schema.tenants import DepartmentCodeEnum, UnitType, load_unit
 from tenants.kinds import DepartmentCode
 from tenants.onboarding import bump_authz_version
 
@@ -107,6 +109,9 @@ class YearPolicyType:
     channel_rules: list[ChannelRuleType] = strawberry.field(
         description="Which channels are open to which recorders, and when; empty: every channel open."
     )
+    call_in_bottom: int | None = strawberry.field(
+        description="The bottom N of a ranking that are below their quota are called in (内乡: 3); null: no such rule."
+    )
 
     @classmethod
     def of(cls, policy: YearPolicy) -> YearPolicyType:
@@ -133,6 +138,7 @@ class YearPolicyType:
             categories=[SubsidyCategoryType.of(c, policy.standard) for c in policy.categories],
             assessment=AssessmentRulesType.of(policy.assessment) if policy.assessment else None,
             channel_rules=[ChannelRuleType.of(r) for r in policy.channel_rules],
+            call_in_bottom=policy.call_in_bottom,
         )
 
 
@@ -183,6 +189,9 @@ class YearPolicyInput:
     channel_rules: list[ChannelRuleInput] | None = strawberry.field(
         default=None, description="Null or empty: every channel open to every recorder all campaign."
     )
+    call_in_bottom: int | None = strawberry.field(
+        default=None, description="内乡 \"排名后三名且未完成任务的…约谈\": 3. Ties at the N-th place are all in."
+    )
     client_mutation_id: str | None = None
 
 
@@ -231,6 +240,7 @@ def to_policy(input: YearPolicyInput) -> YearPolicy:
         ),
         assessment=to_rules(input.assessment),
         channel_rules=tuple(to_channel_rule(r) for r in input.channel_rules or []),
+        call_in_bottom=input.call_in_bottom,
     )
 
 
@@ -256,12 +266,77 @@ async def _set_policy(info: Info, input: YearPolicyInput, audit: Audit) -> tuple
 
 
 @strawberry.type
+class SubsidyFundingLine:
+    unit_id: strawberry.Private[int | None]
+    category: str = strawberry.field(description="The category's code.")
+    category_name: str
+    funder: str | None = strawberry.field(
+        description="The budget paying this share (枣庄 独生子女: city, township); null: the category names no funder "
+        "and this line is its whole amount."
+    )
+    persons: int = strawberry.field(description="Persons enrolled (PAID or SUBSIDIZED) with this subsidy.")
+    amount: Decimal = strawberry.field(description="This funder's share of their subsidies, split person by person.")
+
+    @strawberry.field(description="The child unit; null for the parent's own persons.")
+    async def unit(self, info: Info) -> UnitType | None:
+        return await load_unit(info, self.unit_id)
+
+    @classmethod
+    def of(cls, line: FundingLine, names: dict[str, str]) -> SubsidyFundingLine:
+        return cls(unit_id=line.unit_id, category=line.category, category_name=names.get(line.category, line.category),
+                   funder=line.funder, persons=line.persons, amount=line.amount)
+
+
+@strawberry.type
+class SubsidyFunderTotal:
+    funder: str | None = strawberry.field(description="Null: the categories that name no funder.")
+    persons: int
+    amount: Decimal
+
+
+@strawberry.type
+class SubsidyFundingTotals:
+    persons: int = strawberry.field(description="Each subsidised person once (a split category has a line per funder).")
+    amount: Decimal = strawberry.field(description="Exactly the sum of the lines' amounts.")
+
+
+@strawberry.type
+class SubsidyFunding:
+    year: int
+    lines: list[SubsidyFundingLine]
+    by_funder: list[SubsidyFunderTotal]
+    totals: SubsidyFundingTotals
+
+
+@strawberry.type
 class PolicyQueries:
     @strawberry.field(description="The county's policy for a benefit year.")
     async def year_policy(self, info: Info, year: int) -> YearPolicyType | None:
         principal = await info.context.check("policy", "read")
         policy = await policy_store.load_policy(info.context.db, principal.tenant_id, year)
         return YearPolicyType.of(policy) if policy else None
+
+    @strawberry.field(
+        description="Subsidy money in force per child unit of `parent` (per township by default), category and funder: "
+        "what each budget owes. Who may: as for reconciliation."
+    )
+    async def subsidy_funding(self, info: Info, year: int, parent: strawberry.ID | None = None) -> SubsidyFunding:
+        from schema.persons import filter_path  # (here: schema.persons imports this module, via enrollment)
+
+        context = info.context
+        principal = await context.check("reconciliation", "read")
+        path = await filter_path(info, principal, parent)
+        policy = await policy_store.load_policy(context.db, principal.tenant_id, year)
+        if policy is None:
+            raise PublicError("NOT_FOUND", f"{year} has no year policy")
+        found = await subsidy_funding(context.db, principal.tenant_id, policy, path)
+        names = {c.code: c.name for c in policy.categories}
+        return SubsidyFunding(
+            year=year,
+            lines=[SubsidyFundingLine.of(line, names) for line in found.lines],
+            by_funder=[SubsidyFunderTotal(funder=t.funder, persons=t.persons, amount=t.amount) for t in found.by_funder],
+            totals=SubsidyFundingTotals(persons=found.persons, amount=found.amount),
+        )
 
 
 @strawberry.type

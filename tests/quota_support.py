@@ -16,14 +16,14 @@ PROGRESS = """
 query($year: Int!, $parent: ID, $asOf: Date) {
   quotaProgress(year: $year, parent: $parent, asOf: $asOf) {
     unit { code name } target enrolled rate percent rank siblings remaining persons paid subsidized unpaid refunded
-    measuredOn
+    measuredOn calledIn
   }
 }"""
 
 HISTORY = """
 query($year: Int!, $unit: ID, $interval: HistoryInterval!) {
   progressHistory(year: $year, unit: $unit, interval: $interval) {
-    day target enrolled percent rank siblings paid subsidized
+    day target enrolled percent rank siblings paid subsidized calledIn
   }
 }"""
 

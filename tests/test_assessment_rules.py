@@ -36,10 +36,10 @@ SHUANGPAI = seed_rules("shuangpai-2022.json")
 NEIXIANG = seed_rules("neixiang-2023.json")
 
 
-def counts(final: int | None, **by_day: int | None):
+def counts(final: int, **by_day: int):
     """counts(final, dec31=…, feb28=…) → the `counts(day)` callback of `assess`."""
-    days = {DEC31: by_day.get("dec31"), FEB28: by_day.get("feb28")}
-    return lambda day: Count(final) if day is None else Count(days.get(day))
+    days = {DEC31: by_day.get("dec31", 0), FEB28: by_day.get("feb28", 0)}
+    return lambda day: Count(final) if day is None else Count(days[day], day)
 
 
 def amounts(result) -> list[tuple[str, Decimal]]:
@@ -84,10 +84,11 @@ def test_shortfall_from_the_threshold():
     assert amounts(assess_unit(rules, 10_000, counts(9_600, feb28=9_600))) == [("SHORTFALL", Decimal("-75.00"))]
 
 
-def test_a_day_without_snapshot_is_reported_not_guessed():
-    result = assess_unit(SHUANGPAI, 10_000, counts(9_800, dec31=None, feb28=9_800))
-    assert [line.code for line in result.lines] == ["NOT_MEASURED", "TIER"]
-    assert result.net == Decimal("9800.00")
+def test_the_first_tier_reached_pays_and_the_shortfall_reads_its_own_day():
+    # 96.0% by 12-31 and 96.5% by 02-28: the second tier pays, no shortfall on 02-28
+    result = assess_unit(SHUANGPAI, 10_000, counts(9_700, dec31=9_600, feb28=9_650))
+    assert [(line.code, line.on, line.persons) for line in result.lines] == [("TIER", FEB28, 9_650)]
+    assert result.net == Decimal("9650.00")
 
 
 # 内乡 2023: 1.5 元 per enrolled person; +100 per person above the quota, −100 per person below.

@@ -89,6 +89,7 @@ class _PolicyFile(Document):
     newborn_late_rule: NewbornLateRule | None = None
     newborn_parent_exemption: Flag | None = None
     subsidized_grace_months: Int | None = None
+    call_in_bottom: Int | None = None
     assessment: Any = None  # read by progress/files.py, its errors named under "assessment"
     channel_rules: list[_ChannelRuleFile] | None = None
 
@@ -128,6 +129,7 @@ def policy_from_dict(d: dict[str, Any]) -> YearPolicy:
         newborn_parent_exemption=_given(f.newborn_parent_exemption, defaults.newborn_parent_exemption),
         subsidized_grace_months=_given(f.subsidized_grace_months, defaults.subsidized_grace_months),
         assessment=assessment,
+        call_in_bottom=f.call_in_bottom,
         channel_rules=tuple(_channel_rule(r) for r in f.channel_rules or []),
     )
 
@@ -179,6 +181,7 @@ def policy_to_dict(p: YearPolicy) -> dict[str, Any]:
         "subsidizedGraceMonths": p.subsidized_grace_months,
         "categories": [_category_to_dict(c) for c in p.categories],
         "assessment": rules_to_dict(p.assessment) if p.assessment is not None else None,
+        "callInBottom": p.call_in_bottom,
         "channelRules": [channel_rule_to_dict(r) for r in p.channel_rules],
     }
 

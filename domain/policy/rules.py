@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from domain.payments.rules import ChannelRule
 
 MAX_AGE = 150
+MAX_CALL_IN = 1000  # units called in (内乡: the bottom 3); more than any tree's siblings
 MAX_CODE_LENGTH = 64
 MAX_DAYS = 366  # a period counted in days never outlasts the benefit year
 MAX_MONTHS = 12  # nor one counted in months
@@ -118,6 +119,9 @@ class YearPolicy:
     # Which channels are open to which recorders and when (灞桥: cash only at schools;
     # 内乡: field channels until 11-30). Empty: every channel open (domain/payments/rules.py).
     channel_rules: tuple[ChannelRule, ...] = ()
+    # 内乡 "排名后三名且未完成任务的…约谈": the bottom N of a ranking that are below their
+    # quota are called in (domain/progress/rules.py `called_in`); None: no such rule.
+    call_in_bottom: int | None = None
 
     @property
     def reference_date(self) -> date:
@@ -209,6 +213,8 @@ def _check_counters(policy: YearPolicy) -> list[Problem]:
         )
     if not 0 <= policy.late_wait_days <= MAX_DAYS:
         problems.append(Problem("INVALID_LATE_RULE", f"late wait days must be 0..{MAX_DAYS}", ["lateWaitDays"]))
+    if policy.call_in_bottom is not None and not 0 < policy.call_in_bottom <= MAX_CALL_IN:
+        problems.append(Problem("INVALID_CALL_IN", f"callInBottom must be 1..{MAX_CALL_IN} (or null)", ["callInBottom"]))
     return problems
 
 
@@ -361,3 +367,83 @@ def funder_split(category: SubsidyCategory, amount: Decimal) -> list[tuple[str, 
     rest = [(f.funder, (total * f.percent / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)) for f in category.funders[1:]]
     first = total - sum((share for _, share in rest), ZERO)
     return [(category.funders[0].funder, first), *rest]
+
+
+# --- Who pays the subsidies (资助资金) -------------------------------------------------
+#
+# Each budget must know what it owes (枣庄: "以上资助资金列入市、镇(街)财政预算"; 独生子女伤亡病残
+# 家庭 "由市、镇(街)财政各承担50%"). Each person's subsidy is split on its own
+# (`funder_split`), so a line's amount does not depend on how the report is grouped: the
+# villages of a township add up to the township's line in the county's report, to the
+# cent. A category that names no funder gives one line for the whole amount, funder
+# None: the policy does not say which budget pays, and the report does not guess
+# (the certifying department is not a budget).
+
+
+@dataclass(frozen=True)
+class FundedGroup:
+    """`persons` of one child unit whose subsidy in force is `amount` of `category`."""
+
+    unit_id: int | None  # the child unit; None: persons of the parent unit itself
+    category: str
+    amount: Decimal  # each person's subsidy
+    persons: int
+
+
+@dataclass(frozen=True)
+class FundingLine:
+    unit_id: int | None
+    category: str
+    funder: str | None  # None: the category names no funder
+    persons: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class FunderTotal:
+    funder: str | None
+    persons: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Funding:
+    lines: tuple[FundingLine, ...]  # by unit (the parent's own persons first), category, funder
+    by_funder: tuple[FunderTotal, ...]  # by funder name, None last
+    persons: int  # each subsidised person once
+    amount: Decimal  # exactly the sum of the lines (and of by_funder)
+
+
+def person_shares(category: SubsidyCategory | None, amount: Decimal) -> list[tuple[str | None, Decimal]]:
+    """One person's subsidy by funder: the category's split, or all of it unsplit."""
+    split = funder_split(category, amount) if category is not None else []
+    return [(name, share) for name, share in split] or [(None, money(amount))]
+
+
+def funding(groups: Iterable[FundedGroup], categories: Iterable[SubsidyCategory]) -> Funding:
+    """Per unit, category and funder: the persons and the money; with totals that are
+    exactly the sums of the lines."""
+    known = {c.code: c for c in categories}
+    order = {code: index for index, code in enumerate(known)}
+    lines: dict[tuple[int | None, str, str | None], tuple[int, Decimal]] = {}
+    funder_order: dict[tuple[str, str | None], int] = {}
+    persons = 0
+    for group in groups:
+        persons += group.persons
+        for index, (funder, share) in enumerate(person_shares(known.get(group.category), group.amount)):
+            key = (group.unit_id, group.category, funder)
+            count, total = lines.get(key, (0, ZERO))
+            lines[key] = (count + group.persons, total + share * group.persons)
+            funder_order.setdefault((group.category, funder), index)
+
+    def line_order(key: tuple[int | None, str, str | None]) -> tuple[int, int, int, str, int]:
+        unit_id, category, funder = key
+        return (unit_id is not None, unit_id or 0, order.get(category, len(order)), category, funder_order[(category, funder)])
+
+    ordered = tuple(FundingLine(k[0], k[1], k[2], *lines[k]) for k in sorted(lines, key=line_order))
+    by_funder: dict[str | None, tuple[int, Decimal]] = {}
+    for line in ordered:
+        count, total = by_funder.get(line.funder, (0, ZERO))
+        by_funder[line.funder] = (count + line.persons, total + line.amount)
+    totals = tuple(FunderTotal(f, *by_funder[f]) for f in sorted(by_funder, key=lambda f: (f is None, f or "")))
+    return Funding(ordered, totals, persons, sum((line.amount for line in ordered), ZERO))

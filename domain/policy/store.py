@@ -34,7 +34,7 @@ _POLICY_COLUMNS = (
     "standard", "fiscal_subsidy", "window_start", "window_end", "extension_end", "extension_needs_proof",
     "list_cutoff", "age_reference_date", "late_rule", "late_wait_days", "refund_claim_deadline",
     "remit_days", "remit_amount", "newborn_days", "newborn_months", "newborn_late_rule", "newborn_parent_exemption",
-    "subsidized_grace_months",
+    "subsidized_grace_months", "call_in_bottom",
 )
 
 
@@ -64,6 +64,7 @@ def _policy_values(policy: YearPolicy) -> dict:
         "newborn_late_rule": policy.newborn_late_rule.value,
         "newborn_parent_exemption": policy.newborn_parent_exemption,
         "subsidized_grace_months": policy.subsidized_grace_months,
+        "call_in_bottom": policy.call_in_bottom,
     }
 
 

@@ -30,6 +30,7 @@ class YearPolicyRow(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("standard > 0", name="year_policy_standard_check"),
         CheckConstraint("window_start <= window_end", name="year_policy_window_check"),
+        CheckConstraint("call_in_bottom > 0", name="year_policy_call_in_check"),
         enum_check("late_rule", LateRule, "year_policy_late_rule_check"),
         enum_check("newborn_late_rule", NewbornLateRule, "year_policy_newborn_late_rule_check"),
         # The newborn period is given in days or in months, never both (domain/policy/rules.py).
@@ -63,6 +64,7 @@ class YearPolicyRow(SQLModel, table=True):
         default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
     )
     subsidized_grace_months: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    call_in_bottom: int | None = Field(default=None, sa_column=Column(Integer))  # migration 0013d
     updated_by: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: datetime | None = Field(default=None, sa_column=created_at_column("updated_at"))
 

@@ -16,7 +16,11 @@ What the rules can say (DOMAIN.md §7):
   the quota (`TARGET`) or from the rate's share of it (`THRESHOLD`) (双牌: 1.5 元 per
   person short, "按所差人数1.5元/人扣减").
 
-A rule without a date uses the final figure: the count now (or at assessment time).
+A rule without a date uses the final figure: the count now (or at assessment time). A
+dated rule counts the enrolled persons at the end of its day (Beijing time): a day still
+running is read live, a past one from the record — payments, refunds, list versions and
+registrations with their moments (`enrolled_at`, domain/progress/rules.py) — so a past
+campaign, or a night whose snapshot was missed, is assessed all the same.
 """
 from __future__ import annotations
 
@@ -70,16 +74,16 @@ class AssessmentRules:
 
 @dataclass(frozen=True)
 class Count:
-    """Enrolled persons as of a day; `measured_on` is the snapshot used (None: now).
-    `enrolled` None: no figure exists for that day (no snapshot taken by then)."""
+    """Enrolled persons as of a day; `measured_on` is the past day counted from the
+    record (`enrolled_at` in domain/progress/rules.py); None: the live figures."""
 
-    enrolled: int | None
+    enrolled: int
     measured_on: date | None = None
 
 
 @dataclass(frozen=True)
 class Line:
-    code: str  # PER_ENROLLED, ABOVE_TARGET, BELOW_TARGET, TIER, SHORTFALL, NOT_MEASURED
+    code: str  # PER_ENROLLED, ABOVE_TARGET, BELOW_TARGET, TIER, SHORTFALL
     description: str
     persons: int
     rate: Decimal  # yuan per person
@@ -127,7 +131,7 @@ def _day(on: date | None) -> str:
 def assess_unit(rules: AssessmentRules, target: int, counts: Callable[[date | None], Count]) -> Result:
     """Every line of one unit's assessment; `counts(day)` gives the enrolled figure
     as of a day (None: the final figure)."""
-    final = counts(None).enrolled or 0
+    final = counts(None).enrolled
     lines = _per_person_lines(rules, target, final) + _tier_lines(rules, target, counts)
     lines += _shortfall_lines(rules, target, counts)
     return Result(target=target, enrolled=final, lines=tuple(lines))
@@ -150,18 +154,14 @@ def _per_person_lines(rules: AssessmentRules, target: int, enrolled: int) -> lis
 
 def _tier_lines(rules: AssessmentRules, target: int, counts: Callable[[date | None], Count]) -> list[Line]:
     """The first tier reached pays, on the count of its own day; none reached, no line."""
-    unmeasured: list[Line] = []
     for tier in rules.reward_tiers:
         count = counts(tier.by)
-        if count.enrolled is None:
-            unmeasured.append(_not_measured(tier.by))
-            continue
         if reached(count.enrolled, target, tier.min_rate):
-            return unmeasured + [
+            return [
                 Line("TIER", f"≥ {tier.min_rate}% {_day(tier.by)}: {tier.per_enrolled} × {count.enrolled} enrolled",
                      count.enrolled, tier.per_enrolled, _money(tier.per_enrolled * count.enrolled), tier.by)
             ]
-    return unmeasured
+    return []
 
 
 def _shortfall_lines(rules: AssessmentRules, target: int, counts: Callable[[date | None], Count]) -> list[Line]:
@@ -169,8 +169,6 @@ def _shortfall_lines(rules: AssessmentRules, target: int, counts: Callable[[date
     if rule is None:
         return []
     count = counts(rule.by)
-    if count.enrolled is None:
-        return [_not_measured(rule.by)]
     if reached(count.enrolled, target, rule.below_rate):
         return []
     goal = target if rule.missing_from is MissingFrom.TARGET else required(target, rule.below_rate)
@@ -179,10 +177,6 @@ def _shortfall_lines(rules: AssessmentRules, target: int, counts: Callable[[date
         return []
     return [Line("SHORTFALL", f"below {rule.below_rate}% {_day(rule.by)}: {rule.per_missing} × {missing} missing",
                  missing, rule.per_missing, -_money(rule.per_missing * missing), rule.by)]
-
-
-def _not_measured(on: date | None) -> Line:
-    return Line("NOT_MEASURED", f"no progress snapshot on or before {on}: rule not applied", 0, ZERO, ZERO, on)
 
 
 def validate_rules(rules: AssessmentRules, field_prefix: Iterable[str] = ("assessment",)) -> list[Problem]:

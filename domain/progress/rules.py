@@ -7,16 +7,27 @@
 - Ranks are among siblings: higher rate first, equal rates share a rank ("并列"), and
   within a tie units are listed by code, so the order never wobbles between calls.
 - Weekly figures (一周一排名) are the last snapshot of each week.
+- Called in (内乡 "排名后三名且未完成任务的…约谈"): the units in the bottom N of their
+  siblings that are also below their quota (`called_in`).
+- Enrolled as of a day (`enrolled_at`): what the record says about the end of a past
+  day, for deadlines such as "96.5% by 12-31" (双牌), whether or not a snapshot was taken.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from fractions import Fraction
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
+from domain.enrollment.rules import EnrollmentStatus, amount_due
+from domain.policy.rules import YearPolicy
+from domain.subsidy_lists.rules import ListChange
 from tenants.problems import Problem
 from tenants.units import UnitRow
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class UnitProgress:
     rank: int = 0
     siblings: int = 0
     measured_on: date | None = None  # the snapshot's day; None: live
+    called_in: bool = False  # bottom N of its siblings and below its quota (`called_in`)
 
     @property
     def enrolled(self) -> int:
@@ -79,6 +91,34 @@ def ranked(rows: list[UnitProgress]) -> list[UnitProgress]:
     return sorted(done, key=lambda r: (r.rank, r.unit.code))
 
 
+def called_in(items: Sequence[tuple[K, int, int]], bottom: int | None) -> frozenset[K]:
+    """Of siblings (key, target, enrolled), the keys called in: in the bottom `bottom`
+    of the ranking AND below their target (内乡: "排名后三名且未完成任务的…约谈").
+
+    - Only units with a target compete: a unit without a quota misses no task, and
+      ranking it last must not push a laggard out of the bottom N.
+    - Ties at the boundary are all in: a unit is in the bottom N when fewer than N
+      competing siblings have a strictly lower rate (three units sharing the third-last
+      place are all in), so no unit escapes by the order of its code.
+    - A unit of the bottom N that reached its target is not called in, and its place is
+      not passed on to the unit above it: the two conditions are read separately.
+    - `bottom` None or 0: the policy has no such rule, nobody is called in.
+    """
+    if not bottom:
+        return frozenset()
+    competing = [(key, Fraction(enrolled, target), enrolled < target) for key, target, enrolled in items if target > 0]
+    return frozenset(
+        key for key, rate, short in competing
+        if short and sum(1 for _, other, _ in competing if other < rate) < bottom
+    )
+
+
+def flag_called_in(rows: list[UnitProgress], bottom: int | None) -> list[UnitProgress]:
+    """A ranking of siblings with each row's `called_in` flag (`called_in`)."""
+    flagged = called_in([(r.unit.id, r.target, r.enrolled) for r in rows], bottom)
+    return [replace(r, called_in=r.unit.id in flagged) for r in rows]
+
+
 def visible(rows: list[UnitProgress], scope_path: str) -> list[UnitProgress]:
     """What a scoped caller may see of a ranking: units inside its scope and the one
     unit above it on its way up (a township sees its own line among all townships,
@@ -93,6 +133,7 @@ class Point:
     counts: Counts
     rank: int | None
     siblings: int | None
+    called_in: bool = False
 
 
 def weekly(points: list[Point]) -> list[Point]:
@@ -157,3 +198,81 @@ def rolled_targets(quotas: dict[str, int], paths: Iterable[str]) -> dict[str, in
             total, top = total + quotas[candidate], candidate
         result[path] = total
     return result
+
+
+# --- Enrolled as of a day --------------------------------------------------------------
+#
+# A deadline such as "96.5% by 12-31" (双牌) is measured from the record, not from a
+# snapshot: the record is the truth, a snapshot a cache of it taken that night. A person
+# counts as enrolled at the end of day D (Beijing time) when
+#
+# - PAID by then: a payment that was ACCEPTED (never a DUPLICATE), paid before D ended,
+#   and not refunded whole (its refund approved) before D ended; or
+# - SUBSIDIZED by then: registered before D ended, the subsidy lists as their versions
+#   uploaded before D ended left them (and the age-based categories) give a subsidy that
+#   leaves nothing to collect (`amount_due` says SUBSIDIZED), and no whole refund of a
+#   payment of theirs was approved before D ended (a refunded year stays REFUNDED, as
+#   the live status does).
+#
+# What happened after D does not reach back: a refund approved on 01-05 leaves the
+# person enrolled on 12-31, a list version of 01-05 that drops them too, and a payment
+# stamped 12-31 23:59 that arrived in a channel file on 01-03 counts for 12-31 — that
+# last case is where the record is more right than the snapshot of 12-31 was. The
+# year's current policy (categories and amounts) is applied to every day.
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def day_end(day: date) -> datetime:
+    """The first moment after `day` in Beijing time: 'by D' means before this."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=BEIJING)
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """A payment of the person's year that was ACCEPTED (DUPLICATE payments never count)."""
+
+    paid_at: datetime
+    refunded_at: datetime | None = None  # when a whole refund of it was approved
+
+
+@dataclass(frozen=True)
+class ListEntryRecord:
+    """A change one version of a category's list made to the person's ID number."""
+
+    category: str
+    version: int
+    uploaded_at: datetime
+    change: ListChange
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    registered_at: datetime
+    birth_date: date | None
+    payments: tuple[PaymentRecord, ...] = ()
+    entries: tuple[ListEntryRecord, ...] = ()
+
+
+def listed_at(entries: Iterable[ListEntryRecord], until: datetime) -> set[str]:
+    """The categories whose list, as its last version uploaded before `until` left it,
+    holds the person: per category the last change up to that version, unless REMOVED."""
+    last: dict[str, ListEntryRecord] = {}
+    for entry in entries:
+        if entry.uploaded_at < until and (entry.category not in last or entry.version > last[entry.category].version):
+            last[entry.category] = entry
+    return {code for code, entry in last.items() if entry.change is not ListChange.REMOVED}
+
+
+def enrolled_at(policy: YearPolicy, person: PersonRecord, until: datetime) -> bool:
+    """Whether the record has the person enrolled (PAID or SUBSIDIZED) just before `until`
+    (`day_end(D)` for "by D"). domain/progress/sql.py counts the same set-wise."""
+    def refunded(p: PaymentRecord) -> bool:
+        return p.refunded_at is not None and p.refunded_at < until
+
+    if any(p.paid_at < until and not refunded(p) for p in person.payments):
+        return True
+    if person.registered_at >= until or any(refunded(p) for p in person.payments):
+        return False
+    due = amount_due(policy, listed_at(person.entries, until), person.birth_date)
+    return due.status_if_unpaid is EnrollmentStatus.SUBSIDIZED

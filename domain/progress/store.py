@@ -7,11 +7,14 @@ year-end assessment, and the tallies' check.
   how many persons are in each status, and moves in the same statement as every
   enrolment. A unit's subtree is the tally rows whose path starts with its path, so the
   children of any unit are summed from a few hundred rows in one indexed range.
-- Snapshots freeze each unit's figures once a day, for trends, weekly rankings and
-  deadlines such as "reached by 12-31".
+- Snapshots freeze each unit's figures once a day, for trends, weekly rankings and a
+  past day's ranking (a cache of the record: deadlines are counted from the record).
 - The assessment (domain/progress/assessment.py) asks for enrolled counts as of some
-  days: a day still to come (or today) is read live, a past day from the latest
-  snapshot on or before it. Every unit with a quota for the year is assessed.
+  days: a day still to come (or today) is read live, a past day from the record
+  (`enrolled_by_day`: payments, refunds, list versions, registrations and their
+  moments; domain/progress/sql.py), never from a snapshot: the record is the truth and
+  a snapshot a cache of it, so a missed night changes nothing. Every unit with a quota
+  for the year is assessed.
 - `tally_drift` / `repair_tallies` compare the tallies with a recount.
 """
 from __future__ import annotations
@@ -30,10 +33,13 @@ from domain.progress.rules import (
     Point,
     QuotaEntry,
     UnitProgress,
+    called_in,
     check_entries,
+    day_end,
     ranked,
     rolled_targets,
 )
+from domain.progress.sql import ENROLLED_AT_BY_UNIT
 from domain.progress.tables import Quota
 from tenants.kinds import UnitKind
 from tenants.models import Unit
@@ -63,15 +69,14 @@ async def assess_year(
         return []
     live = await all_counts(db, tenant_id, year)
     ids = [u.unit_id for u in units]
-    past: dict[date, dict[int, tuple[date, int, Counts]]] = {}
+    past: dict[date, dict[int, int]] = {}
     for day in sorted(d for d in rules.dates() if d is not None and d < today):
-        past[day] = await snapshot_figures(db, tenant_id, year, ids, day)
+        past[day] = await enrolled_by_day(db, tenant_id, year, ids, day, scope_path)
 
     def count_for(unit_id: int, day: date | None) -> Count:
         if day is None or day not in past:
             return Count(live.get(unit_id, Counts()).enrolled)
-        found = past[day].get(unit_id)
-        return Count(found[2].enrolled, found[0]) if found else Count(None)
+        return Count(past[day].get(unit_id, 0), day)
 
     assessed = []
     for unit in units:
@@ -80,6 +85,18 @@ async def assess_year(
         result = assess_unit(rules, unit.target, lambda day, uid=unit.unit_id: count_for(uid, day))
         assessed.append(UnitAssessment(unit, result, measurements))
     return assessed
+
+
+async def enrolled_by_day(
+    db: Db, tenant_id: int, year: int, unit_ids: list[int], day: date, scope_path: str = "/"
+) -> dict[int, int]:
+    """Enrolled persons of each unit's subtree at the end of `day` (Beijing time), from
+    the record (`enrolled_at`); units with nobody enrolled are left out."""
+    rows = await db.execute(
+        text(ENROLLED_AT_BY_UNIT),
+        {"tenant": tenant_id, "year": year, "until": day_end(day), "scope": scope_path, "units": unit_ids},
+    )
+    return {r.unit_id: int(r.enrolled) for r in rows}
 
 
 _UNIT_COLUMNS = "u.id, u.parent_id, u.code, u.name, u.kind, u.path, u.depth"
@@ -235,8 +252,12 @@ async def has_snapshot(db: Db, tenant_id: int, year: int, day: date) -> bool:
     return found is not None
 
 
-async def unit_history(db: Db, tenant_id: int, year: int, unit_id: int | None, first: date, last: date) -> list[Point]:
-    """A unit's daily snapshots; for None the whole county (its top-level units summed)."""
+async def unit_history(
+    db: Db, tenant_id: int, year: int, unit_id: int | None, first: date, last: date, call_in_bottom: int | None = None
+) -> list[Point]:
+    """A unit's daily snapshots; for None the whole county (its top-level units summed).
+    Each day's point says whether the unit was called in among its siblings that day
+    (`called_in`, the policy's `call_in_bottom`)."""
     params = {"tenant": tenant_id, "year": year, "first": first, "last": last, "unit": unit_id}
     if unit_id is None:
         sql = """SELECT day, sum(target) AS target, sum(unpaid) AS unpaid, sum(paid) AS paid,
@@ -251,13 +272,38 @@ async def unit_history(db: Db, tenant_id: int, year: int, unit_id: int | None, f
                   WHERE tenant_id = :tenant AND year = :year AND unit_id = :unit AND day BETWEEN :first AND :last
                   ORDER BY day"""
     rows = await db.execute(text(sql), params)
+    flagged = await _called_in_days(db, tenant_id, year, unit_id, first, last, call_in_bottom) if unit_id else set()
     return [
         Point(
             r.day, int(r.target), Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt)),
-            r.rank, r.siblings,
+            r.rank, r.siblings, called_in=r.day in flagged,
         )
         for r in rows
     ]
+
+
+_SIBLING_DAYS = text(
+    """
+    SELECT s.day, s.unit_id, s.target, s.paid + s.subsidized AS enrolled
+      FROM progress_snapshot me
+      JOIN progress_snapshot s ON s.tenant_id = me.tenant_id AND s.year = me.year AND s.day = me.day
+                              AND s.parent_id IS NOT DISTINCT FROM me.parent_id
+     WHERE me.tenant_id = :tenant AND me.year = :year AND me.unit_id = :unit AND me.day BETWEEN :first AND :last
+    """
+)
+
+
+async def _called_in_days(
+    db: Db, tenant_id: int, year: int, unit_id: int, first: date, last: date, bottom: int | None
+) -> set[date]:
+    """The days the unit was called in, each judged among that day's siblings."""
+    if not bottom:
+        return set()
+    days: dict[date, list[tuple[int, int, int]]] = {}
+    rows = await db.execute(_SIBLING_DAYS, {"tenant": tenant_id, "year": year, "unit": unit_id, "first": first, "last": last})
+    for r in rows:
+        days.setdefault(r.day, []).append((r.unit_id, int(r.target), int(r.enrolled)))
+    return {day for day, family in days.items() if unit_id in called_in(family, bottom)}
 
 
 async def snapshot_years(db: Db, tenant_id: int, today: date) -> list[int]:

@@ -2,7 +2,8 @@
 
 Progress itself is never stored per request: it is summed from `enrollment_tally`,
 which moves in the same statement as every enrolment. Snapshots freeze that sum once a
-day, so trends, weekly rankings and "reached by 12-31" can be read back later.
+day, so trends and weekly rankings can be read back later ("reached by 12-31" is counted
+from the record itself: domain/progress/sql.py).
 """
 from __future__ import annotations
 

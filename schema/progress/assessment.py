@@ -100,7 +100,7 @@ def to_rules(input: AssessmentRulesInput | None) -> AssessmentRules | None:
 
 @strawberry.type
 class AssessmentLine:
-    code: str = strawberry.field(description="PER_ENROLLED, ABOVE_TARGET, BELOW_TARGET, TIER, SHORTFALL or NOT_MEASURED.")
+    code: str = strawberry.field(description="PER_ENROLLED, ABOVE_TARGET, BELOW_TARGET, TIER or SHORTFALL.")
     description: str
     persons: int
     per_person: Decimal
@@ -111,8 +111,11 @@ class AssessmentLine:
 @strawberry.type
 class AssessmentMeasurement:
     on: date | None = strawberry.field(description="The day a rule counts on; null: the final figure.")
-    measured_on: date | None = strawberry.field(description="The snapshot used; null: live figures.")
-    enrolled: int | None = strawberry.field(description="Null: no snapshot on or before that day.")
+    measured_on: date | None = strawberry.field(
+        description="A past day, counted from the record as it stood at the end of that day (Beijing time); "
+        "null: the live figures (the final figure, or a day not over yet)."
+    )
+    enrolled: int
 
 
 @strawberry.type(name="UnitAssessment")

@@ -54,6 +54,10 @@ class QuotaProgressType:
     refunded: int
     exempt: int = strawberry.field(description="Newborns enrolled for their birth year without paying (a parent insured).")
     measured_on: date | None = strawberry.field(description="The snapshot day of the figures; null: live.")
+    called_in: bool = strawberry.field(
+        description="In the bottom `callInBottom` of its siblings (the year policy's; ties at that place all in, "
+        "units without a target not ranked) and below its quota: called in (内乡 约谈). False without the rule."
+    )
 
     @classmethod
     def of(cls, row: UnitProgress) -> QuotaProgressType:
@@ -62,7 +66,7 @@ class QuotaProgressType:
             unit=UnitType.from_row(row.unit), target=row.target, enrolled=c.enrolled, rate=float(row.rate),
             percent=_percent(c.enrolled, row.target), rank=row.rank, siblings=row.siblings,
             remaining=max(0, row.target - c.enrolled), persons=c.persons, paid=c.paid, subsidized=c.subsidized,
-            unpaid=c.unpaid, refunded=c.refunded, exempt=c.exempt, measured_on=row.measured_on,
+            unpaid=c.unpaid, refunded=c.refunded, exempt=c.exempt, measured_on=row.measured_on, called_in=row.called_in,
         )
 
 
@@ -79,6 +83,9 @@ class ProgressPoint:
     paid: int
     subsidized: int
     exempt: int
+    called_in: bool = strawberry.field(
+        description="Called in that day among its siblings (see QuotaProgress.calledIn); false for the whole county."
+    )
 
     @classmethod
     def of(cls, point: Point) -> ProgressPoint:
@@ -87,7 +94,7 @@ class ProgressPoint:
         return cls(
             day=point.day, target=point.target, enrolled=c.enrolled, rate=float(rate),
             percent=_percent(c.enrolled, point.target), rank=point.rank, siblings=point.siblings,
-            persons=c.persons, paid=c.paid, subsidized=c.subsidized, exempt=c.exempt,
+            persons=c.persons, paid=c.paid, subsidized=c.subsidized, exempt=c.exempt, called_in=point.called_in,
         )
 
 
@@ -102,6 +109,11 @@ async def in_scope_unit(info: Info, principal: Principal, unit: strawberry.ID | 
     if not principal.covers(row.path):
         raise PublicError("FORBIDDEN", "unit is outside your scope")
     return row
+
+
+async def _call_in_bottom(info: Info, principal: Principal, year: int) -> int | None:
+    policy = await policy_store.load_policy(info.context.db, principal.tenant_id, year)
+    return policy.call_in_bottom if policy else None
 
 
 @strawberry.input
@@ -149,6 +161,8 @@ class ProgressQueries:
             rows = await progress_store.snapshot_children(db, tenant, year, parent_row, as_of)
         else:
             raise PublicError("NO_SNAPSHOT", f"no progress snapshot of {year} on or before {as_of}")
+        # Flagged among all the siblings, before a scoped caller's view is cut out of them.
+        rows = progress_rules.flag_called_in(rows, await _call_in_bottom(info, principal, year))
         return [QuotaProgressType.of(r) for r in progress_rules.visible(rows, principal.scope_path)]
 
     @strawberry.field(description="A unit's daily snapshots (its rank among its siblings each day); the caller's own "
@@ -166,7 +180,10 @@ class ProgressQueries:
         principal = await context.check("progress", "read")
         row = await in_scope_unit(info, principal, unit)
         first, last = since or date(year - 2, 1, 1), until or date(year + 1, 12, 31)
-        points = await progress_store.unit_history(context.db, principal.tenant_id, year, row.id if row else None, first, last)
+        bottom = await _call_in_bottom(info, principal, year)
+        points = await progress_store.unit_history(
+            context.db, principal.tenant_id, year, row.id if row else None, first, last, bottom
+        )
         if interval == HistoryInterval.WEEK:
             points = progress_rules.weekly(points)
         return [ProgressPoint.of(p) for p in points]
