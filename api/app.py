@@ -23,7 +23,7 @@ from strawberry.types.unset import UNSET
 
 from api.database import DatabaseUrls, connection_options, resolve_urls
 from api.downloads import download_routes
-from api.requests import BodyLimit, strict_json
+from api.requests import BodyLimit, request_locale, strict_json
 from api.settings import Settings, get_settings
 from api.templates import payment_file_template_endpoint, subsidy_list_template_endpoint
 from authz.enforcer import Enforcers
@@ -34,6 +34,8 @@ from schema.build import build_schema
 from schema.context import Context, Services
 from schema.limits import Limits
 from tenants.clock import Clock
+from tenants.messages import error_json, negotiate
+from tenants.problems import ErrorCode
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Runtime:
             clock=Clock(),
             list_removal_share=settings.list_removal_share,
             masked_lookups_per_hour=settings.masked_lookups_per_hour,
+            locale=settings.locale,
         )
         try:
             yield
@@ -97,14 +100,14 @@ class ZhengjiaoGraphQL(GraphQL):
         settings = self.runtime.settings
         upload = request.headers.get("content-type", "").startswith("multipart/form-data")
         budget_ms = settings.upload_budget_ms if upload else settings.request_budget_ms
+        locale = negotiate(request.headers.get("accept-language"), settings.locale)
+        request_locale.set(locale)
         try:
             async with asyncio.timeout(budget_ms / 1000):
                 return await super().run(request, context, root_value)
         except TimeoutError:
-            message = f"the request took longer than {budget_ms / 1000:g} s and was stopped; nothing of it was kept"
-            return JSONResponse(
-                {"data": None, "errors": [{"message": message, "extensions": {"code": "REQUEST_TIMED_OUT"}}]}, status_code=503
-            )
+            error = error_json(ErrorCode.REQUEST_TIMED_OUT, locale, {"seconds": f"{budget_ms / 1000:g}"})
+            return JSONResponse({"data": None, "errors": [error]}, status_code=503)
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         services = self.runtime.services
@@ -180,7 +183,10 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         lifespan=runtime.lifespan,
         middleware=[
             Middleware(CorrelationId),
-            Middleware(BodyLimit, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes),
+            Middleware(
+                BodyLimit, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes,
+                locale=settings.locale,
+            ),
         ],
     )
     app.state.runtime = runtime

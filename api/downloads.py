@@ -46,14 +46,19 @@ from schema.context import Context
 from schema.edge import YEARS
 from schema.errors import PublicError
 from tenants.audit import write_audit
+from tenants.messages import error_json, negotiate
 from tenants.onboarding import tenant_by_id
+from tenants.problems import ErrorCode, Params
 from tenants.session import Db
 from tenants.tree import UNIT_CODE
 from tenants.units import UnitRow, unit_by_code, units_by_ids
 
 T = TypeVar("T")
 
-_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "TOO_MANY_ROWS": 422}
+_STATUS = {
+    ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404, ErrorCode.NO_POLICY: 404,
+    ErrorCode.TOO_MANY_ROWS: 422,
+}
 _SEX = {"M": "男", "F": "女"}
 _MODES = {SubsidyMode.AUTO_ENROLL: "全额资助", SubsidyMode.DEDUCT: "缴费时减免", SubsidyMode.REIMBURSE: "先缴后补"}
 
@@ -153,17 +158,20 @@ def workbook(sheet: Sheet, unit: UnitRow, year: int, rows: list[ListRow], whole:
     return buffer.getvalue()
 
 
-def _problem(code: str, message: str) -> JSONResponse:
-    headers = {"www-authenticate": "Bearer"} if code == "UNAUTHENTICATED" else None
-    return JSONResponse({"errors": [{"code": code, "message": message}]}, status_code=_STATUS.get(code, 400), headers=headers)
+def _problem(request: Request, code: ErrorCode, params: Params | None = None, variant: str | None = None) -> JSONResponse:
+    """A refused download, shaped as GraphQL errors are, worded in the caller's language."""
+    locale = negotiate(request.headers.get("accept-language"), request.app.state.runtime.settings.locale)
+    headers = {"www-authenticate": "Bearer"} if code == ErrorCode.UNAUTHENTICATED else None
+    body = {"errors": [error_json(code, locale, params, variant)]}
+    return JSONResponse(body, status_code=_STATUS.get(code, 400), headers=headers)
 
 
 async def _scoped_unit(context: Context, principal: Principal, code: str) -> UnitRow:
     unit = await unit_by_code(context.db, principal.tenant_id, code)
     if unit is None:
-        raise PublicError("NOT_FOUND", f"no unit {code} in this county")
+        raise PublicError(ErrorCode.NOT_FOUND, {"code": code}, variant="UNIT_CODE")
     if not principal.covers(unit.path):
-        raise PublicError("FORBIDDEN", "unit is outside your scope")
+        raise PublicError(ErrorCode.FORBIDDEN, variant="OUTSIDE_SCOPE")
     return unit
 
 
@@ -176,7 +184,7 @@ async def _collect(context: Context, sheet: Sheet, year: int, code: str) -> tupl
     try:
         rows = await sheet.fetch(context.db, principal.tenant_id, year, unit.path)
     except TooManyRows as error:
-        raise PublicError("TOO_MANY_ROWS", str(error)) from None
+        raise PublicError(ErrorCode.TOO_MANY_ROWS, {"limit": error.limit}) from None
     whole = principal.sees_whole_id_numbers and not sheet.public
     await write_audit(
         context.db, tenant_id=principal.tenant_id, actor=principal.subject, operation=f"download:{sheet.name}",
@@ -194,10 +202,10 @@ async def _in_county(request: Request, collect: Callable[[Context, int, str | No
     token = bearer_token(request.headers.get("authorization"))
     claims = read_token(services.secret_key, token) if token else None
     if claims is None:
-        return _problem("UNAUTHENTICATED", "log in first: send 'Authorization: Bearer <token>'")
+        return _problem(request, ErrorCode.UNAUTHENTICATED)
     year, code = request.path_params["year"], request.path_params.get("code")
     if year not in YEARS or (code is not None and not UNIT_CODE.match(code)):
-        return _problem("NOT_FOUND", "no such list: the path names a year 2000–2100 and a unit code")
+        return _problem(request, ErrorCode.NOT_FOUND, variant="DOWNLOAD")
     correlation_id = request.scope.get("state", {}).get("correlation_id", uuid.uuid4().hex[:12])
     context = Context(services=services, request=request, response=None, correlation_id=correlation_id, identity=claims)
     async with services.engine.connect() as conn:
@@ -207,7 +215,7 @@ async def _in_county(request: Request, collect: Callable[[Context, int, str | No
             found = await collect(context, year, code)
         except PublicError as error:
             await transaction.rollback()
-            return _problem(error.extensions["code"], str(error))
+            return _problem(request, error.problem.code, error.problem.params, error.problem.variant)
         except BaseException:
             await transaction.rollback()
             raise
@@ -264,7 +272,7 @@ async def _collect_funding(context: Context, year: int, code: str | None) -> Fun
         unit = None
     policy = await policy_store.load_policy(db, tenant_id, year)
     if policy is None:
-        raise PublicError("NOT_FOUND", f"{year} has no year policy")
+        raise PublicError(ErrorCode.NO_POLICY, {"year": year})
     found = await subsidy_funding(db, tenant_id, policy, unit.path if unit else principal.scope_path)
     ids = [line.unit_id for line in found.lines if line.unit_id is not None]
     names = {i: u.name for i, u in (await units_by_ids(db, tenant_id, "/", ids)).items()} if ids else {}

@@ -9,12 +9,19 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from cross_web import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tenants.messages import DEFAULT_LOCALE, error_json, negotiate, text
+from tenants.problems import ErrorCode
+
 MAX_JSON_DEPTH = 32
+
+# The language of the request being decoded: strawberry hands `decode_json` only the body.
+request_locale: ContextVar[str] = ContextVar("request_locale", default=DEFAULT_LOCALE)
 
 
 class BodyTooLarge(Exception):
@@ -25,8 +32,8 @@ def _header(scope: Scope, name: bytes) -> bytes:
     return next((value for key, value in scope["headers"] if key == name), b"")
 
 
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+async def _refuse(send: Send, status: int, error: dict[str, Any]) -> None:
+    body = json.dumps({"errors": [error]}, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
 
@@ -34,19 +41,22 @@ async def _refuse(send: Send, status: int, code: str, message: str) -> None:
 class BodyLimit:
     """Caps request bodies at the ASGI layer, before any parser sees them."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, locale: str = DEFAULT_LOCALE) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.locale = locale
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         upload = _header(scope, b"content-type").startswith(b"multipart/form-data")
         limit = self.max_upload_bytes if upload else self.max_body_bytes
+        locale = negotiate(_header(scope, b"accept-language").decode("latin-1"), self.locale)
+        too_large = error_json(ErrorCode.BODY_TOO_LARGE, locale, {"limit": limit})
         declared = _header(scope, b"content-length")
         if declared and (not declared.isdigit() or int(declared) > limit):
-            return await _refuse(send, 413, "BODY_TOO_LARGE", f"the request body is larger than {limit:,} bytes")
+            return await _refuse(send, 413, too_large)
         received = 0
         started = False
 
@@ -68,7 +78,7 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except BodyTooLarge:
             if not started:
-                await _refuse(send, 413, "BODY_TOO_LARGE", f"the request body is larger than {limit:,} bytes")
+                await _refuse(send, 413, too_large)
 
 
 def _too_deep(value: Any) -> bool:
@@ -90,15 +100,19 @@ def strict_json(data: str | bytes) -> dict[str, Any]:
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise HTTPException(400, "the request body is not UTF-8 text") from None
+            raise _bad_request("NOT_UTF8") from None
     try:
         value = json.loads(data)
     except RecursionError:
-        raise HTTPException(400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise _bad_request("TOO_DEEP") from None
     except json.JSONDecodeError:
-        raise HTTPException(400, "the request body is not valid JSON") from None
+        raise _bad_request("NOT_JSON") from None
     if not isinstance(value, dict):
-        raise HTTPException(400, "the request body must be a JSON object with a `query`")
+        raise _bad_request("NOT_OBJECT")
     if _too_deep(value):
-        raise HTTPException(400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+        raise _bad_request("TOO_DEEP")
     return value
+
+
+def _bad_request(variant: str) -> HTTPException:
+    return HTTPException(400, text(f"{ErrorCode.INVALID_REQUEST}.{variant}", request_locale.get(), {"limit": MAX_JSON_DEPTH}))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from authz.throttle_rules import LoginLimits
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE, parse_share
+from tenants.messages import DEFAULT_LOCALE, configured_locale
 
 
 def _int(name: str, default: int) -> int:
@@ -74,6 +75,8 @@ class Settings:
     # Proxies whose X-Forwarded-For names the client (uvicorn's --forwarded-allow-ips).
     forwarded_allow_ips: str | None = None
     time_zone: str = "Asia/Shanghai"
+    # Messages for a request that names no language (Accept-Language): the catalogue's zh_CN or en.
+    locale: str = DEFAULT_LOCALE
     # A list version removing more than this share of its members needs confirmRemovals.
     list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE
     extra: dict[str, str] = field(default_factory=dict)
@@ -114,6 +117,7 @@ def load_settings() -> Settings:
         argon2_threads=_int("ZHENGJIAO_ARGON2_THREADS", 2),
         login=_login_limits(),
         forwarded_allow_ips=os.environ.get("ZHENGJIAO_FORWARDED_ALLOW_IPS") or None,
+        locale=configured_locale(os.environ.get("ZHENGJIAO_LOCALE")),
     )
     if not settings.secret_key:
         if settings.production:

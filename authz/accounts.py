@@ -15,11 +15,11 @@ from authz.roles import Role
 from tenants.kinds import LEAF_KINDS, TOWNSHIP_LEVEL, DepartmentCode, UnitKind
 from tenants.models import Department, Tenant, Unit
 from tenants.onboarding import bump_authz_version
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
-BAD_CREDENTIALS = Problem("INVALID_CREDENTIALS", "username or password is wrong")
+BAD_CREDENTIALS = Problem(ErrorCode.INVALID_CREDENTIALS)
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,10 @@ def check_credentials(username: str, password: str, field_prefix: list[str] | No
     problems = []
     if not _USERNAME.match(username or ""):
         problems.append(
-            Problem("INVALID_USERNAME", "username must be 3-64 letters, digits or . _ @ -", prefix + ["username"])
+            Problem(ErrorCode.INVALID_USERNAME, prefix + ["username"])
         )
     if (problem := password_problem(password or "", username)) is not None:
-        problems.append(Problem("WEAK_PASSWORD", problem, prefix + ["password"]))
+        problems.append(problem.at(*prefix))
     return problems
 
 
@@ -128,35 +128,31 @@ async def check_role_sense(db: Db, tenant_id: int, user: NewUser) -> tuple[list[
     problems: list[Problem] = []
     department_id = None
     if user.role is Role.PLATFORM_OPERATOR:
-        return [Problem("INVALID_ROLE", "platform operators are created with `zhengjiao create-operator`", ["role"])], None
+        return [Problem(ErrorCode.INVALID_ROLE, ["role"])], None
     needs_scope = user.role in (Role.VILLAGE_COLLECTOR, Role.TOWNSHIP_STAFF)
     if needs_scope and user.scope_unit_id is None:
-        problems.append(Problem("SCOPE_REQUIRED", f"a {user.role.value} needs a scope unit", ["scope"]))
+        problems.append(Problem(ErrorCode.SCOPE_REQUIRED, ["scope"], {"role": user.role}))
     if not needs_scope and user.scope_unit_id is not None:
-        problems.append(Problem("INVALID_SCOPE", f"a {user.role.value} works county-wide; leave scope empty", ["scope"]))
+        problems.append(Problem(ErrorCode.INVALID_SCOPE, ["scope"], {"role": user.role}, "COUNTY_WIDE"))
     if needs_scope and user.scope_unit_id is not None:
         kind = await _scope_kind(db, tenant_id, user.scope_unit_id)
         if kind is None:
-            problems.append(Problem("NOT_FOUND", "scope unit does not exist in this county", ["scope"]))
+            problems.append(Problem(ErrorCode.NOT_FOUND, ["scope"], variant="UNIT"))
         elif user.role is Role.VILLAGE_COLLECTOR and kind not in LEAF_KINDS:
-            problems.append(
-                Problem("INVALID_SCOPE", f"a collector's scope must be a village, community or school, not {kind.value}", ["scope"])
-            )
+            problems.append(Problem(ErrorCode.INVALID_SCOPE, ["scope"], {"kind": kind}, "COLLECTOR"))
         elif user.role is Role.TOWNSHIP_STAFF and kind not in TOWNSHIP_LEVEL | {UnitKind.SPECIAL}:
-            problems.append(
-                Problem("INVALID_SCOPE", f"township staff need a township-level or special unit, not {kind.value}", ["scope"])
-            )
+            problems.append(Problem(ErrorCode.INVALID_SCOPE, ["scope"], {"kind": kind}, "TOWNSHIP"))
     if user.role is Role.DEPARTMENT_STAFF:
         if user.department is None:
-            problems.append(Problem("DEPARTMENT_REQUIRED", "department staff need a department", ["department"]))
+            problems.append(Problem(ErrorCode.DEPARTMENT_REQUIRED, ["department"]))
         else:
             department_id = await _department_id(db, tenant_id, user.department)
             if department_id is None:
                 problems.append(
-                    Problem("NOT_FOUND", f"department {user.department.value} does not exist in this county", ["department"])
+                    Problem(ErrorCode.NOT_FOUND, ["department"], {"department": user.department}, "DEPARTMENT")
                 )
     elif user.department is not None:
-        problems.append(Problem("INVALID_DEPARTMENT", f"a {user.role.value} belongs to no department", ["department"]))
+        problems.append(Problem(ErrorCode.INVALID_DEPARTMENT, ["department"], {"role": user.role}))
     return problems, department_id
 
 
@@ -183,7 +179,7 @@ async def create_user(db: Db, passwords: Passwords, tenant_id: int, user: NewUse
             )
     except IntegrityError:
         prefix = field_prefix or []
-        raise Rejected([Problem("USERNAME_TAKEN", f"username {user.username} is taken", prefix + ["username"])]) from None
+        raise Rejected([Problem(ErrorCode.USERNAME_TAKEN, prefix + ["username"], {"username": user.username})]) from None
     await bump_authz_version(db, tenant_id)
     return user_id
 

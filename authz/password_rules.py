@@ -6,6 +6,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from tenants.problems import ErrorCode, Problem
+
 MIN_PASSWORD_LENGTH = 10
 # argon2 hashes whatever it is given; a cap keeps a megabyte "password" from being work.
 MAX_PASSWORD_LENGTH = 128
@@ -33,16 +35,21 @@ def is_common(password: str) -> bool:
     return folded in common or (stem != "" and stem in common)
 
 
-def password_problem(password: str, username: str | None = None) -> str | None:
-    """Why `password` may not be set, or None. One reason, the first that applies."""
+def password_problem(password: str, username: str | None = None) -> Problem | None:
+    """Why `password` may not be set (WEAK_PASSWORD, worded by its variant), or None.
+    One reason, the first that applies."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"password must have at least {MIN_PASSWORD_LENGTH} characters"
+        return _weak("TOO_SHORT", limit=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"password must have at most {MAX_PASSWORD_LENGTH} characters"
+        return _weak("TOO_LONG", limit=MAX_PASSWORD_LENGTH)
     if username and username.casefold() in password.casefold():
-        return "password must not contain the username"
+        return _weak("HAS_USERNAME")
     if is_common(password):
-        return "password is too common: attackers try it first"
+        return _weak("COMMON")
     if password.isdigit() or password.isalpha():
-        return "password must mix letters with digits or symbols"
+        return _weak("ONE_KIND")
     return None
+
+
+def _weak(variant: str, **params: object) -> Problem:
+    return Problem(ErrorCode.WEAK_PASSWORD, ["password"], params, variant)

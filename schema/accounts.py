@@ -16,7 +16,7 @@ from schema.tenants import DepartmentCodeEnum, TenantType, UnitType, load_unit
 from tenants.audit import write_audit
 from tenants.kinds import DepartmentCode
 from tenants.onboarding import tenant_by_id
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 
 RoleEnum = strawberry.enum(Role, name="Role")
 
@@ -119,7 +119,7 @@ async def _create_user(info: Info, input: CreateUserInput, audit: Audit) -> Prin
     if input.scope is not None:
         scope_id = parse_global_id(input.scope, "Unit")
         if scope_id is None:
-            raise Rejected([Problem("INVALID_ID", "scope is not a Unit ID", ["scope"])])
+            raise Rejected([Problem(ErrorCode.INVALID_ID, ["scope"], {"globalId": input.scope, "expected": "Unit"}, "TYPE")])
     user = NewUser(
         username=input.username.strip(),
         password=input.password,

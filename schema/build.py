@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.edge import MAX_TEXT, EdgeValidation
 from schema.extensions import (
     HideSuggestions,
+    LocalizeErrors,
     LogErrors,
     MaskUnexpected,
     PublicTimeouts,
@@ -40,7 +41,8 @@ def build_schema(
     # Factories, not instances: Strawberry makes fresh extensions for every request.
     # Hooks unwind in reverse order, so the masker (listed first) runs last: the
     # transaction and the error log still see the original errors.
-    extensions: list = [HideSuggestions, MaskUnexpected] if production else []
+    extensions: list = [LocalizeErrors]
+    extensions += [HideSuggestions, MaskUnexpected] if production else []
     extensions += [
         partial(MaxTokensLimiter, max_token_count=max_tokens),
         partial(DocumentLimits, limits=limits or Limits(), hide_suggestions=production),

@@ -15,7 +15,8 @@ from authz.tokens import TokenClaims
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.clock import Clock
-from tenants.problems import Rejected
+from tenants.messages import DEFAULT_LOCALE, negotiate
+from tenants.problems import ErrorCode, Rejected
 from tenants.session import Db
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class Services:
     clock: Clock
     list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE  # see domain/subsidy_lists/rules.py
     masked_lookups_per_hour: int = 30
+    locale: str = DEFAULT_LOCALE  # when a request names no language
 
 
 @dataclass
@@ -51,6 +53,12 @@ class Context:
     principal: Principal | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     edge_problems: EdgeProblems | None = None  # a mutation's bad argument values (schema/edge.py)
+
+    @property
+    def locale(self) -> str:
+        """The language of this request's messages: its Accept-Language, else the setting."""
+        headers = getattr(self.request, "headers", None)
+        return negotiate(headers.get("accept-language") if headers else None, self.services.locale)
 
     async def authenticate(self) -> None:
         """Bind the transaction to the caller's tenant and load the caller."""
@@ -68,13 +76,13 @@ class Context:
     # -- for queries: exceptions that reach the client unmasked
     def caller(self) -> Principal:
         if self.principal is None:
-            raise PublicError(UNAUTHENTICATED.code, UNAUTHENTICATED.message)
+            raise PublicError(ErrorCode.UNAUTHENTICATED)
         return self.principal
 
     def county_caller(self) -> Principal:
         principal = self.caller()
         if principal.tenant_id is None:
-            raise PublicError("FORBIDDEN", "platform operators read no county's data")
+            raise PublicError(ErrorCode.FORBIDDEN, variant="OPERATOR")
         return principal
 
     async def may(self, obj: str, act: str, at_path: str | None = None) -> bool:
@@ -84,7 +92,7 @@ class Context:
     async def check(self, obj: str, act: str, at_path: str | None = None) -> Principal:
         principal = self.caller()
         if not await self.services.enforcers.allowed(self.db, principal, obj, act, at_path):
-            raise PublicError("FORBIDDEN", "your role or scope does not allow this")
+            raise PublicError(ErrorCode.FORBIDDEN)
         return principal
 
     # -- for mutations: problems that become userErrors

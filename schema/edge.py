@@ -53,8 +53,9 @@ from graphql.type import (
 from graphql.utilities import value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
 
+from schema.errors import public_graphql_error
 from schema.limits import operations
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 MAX_TEXT = 2_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -76,51 +77,53 @@ class EdgeProblems:
         return self.by_root.get(root, [])
 
 
-def text_problem(value: str, max_length: int = MAX_TEXT) -> str | None:
+Fault = tuple[ErrorCode, dict[str, Any]]  # the code and the values its message names
+
+
+def text_problem(value: str, max_length: int = MAX_TEXT) -> Fault | None:
     if _CONTROL.search(value):
-        return "contains control characters"
+        return ErrorCode.INVALID_TEXT, {}
     if len(value) > max_length:
-        return f"is longer than {max_length:,} characters"
+        return ErrorCode.TEXT_TOO_LONG, {"limit": max_length}
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return "is not valid Unicode text"
+        return ErrorCode.INVALID_TEXT, {}
     return None
 
 
-def decimal_problem(value: Any) -> str | None:
+def decimal_problem(value: Any) -> Fault | None:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None  # not a number at all: the scalar itself refuses it
     if not number.is_finite() or abs(number) >= _MAX_NUMBER or number.as_tuple().exponent < -4:  # type: ignore[operator]
-        return "must be a number below 10,000,000,000 with at most 4 decimals"
+        return ErrorCode.INVALID_DECIMAL, {}
     return None
 
 
-def _calendar_problem(value: Any, parse: Any) -> str | None:
+def _calendar_problem(value: Any, parse: Any) -> Fault | None:
     try:
         day = parse(str(value))
     except ValueError:
         return None  # the scalar refuses it with its own message
     if day.year not in CALENDAR:
-        return f"year {day.year} is out of range ({CALENDAR.start}–{CALENDAR.stop - 1})"
+        return ErrorCode.INVALID_DATE, {"year": day.year, "from": CALENDAR.start, "until": CALENDAR.stop - 1}
     return None
 
 
-def _scalar_problem(scalar: str, name: str, value: Any, max_text: int) -> tuple[str, str] | None:
-    """(code, reason) for a scalar value, by its type name and the argument's name."""
-    if isinstance(value, str) and scalar in ("String", "ID"):
-        if reason := text_problem(value, max_text):
-            return "INVALID_TEXT" if "control" in reason or "Unicode" in reason else "TEXT_TOO_LONG", reason
-    if scalar == "Decimal" and (reason := decimal_problem(value)):
-        return "INVALID_DECIMAL", reason
-    if scalar == "Date" and (reason := _calendar_problem(value, date.fromisoformat)):
-        return "INVALID_DATE", reason
-    if scalar == "DateTime" and (reason := _calendar_problem(value, datetime.fromisoformat)):
-        return "INVALID_DATE", reason
+def _scalar_problem(scalar: str, name: str, value: Any, max_text: int) -> Fault | None:
+    """The code (and its values) for a bad scalar value, by its type name and the argument's name."""
+    if isinstance(value, str) and scalar in ("String", "ID") and (found := text_problem(value, max_text)):
+        return found
+    if scalar == "Decimal" and (found := decimal_problem(value)):
+        return found
+    if scalar == "Date" and (found := _calendar_problem(value, date.fromisoformat)):
+        return found
+    if scalar == "DateTime" and (found := _calendar_problem(value, datetime.fromisoformat)):
+        return found
     if scalar == "Int" and name == "year" and isinstance(value, int) and value not in YEARS:
-        return "INVALID_YEAR", f"{value} is not a year between {YEARS.start} and {YEARS.stop - 1}"
+        return ErrorCode.INVALID_YEAR, {"year": value, "from": YEARS.start, "until": YEARS.stop - 1}
     return None
 
 
@@ -196,8 +199,8 @@ class _Checker:
         elif isinstance(nullable, GraphQLScalarType):
             found = _scalar_problem(nullable.name, name, value, self.max_text)
             if found is not None:
-                code, reason = found
-                self.problems.add(root, Problem(code, f"{'.'.join(path)} {reason}", path))
+                code, params = found
+                self.problems.add(root, Problem(code, path, {"field": ".".join(path), **params}))
 
 
 def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -238,4 +241,4 @@ class EdgeValidation(SchemaExtension):
 
 
 def _error(problem: Problem) -> GraphQLError:
-    return GraphQLError(problem.message, extensions={"code": problem.code, "field": problem.field})
+    return public_graphql_error(problem)

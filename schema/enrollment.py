@@ -22,7 +22,7 @@ from domain.persons import store as persons_store
 from domain.persons.idnumber import IdNumberError, mask, parse_id_number
 from domain.persons.rules import shown_benefit_start, shown_id_number
 from domain.persons.store import PersonRow
-from schema.errors import PublicError, RowError, UserError
+from schema.errors import PublicError, RowError, UserError, row_errors
 from schema.mutations import Audit, object_in_scope, run_mutation
 from schema.policy import SubsidyModeEnum
 from schema.uploads import read_upload
@@ -160,7 +160,7 @@ class ImportEnrollmentHistoryPayload:
         return cls(
             rows_total=report.rows_total, accepted=report.accepted, rejected=report.rejected, inserted=report.inserted,
             updated=report.updated, unchanged=report.unchanged, dry_run=report.dry_run,
-            row_errors=[RowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in report.row_errors],
+            row_errors=row_errors(report.row_errors),
             user_errors=errors, client_mutation_id=client_mutation_id,
         )
 
@@ -200,7 +200,7 @@ class EnrollmentHistoryQueries:
         try:
             number = parse_id_number(id_number).value
         except IdNumberError as error:
-            raise PublicError(error.code, error.message) from None
+            raise PublicError(error.code) from None
         rows = await enrollment_history.history_of(info.context.db, principal.tenant_id, number)
         return [EnrollmentHistoryEntry.of(r) for r in rows]
 

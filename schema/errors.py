@@ -1,53 +1,139 @@
-"""Error shapes: `UserError` as data for mutations, `PublicError` for queries.
+"""Error shapes: `UserError` and `RowError` as data for mutations, `PublicError` for
+queries. All three carry a typed `ErrorCode` and named params; the message is worded
+from the catalogue in the request's language (`Context.locale`) when it is read.
 
 Anything else raised in a resolver is unexpected: logged with a correlation id and,
 in production, masked.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from psycopg.errors import QueryCanceled
 from sqlalchemy.exc import DBAPIError
+from strawberry.types import Info
 
-from tenants.problems import Problem, Rejected
+from domain.files.uploads import RowProblem
+from tenants.messages import raw_params, text
+from tenants.problems import ErrorCode, Params, Problem, Rejected
+
+
+def _described(code: ErrorCode) -> str:
+    return text(str(code), "en")
+
+
+ErrorCodeEnum = strawberry.enum(
+    ErrorCode,
+    name="ErrorCode",
+    description="Why a request or a row was refused: one code per situation across the API.",
+)
+for _value in ErrorCodeEnum.__strawberry_definition__.values:
+    _value.description = _described(ErrorCode(_value.value))
+
+
+@strawberry.type(description="A value the message names, as text (dates ISO, amounts in yuan).")
+class ErrorParam:
+    name: str
+    value: str
+
+
+def _params(params: Params) -> list[ErrorParam]:
+    return [ErrorParam(name=name, value=value) for name, value in raw_params(params)]
 
 
 @strawberry.type
 class UserError:
     field: list[str] | None
-    code: str
-    message: str
+    code: ErrorCodeEnum  # type: ignore[valid-type]
+    problem: strawberry.Private[Problem]
+
+    @strawberry.field(description="In the request's language (Accept-Language; zh-CN by default).")
+    def message(self, info: Info) -> str:
+        return text(self.problem.message_id, info.context.locale, self.problem.params)
+
+    @strawberry.field
+    def params(self) -> list[ErrorParam]:
+        return _params(self.problem.params)
+
+    @classmethod
+    def of(cls, problem: Problem) -> UserError:
+        return cls(field=problem.field or None, code=problem.code, problem=problem)
 
 
 @strawberry.type
 class RowError:
     row: int
     column: str | None
-    code: str
-    message: str
+    code: ErrorCodeEnum  # type: ignore[valid-type]
+    problem: strawberry.Private[RowProblem]
+
+    @strawberry.field(description="In the request's language (Accept-Language; zh-CN by default).")
+    def message(self, info: Info) -> str:
+        return text(self.problem.message_id, info.context.locale, self.problem.params)
+
+    @strawberry.field
+    def params(self) -> list[ErrorParam]:
+        return _params(self.problem.params)
+
+    @classmethod
+    def of(cls, problem: RowProblem) -> RowError:
+        return cls(row=problem.row, column=problem.column, code=problem.code, problem=problem)
 
 
 def user_errors(problems: list[Problem]) -> list[UserError]:
-    return [UserError(field=p.field or None, code=p.code, message=p.message) for p in problems]
+    return [UserError.of(p) for p in problems]
+
+
+def row_errors(problems: list[RowProblem]) -> list[RowError]:
+    return [RowError.of(p) for p in problems]
 
 
 class PublicError(Exception):
-    """An expected query failure whose message is safe to show, in production too."""
+    """An expected query failure whose message is safe to show, in production too;
+    worded in the caller's language by `schema.extensions.LocalizeErrors`."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.extensions = {"code": code}
+    def __init__(self, code: ErrorCode, params: Params | None = None, *, variant: str | None = None) -> None:
+        self.problem = Problem(code, [], params or {}, variant)
+        super().__init__(text(self.problem.message_id, "en", self.problem.params))
+        self.extensions: dict[str, Any] = {"code": str(code)}
+
+    @classmethod
+    def of(cls, problem: Problem) -> PublicError:
+        return cls(problem.code, problem.params, variant=problem.variant)
 
 
-FORBIDDEN = Problem("FORBIDDEN", "your role or scope does not allow this")
-UNAUTHENTICATED = Problem("UNAUTHENTICATED", "log in first: send 'Authorization: Bearer <token>'")
+def public_graphql_error(problem: Problem, **where: Any) -> GraphQLError:
+    """A GraphQL error for a problem found outside a resolver (document limits, argument
+    values): public, and worded like any other."""
+    public = PublicError.of(problem)
+    extensions = {**public.extensions, **({"field": problem.field} if problem.field else {})}
+    return GraphQLError(str(public), original_error=public, extensions=extensions, **where)
+
+
+def localized(error: GraphQLError, locale: str) -> GraphQLError:
+    """The error worded in `locale`, with its code and params in `extensions`."""
+    public = error.original_error
+    if not isinstance(public, PublicError):
+        return error
+    problem = public.problem
+    error.message = text(problem.message_id, locale, problem.params)
+    error.extensions = {**(error.extensions or {}), "code": str(problem.code)}
+    if problem.params:
+        error.extensions["params"] = dict(raw_params(problem.params))
+    return error
+
+
+FORBIDDEN = Problem(ErrorCode.FORBIDDEN)
+UNAUTHENTICATED = Problem(ErrorCode.UNAUTHENTICATED)
 
 
 # A statement ran past its timeout: the work is too big for one request, not a fault.
-TIMED_OUT = Problem("TIMED_OUT", "this took longer than the server allows; split the work (a smaller file, one township) and try again")
+TIMED_OUT = Problem(ErrorCode.TIMED_OUT)
 
 
-def timed_out(error: BaseException) -> bool:
+def timed_out(error: BaseException | None) -> bool:
     return isinstance(error, DBAPIError) and isinstance(error.orig, QueryCanceled)
 
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from schema.errors import TIMED_OUT, PublicError, timed_out
+from schema.errors import TIMED_OUT, PublicError, localized, public_graphql_error, timed_out
+from tenants.problems import ErrorCode, Problem
 from tenants.session import Db
 
 log = logging.getLogger("zhengjiao.graphql")
@@ -55,10 +56,7 @@ class PublicTimeouts(SchemaExtension):
 
 
 def _public_timeout(error: GraphQLError) -> GraphQLError:
-    public = PublicError(TIMED_OUT.code, TIMED_OUT.message)
-    return GraphQLError(
-        TIMED_OUT.message, nodes=error.nodes, path=error.path, original_error=public, extensions=public.extensions
-    )
+    return public_graphql_error(TIMED_OUT, nodes=error.nodes, path=error.path)
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -112,11 +110,22 @@ class MaskUnexpected(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
         reference = self.execution_context.context.correlation_id
-        return GraphQLError(
-            message=f"Unexpected error (reference {reference}).",
-            nodes=masked.nodes,
-            source=masked.source,
-            positions=masked.positions,
-            path=masked.path,
-            extensions={"code": "INTERNAL", "correlationId": reference},
+        internal = public_graphql_error(
+            Problem(ErrorCode.INTERNAL, params={"reference": reference}),
+            nodes=masked.nodes, source=masked.source, positions=masked.positions, path=masked.path,
         )
+        internal.extensions = {**(internal.extensions or {}), "correlationId": reference}
+        return internal
+
+
+class LocalizeErrors(SchemaExtension):
+    """Every public error worded in the request's language, last of all (listed first):
+    the masker's INTERNAL included."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            locale = self.execution_context.context.locale
+            result.errors = [localized(e, locale) for e in errors]

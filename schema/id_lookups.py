@@ -9,9 +9,7 @@ from authz.principal import Principal
 from domain.persons import lookups as persons_lookups
 from domain.persons.idnumber import mask, normalize
 from schema.errors import PublicError
-from tenants.problems import Problem, Rejected
-
-CODE = "LOOKUP_LIMIT"
+from tenants.problems import ErrorCode, Problem, Rejected
 
 
 async def _record(info: Info, principal: Principal, via: str, number: str | None, person_id: int | None) -> None:
@@ -30,7 +28,7 @@ async def answer_lookup(info: Info, principal: Principal, via: str, number: str,
     try:
         await _record(info, principal, via, number, person_id)
     except persons_lookups.LookupLimitReached as error:
-        raise PublicError(CODE, str(error)) from None
+        raise PublicError(ErrorCode.LOOKUP_LIMIT, {"limit": error.limit}) from None
 
 
 async def take_upload_lookup(info: Info, principal: Principal, via: str) -> None:
@@ -41,4 +39,4 @@ async def take_upload_lookup(info: Info, principal: Principal, via: str) -> None
     try:
         await _record(info, principal, via, None, None)
     except persons_lookups.LookupLimitReached as error:
-        raise Rejected([Problem(CODE, str(error), ["file"])]) from None
+        raise Rejected([Problem(ErrorCode.LOOKUP_LIMIT, ["file"], {"limit": error.limit})]) from None

@@ -42,6 +42,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from schema.errors import public_graphql_error
+from tenants.problems import ErrorCode, Problem
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -168,32 +171,21 @@ def limit_errors(schema: GraphQLSchema, document: DocumentNode, variables: dict[
         try:
             measure = meter.operation(operation)
         except FragmentCycle as cycle:
-            return [_error("FRAGMENT_CYCLE", f"fragment {cycle.name} spreads itself")]
-        name = operation.name.value if operation.name else "the operation"
+            return [_error(ErrorCode.FRAGMENT_CYCLE, name=cycle.name)]
+        name = operation.name.value if operation.name else "-"
         if measure.fields > limits.max_fields:
-            errors.append(
-                _error(
-                    "QUERY_TOO_LARGE",
-                    f"{name} selects {measure.fields:,} fields once its fragments are expanded; the limit is {limits.max_fields:,}",
-                )
-            )
+            errors.append(_error(ErrorCode.QUERY_TOO_LARGE, operation=name, fields=measure.fields, limit=limits.max_fields))
         if measure.depth > limits.max_depth:
-            errors.append(_error("QUERY_TOO_DEEP", f"{name} is nested {measure.depth} deep; the depth limit is {limits.max_depth}"))
+            errors.append(_error(ErrorCode.QUERY_TOO_DEEP, operation=name, depth=measure.depth, limit=limits.max_depth))
         if measure.aliases > limits.max_aliases:
-            errors.append(_error("TOO_MANY_ALIASES", f"{name} uses {measure.aliases} aliases; the limit is {limits.max_aliases}"))
+            errors.append(_error(ErrorCode.TOO_MANY_ALIASES, operation=name, aliases=measure.aliases, limit=limits.max_aliases))
         if measure.cost > limits.max_cost:
-            errors.append(
-                _error(
-                    "QUERY_TOO_COSTLY",
-                    f"{name} would resolve about {measure.cost:,} objects; the limit is {limits.max_cost:,}:"
-                    " ask for smaller pages or fewer nested lists",
-                )
-            )
+            errors.append(_error(ErrorCode.QUERY_TOO_COSTLY, operation=name, cost=measure.cost, limit=limits.max_cost))
     return errors
 
 
-def _error(code: str, message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code})
+def _error(code: ErrorCode, **params: object) -> GraphQLError:
+    return public_graphql_error(Problem(code, params=params))
 
 
 class DocumentLimits(SchemaExtension):

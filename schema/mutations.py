@@ -14,7 +14,7 @@ from schema.edge import mutation_field_path
 from schema.errors import TIMED_OUT, UserError, timed_out, user_errors
 from schema.relay import parse_global_id
 from tenants.audit import write_audit
-from tenants.problems import Problem, Rejected, RejectedWithReport
+from tenants.problems import ErrorCode, Problem, Rejected, RejectedWithReport
 
 T = TypeVar("T")
 log = logging.getLogger("zhengjiao.mutations")
@@ -78,7 +78,7 @@ async def object_in_scope(
     found = await load(principal.tenant_id, pk) if pk is not None and principal.tenant_id is not None else None
     if found is None:
         await context.require(*right)
-        raise Rejected([Problem("NOT_FOUND", f"no such {what} in your scope", [field])])
+        raise Rejected([Problem(ErrorCode.NOT_FOUND, [field], variant=what.upper())])
     return found
 
 

@@ -18,7 +18,7 @@ from domain.payments.imports import (
     RowsRejected,
 )
 from domain.policy import store as policy_store
-from schema.errors import PublicError, RowError, UserError
+from schema.errors import PublicError, RowError, UserError, row_errors
 from schema.mutations import Audit, run_mutation
 from schema.relay import (
     Connection,
@@ -30,7 +30,7 @@ from schema.relay import (
     to_global_id,
 )
 from schema.uploads import read_upload
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 
 
 @strawberry.type(name="PaymentImport")
@@ -93,7 +93,7 @@ class ImportPaymentsPayload:
             rejected=report.rejected, rows_total=report.rows_total, dry_run=report.dry_run, atomic=report.atomic,
             written=report.written,
             import_id=to_global_id("PaymentImport", report.import_id) if report.import_id else None,
-            row_errors=[RowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in report.row_errors],
+            row_errors=row_errors(report.row_errors),
             user_errors=errors, client_mutation_id=client_mutation_id,
         )
 
@@ -114,7 +114,7 @@ async def _import(info: Info, input: ImportPaymentsInput, audit: Audit, held: _H
     principal = await context.require("payment", "import")
     policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year)
     if policy is None:
-        raise Rejected([Problem("NO_POLICY", f"{input.year} has no year policy in this county", ["year"])])
+        raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": input.year})])
     name, data = await read_upload(input.file)
     upload = PaymentFile(input.year, name, data, bool(input.dry_run), bool(input.atomic))
     clock = context.services.clock
@@ -162,7 +162,7 @@ class PaymentImportQueries:
         context = info.context
         principal = context.county_caller()
         if not await _may_list_imports(info):
-            raise PublicError("FORBIDDEN", "your role or scope does not allow this")
+            raise PublicError(ErrorCode.FORBIDDEN)
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 1)
         page = await payments_imports.list_imports(

@@ -42,7 +42,7 @@ from schema.relay import (
     to_global_id,
 )
 from tenants.kinds import DepartmentCode, UnitKind
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 
 if TYPE_CHECKING:
     from schema.persons import PersonType
@@ -64,7 +64,7 @@ async def load_person(info: Info, person_id: int) -> PersonType:
 
     row = await loaders.persons(info.context).load(person_id)
     if row is None:
-        raise PublicError("NOT_FOUND", "the person is outside your scope")
+        raise PublicError(ErrorCode.NOT_FOUND, variant="PERSON")
     return PersonType.of(row, info.context.caller())
 
 
@@ -101,7 +101,7 @@ class RefundType(Node):
         principal = info.context.county_caller()
         found = await payments_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [self.row.payment_id])
         if self.row.payment_id not in found:
-            raise PublicError("NOT_FOUND", "the payment is outside your scope")
+            raise PublicError(ErrorCode.NOT_FOUND, variant="PAYMENT")
         return PaymentType.of(found[self.row.payment_id])
 
 
@@ -191,13 +191,13 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
         person = await persons_store.person_by_id_number(context.db, principal.tenant_id, "/", input.id_number)
     if person is None:
         await context.require("payment", "write")
-        raise Rejected([Problem("PERSON_NOT_FOUND", "no person with this ID number is registered in this county", ["idNumber"])])
+        raise Rejected([Problem(ErrorCode.PERSON_NOT_FOUND, ["idNumber"])])
     if not await context.may("payment", "write", person.unit_path):
         await context.require("payment", "write")  # the role may not at all: FORBIDDEN as usual
-        raise Rejected([Problem("OUT_OF_SCOPE", "this person is registered outside your jurisdiction", ["idNumber"])])
+        raise Rejected([Problem(ErrorCode.OUT_OF_SCOPE, ["idNumber"])])
     policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year)
     if policy is None:
-        raise Rejected([Problem("NO_POLICY", f"{input.year} has no year policy in this county", ["year"])])
+        raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": input.year})])
     new = NewPayment(
         year=input.year, amount=input.amount, channel=input.channel.value, paid_at=input.paid_at,
         receipt_no=_blank_to_none(input.receipt_no), external_id=_blank_to_none(input.external_id),

@@ -26,6 +26,7 @@ from schema.relay import (
 )
 from schema.subsidy_lists import SubsidyHistoryEntry
 from schema.tenants import UnitType, load_unit, visible_unit
+from tenants.problems import ErrorCode
 
 
 @strawberry.type(name="Person")
@@ -115,14 +116,14 @@ async def filter_path(info: Info, principal: Principal, unit: strawberry.ID | No
         return row.path
     if principal.scope_path.startswith(row.path):
         return principal.scope_path  # an ancestor: the caller's own part of it
-    raise PublicError("FORBIDDEN", "unit is outside your scope")
+    raise PublicError(ErrorCode.FORBIDDEN, variant="OUTSIDE_SCOPE")
 
 
 def _person_query(principal: Principal, path: str, filter: PersonFilter | None) -> PersonQuery:
     if filter is None:
         return PersonQuery(tenant_id=principal.tenant_id, path=path)
     if (filter.status or filter.category) and filter.year is None:
-        raise PublicError("YEAR_REQUIRED", "filter.year is needed with filter.status or filter.category")
+        raise PublicError(ErrorCode.YEAR_REQUIRED)
     return PersonQuery(
         tenant_id=principal.tenant_id,
         path=path,

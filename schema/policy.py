@@ -33,6 +33,7 @@ from schema.progress.assessment import (
 from schema.tenants import DepartmentCodeEnum, UnitType, load_unit
 from tenants.kinds import DepartmentCode
 from tenants.onboarding import bump_authz_version
+from tenants.problems import ErrorCode
 
 SubsidyRuleEnum = strawberry.enum(SubsidyRule, name="SubsidyRule")
 SubsidyModeEnum = strawberry.enum(SubsidyMode, name="SubsidyMode")
@@ -328,7 +329,7 @@ class PolicyQueries:
         path = await filter_path(info, principal, parent)
         policy = await policy_store.load_policy(context.db, principal.tenant_id, year)
         if policy is None:
-            raise PublicError("NOT_FOUND", f"{year} has no year policy")
+            raise PublicError(ErrorCode.NO_POLICY, {"year": year})
         found = await subsidy_funding(context.db, principal.tenant_id, policy, path)
         names = {c.code: c.name for c in policy.categories}
         return SubsidyFunding(

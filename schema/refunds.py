@@ -28,7 +28,7 @@ from schema.relay import (
     decode_cursor,
     page_size,
 )
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 
 
 @strawberry.input
@@ -147,14 +147,10 @@ async def _may_complete(info: Info, route: PaybackRoute, unit_path: str) -> None
         return
     if not await context.may("refund", "hand_back", unit_path):
         if await context.may("refund", "complete", unit_path):
-            raise Rejected([Problem(
-                "CASH_NOT_REMITTED",
-                "this cash has not been declared: the collector who holds it (or their township) hands it back "
-                "from the cash book", ["refund"],
-            )])
+            raise Rejected([Problem(ErrorCode.CASH_NOT_REMITTED, ["refund"])])
         raise forbidden()
     if principal.role is Role.VILLAGE_COLLECTOR and route.collector_id != principal.id:
-        raise Rejected([Problem("NOT_YOUR_CASH", "this cash is in another collector's cash book", ["refund"])])
+        raise Rejected([Problem(ErrorCode.NOT_YOUR_CASH, ["refund"])])
 
 
 async def _complete(info: Info, input: CompleteRefundInput, audit: Audit) -> RefundRow:

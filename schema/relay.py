@@ -16,6 +16,7 @@ import strawberry
 
 from schema.errors import PublicError
 from tenants.pages import Page
+from tenants.problems import ErrorCode
 
 
 @strawberry.interface
@@ -93,9 +94,9 @@ def _decode_global_id(global_id: str) -> tuple[str, int] | None:
 def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, int]:
     decoded = _decode_global_id(global_id)
     if decoded is None:
-        raise PublicError("INVALID_ID", f"{global_id!r} is not a valid ID")
+        raise PublicError(ErrorCode.INVALID_ID, {"globalId": global_id})
     if expected is not None and decoded[0] != expected:
-        raise PublicError("INVALID_ID", f"{global_id!r} is not a {expected} ID")
+        raise PublicError(ErrorCode.INVALID_ID, {"globalId": global_id, "expected": expected}, variant="TYPE")
     return decoded
 
 
@@ -134,7 +135,7 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         return None
     values = _cursor_values(cursor)
     if values is None or len(values) != arity:
-        raise PublicError("INVALID_CURSOR", "after: not a cursor from this list")
+        raise PublicError(ErrorCode.INVALID_CURSOR)
     return values
 
 
@@ -142,5 +143,5 @@ def page_size(first: int | None, default: int, maximum: int) -> int:
     if first is None:
         return default
     if first < 1:
-        raise PublicError("INVALID_PAGE_SIZE", "first must be at least 1")
+        raise PublicError(ErrorCode.INVALID_PAGE_SIZE)
     return min(first, maximum)

@@ -25,7 +25,7 @@ from domain.subsidy_lists.upload import (
 from domain.subsidy_lists.upload import Upload as ListUpload
 from schema import loaders
 from schema.enrollment import EnrollmentStatusEnum
-from schema.errors import RowError, UserError
+from schema.errors import RowError, UserError, row_errors
 from schema.id_lookups import take_upload_lookup
 from schema.mutations import Audit, run_mutation
 from schema.relay import (
@@ -38,7 +38,7 @@ from schema.relay import (
 )
 from schema.tenants import UnitType, load_unit
 from schema.uploads import read_upload
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 
 if TYPE_CHECKING:
     from schema.persons import PersonType
@@ -180,7 +180,7 @@ async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> Up
     policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year) if principal.tenant_id else None
     if policy is None or policy.category(input.category) is None:
         await context.require("tenant", "read")
-        raise Rejected([Problem("NOT_FOUND", f"{input.year} has no subsidy category {input.category!r}", ["category"])])
+        raise Rejected([Problem(ErrorCode.NOT_FOUND, ["category"], {"year": input.year, "category": input.category}, "CATEGORY")])
     await context.require(category_object(input.year, input.category), "upload")
     # The report tells which of the file's numbers are registered (pending, NAME_MISMATCH).
     await take_upload_lookup(info, principal, "uploadSubsidyList")
@@ -241,7 +241,7 @@ class SubsidyMutations:
         viewer = info.context.caller()
         return UploadSubsidyListPayload(
             batch=SubsidyBatchType.of_report(report, getattr(input.file, "filename", None) or "upload"),
-            row_errors=[RowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in report.row_errors],
+            row_errors=row_errors(report.row_errors),
             removals=[SubsidyRemoval.of(r, viewer) for r in report.removals],
             removals_total=report.removed,
             user_errors=outcome.errors,

@@ -29,7 +29,7 @@ from tenants.onboarding import (
     tenant_by_id,
     validate_onboarding,
 )
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.tree import (
     ROOT,
     UnitSpec,
@@ -86,7 +86,7 @@ async def visible_unit(info: Info, unit: strawberry.ID) -> UnitRow:
     """The unit of a global ID if the caller may see it (in or above its scope)."""
     row = await loaders.units(info.context).load(from_global_id(unit, "Unit")[1])
     if row is None:
-        raise PublicError("NOT_FOUND", "unit does not exist in this county")
+        raise PublicError(ErrorCode.NOT_FOUND, variant="UNIT")
     return row
 
 
@@ -175,7 +175,7 @@ async def _onboard(info: Info, input: OnboardTenantInput, audit: Audit) -> Tenan
         tenant, client_mutation_id = existing
         if input.client_mutation_id and client_mutation_id == input.client_mutation_id:
             return tenant  # a retry of the call that created it
-        raise Rejected([Problem("TENANT_EXISTS", f"tenant {request.code} already exists", ["code"])])
+        raise Rejected([Problem(ErrorCode.TENANT_EXISTS, ["code"], {"code": request.code})])
     problems = validate_onboarding(request) + check_credentials(input.admin.username, input.admin.password, ["admin"])
     if problems:
         raise Rejected(problems)
@@ -196,7 +196,7 @@ async def _add_units(info: Info, input: AddUnitsInput, audit: Audit) -> list[Uni
         parent_id = parse_global_id(input.parent, "Unit")
         found = await find_anchor(context.db, tenant_id, parent_id) if parent_id is not None else None
         if found is None:
-            raise Rejected([Problem("NOT_FOUND", "parent unit does not exist in this county", ["parent"])])
+            raise Rejected([Problem(ErrorCode.NOT_FOUND, ["parent"], variant="UNIT")])
         anchor = found
     flat = flatten(to_specs(input.units))
     taken = await existing_codes(context.db, tenant_id, [u.code for u in flat])

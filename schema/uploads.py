@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from strawberry.file_uploads import Upload
 
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
@@ -18,5 +18,5 @@ async def read_upload(file: Upload) -> tuple[str, bytes]:
     name = getattr(file, "filename", None) or "upload"
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise Rejected([Problem("FILE_TOO_LARGE", f"{name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", ["file"])])
+        raise Rejected([Problem(ErrorCode.FILE_TOO_LARGE, ["file"], {"fileName": name, "limit": MAX_UPLOAD_BYTES // (1024 * 1024)})])
     return name, data

@@ -10,6 +10,8 @@ write also store every string as text (api/sheet_cells.py), for names stored ear
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from typing import Any
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
 
@@ -23,16 +25,24 @@ def _is_control(character: str) -> bool:
     return unicodedata.category(character) in _INVISIBLE_CATEGORIES or character in _BIDI_CONTROLS
 
 
-def name_problem(name: str, max_length: int) -> str | None:
-    """Why `name` (already trimmed by the caller) is no safe display name, or None.
-    The reason reads after the word "name": "name starts with '='…"."""
+@dataclass(frozen=True)
+class NameFault:
+    """Why a name is refused: `variant` of the caller's code (INVALID_NAME.FORMULA …)
+    and the values its message names."""
+
+    variant: str
+    params: dict[str, Any]
+
+
+def name_problem(name: str, max_length: int) -> NameFault | None:
+    """Why `name` (already trimmed by the caller) is no safe display name, or None."""
     if not name:
-        return "is empty"
+        return NameFault("EMPTY", {})
     if name[0] in FORMULA_STARTS:
-        return f"starts with {name[0]!r}, which spreadsheets read as the start of a formula"
+        return NameFault("FORMULA", {"start": repr(name[0])})
     control = next((c for c in name if _is_control(c)), None)
     if control is not None:
-        return f"contains the control character U+{ord(control):04X}"
+        return NameFault("CONTROL", {"character": f"U+{ord(control):04X}"})
     if len(name) > max_length:
-        return f"is longer than {max_length} characters"
+        return NameFault("TOO_LONG", {"limit": max_length})
     return None

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tenants.kinds import DEPARTMENT_NAMES, DepartmentCode
 from tenants.models import Department, Tenant
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 from tenants.tree import UnitSpec, flatten, insert_units, validate_units
 
@@ -39,14 +39,14 @@ class OnboardRequest:
 def validate_onboarding(request: OnboardRequest) -> list[Problem]:
     problems: list[Problem] = []
     if not _TENANT_CODE.match(request.code.strip()):
-        problems.append(Problem("INVALID_CODE", "tenant code must be the 6-digit division code (GB/T 2260)", ["code"]))
+        problems.append(Problem(ErrorCode.INVALID_CODE, ["code"]))
     if not request.name.strip():
-        problems.append(Problem("EMPTY_NAME", "tenant name is empty", ["name"]))
+        problems.append(Problem(ErrorCode.EMPTY_NAME, ["name"]))
     seen: set[DepartmentCode] = set()
     for index, department in enumerate(request.departments):
         if department in seen:
             problems.append(
-                Problem("DUPLICATE_DEPARTMENT", f"department {department.value} is listed twice", ["departments", str(index)])
+                Problem(ErrorCode.DUPLICATE_DEPARTMENT, ["departments", str(index)], {"department": department})
             )
         seen.add(department)
     problems.extend(validate_units(flatten(request.units)))
@@ -77,7 +77,7 @@ async def create_tenant(db: Db, request: OnboardRequest) -> TenantRow:
         )
     except IntegrityError:
         # Lost a race with a concurrent onboarding of the same code.
-        raise Rejected([Problem("TENANT_EXISTS", f"tenant {request.code} already exists", ["code"])]) from None
+        raise Rejected([Problem(ErrorCode.TENANT_EXISTS, ["code"], {"code": request.code})]) from None
     await db.bind_tenant(tenant_id)
     await insert_units(db, tenant_id, flatten(request.units))
     if request.departments:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from tenants.kinds import LEAF_KINDS, UnitKind
 from tenants.names import name_problem
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 from tenants.session import Db
 
 MAX_UNITS_PER_CALL = 20_000
@@ -60,7 +60,7 @@ def flatten(specs: list[UnitSpec], root_field: str = "units") -> list[FlatUnit]:
 
 
 def _label(unit: FlatUnit) -> str:
-    return f"unit {unit.code or '(no code)'}" + (f" ({unit.name})" if unit.name else "")
+    return unit.code or unit.name or "-"
 
 
 def validate_units(
@@ -69,37 +69,32 @@ def validate_units(
     """Every problem of a batch of new units, each naming the unit and its field path."""
     problems: list[Problem] = []
     if not flat:
-        return [Problem("EMPTY", "at least one unit is required", ["units"])]
+        return [Problem(ErrorCode.EMPTY, ["units"], variant="UNITS")]
     if len(flat) > MAX_UNITS_PER_CALL:
-        return [Problem("TOO_MANY", f"at most {MAX_UNITS_PER_CALL} units per call, got {len(flat)}", ["units"])]
+        return [Problem(ErrorCode.TOO_MANY, ["units"], {"limit": MAX_UNITS_PER_CALL, "count": len(flat)}, "UNITS")]
     if anchor_kind is not None and anchor_kind in LEAF_KINDS:
-        problems.append(Problem("INVALID_PARENT", f"a {anchor_kind.value} unit cannot have units under it", ["parent"]))
+        problems.append(Problem(ErrorCode.INVALID_PARENT, ["parent"], {"kind": anchor_kind}, "ANCHOR"))
     seen: dict[str, FlatUnit] = {}
     kinds = {u.code: u.kind for u in flat}
     names = {u.code: u.name for u in flat}
     for unit in flat:
         path = list(unit.field_path)
+        label = {"unit": _label(unit)}
         if not UNIT_CODE.match(unit.code):
-            problems.append(Problem("INVALID_CODE", f"{_label(unit)}: code must be 1-32 letters or digits", path + ["code"]))
+            problems.append(Problem(ErrorCode.INVALID_CODE, path + ["code"], label, "UNIT"))
         if not unit.name:
-            problems.append(Problem("EMPTY_NAME", f"{_label(unit)}: name is empty", path + ["name"]))
-        elif reason := name_problem(unit.name, MAX_NAME_LENGTH):
-            problems.append(Problem("INVALID_NAME", f"{_label(unit)}: name {reason}", path + ["name"]))
+            problems.append(Problem(ErrorCode.EMPTY_NAME, path + ["name"]))
+        elif fault := name_problem(unit.name, MAX_NAME_LENGTH):
+            problems.append(Problem(ErrorCode.INVALID_NAME, path + ["name"], {**label, **fault.params}, fault.variant))
         if unit.code in seen:
-            problems.append(Problem("DUPLICATE_CODE", f"{_label(unit)}: code appears twice in this request", path + ["code"]))
+            problems.append(Problem(ErrorCode.DUPLICATE_CODE, path + ["code"], label, "IN_REQUEST"))
         elif unit.code in existing_codes:
-            problems.append(Problem("DUPLICATE_CODE", f"{_label(unit)}: code already exists in this county", path + ["code"]))
+            problems.append(Problem(ErrorCode.DUPLICATE_CODE, path + ["code"], label))
         seen.setdefault(unit.code, unit)
         parent_kind = kinds.get(unit.parent_code) if unit.parent_code else anchor_kind
         if unit.parent_code and parent_kind in LEAF_KINDS:
-            problems.append(
-                Problem(
-                    "INVALID_PARENT",
-                    f"{_label(unit)}: {names[unit.parent_code]} ({unit.parent_code}) is a {parent_kind.value}"
-                    " and cannot have units under it",
-                    path,
-                )
-            )
+            parent = {"parent": names[unit.parent_code] or unit.parent_code, "kind": parent_kind}
+            problems.append(Problem(ErrorCode.INVALID_PARENT, path, {**label, **parent}))
     return problems
 
 

@@ -193,3 +193,14 @@ def county_b(client, operator_token) -> County:
 @pytest.fixture
 def new_county(client, operator_token):
     return lambda departments=None: onboard_county(client, operator_token, departments)
+
+
+@pytest.fixture(autouse=True)
+def every_message_in_the_catalogue():
+    """A message asked for that the catalogue lacks fails the test that asked for it
+    (servers run in-process, so their look-ups land here too)."""
+    from tenants import messages
+
+    messages.missing.clear()
+    yield
+    assert not messages.missing, f"message ids missing from tenants/locale: {sorted(messages.missing)}"

@@ -119,3 +119,16 @@ class County:
     id: str
     tokens: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)  # code → global id
+
+
+def english(problem) -> str:  # noqa: ANN001 - a Problem or a RowProblem
+    """A problem as the catalogue words it in English."""
+    from tenants.messages import text
+
+    return text(problem.message_id, "en", problem.params)
+
+
+def chinese(problem) -> str:  # noqa: ANN001
+    from tenants.messages import text
+
+    return text(problem.message_id, "zh_CN", problem.params)

@@ -19,6 +19,7 @@ from domain.policy.rules import (
     validate_policy,
 )
 from tenants.kinds import DepartmentCode
+from tests.support import chinese
 
 POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies"
 ALL_DEPARTMENTS = set(DepartmentCode)
@@ -229,7 +230,8 @@ def test_category_problems_name_the_category(changes, expected):
     problems = validate_policy(policy(category("tekun", rule=SubsidyRule.FULL, value=None), bad), departments)
     code, field = expected
     assert (code, ["categories", "1", field]) in codes(problems)
-    assert all("'dibao'" in p.message for p in problems)
+    assert all(p.params["category"] == "dibao" for p in problems)
+    assert all("资助类别 dibao" in chinese(p) for p in problems)
 
 
 @pytest.mark.parametrize(
@@ -259,7 +261,7 @@ def test_duplicate_and_empty_codes():
         ("INVALID_CATEGORY_CODE", ["categories", "2", "code"]),
         ("INVALID_CATEGORY_CODE", ["categories", "3", "code"]),
     ]
-    assert "category #3" in problems[1].message
+    assert problems[1].params["category"] == "#3"
 
 
 def test_all_problems_are_reported_at_once():

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -50,5 +50,5 @@ def _midnight(day: date) -> datetime:
 
 def check_period(period: Period) -> list[Problem]:
     if period.since is not None and period.until is not None and period.since > period.until:
-        return [Problem("INVALID_PERIOD", f"from ({period.since}) is after until ({period.until})", ["from"])]
+        return [Problem(ErrorCode.INVALID_PERIOD, ["from"], {"since": period.since, "until": period.until})]
     return []

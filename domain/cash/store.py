@@ -32,7 +32,7 @@ from domain.money import ZERO
 from domain.payments.rules import PaymentChannel, PaymentStatus
 from domain.refunds.rules import RefundPayback, RefundStatus
 from tenants.pages import Page, newest_first
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 
@@ -253,8 +253,7 @@ async def pay_out(
     missing = [i for i in wanted if i not in owed]
     if missing:
         raise Rejected(
-            [Problem("NOT_OWED", f"{len(missing)} of the persons are not owed a reimbursement for {year} in your scope "
-                     "(not paid, no REIMBURSE subsidy, already paid out, or outside your scope)", ["persons"])]
+            [Problem(ErrorCode.NOT_OWED, ["persons"], {"count": len(missing), "year": year})]
         )
     await db.execute(
         text(
@@ -345,7 +344,7 @@ async def declare(db: Db, tenant_id: int, collector: Collector, up_to: datetime 
     ).scalars().all()
     held = await _held(db, tenant_id, list(locked))
     if not held:
-        raise Rejected([Problem("NOTHING_TO_REMIT", f"{collector.username} holds no undeclared cash", ["collector"])])
+        raise Rejected([Problem(ErrorCode.NOTHING_TO_REMIT, ["collector"], {"username": collector.username})])
     total = sum((r.held for r in held), Decimal("0.00"))
     row = (
         await db.execute(
@@ -379,9 +378,9 @@ async def remittance_in_scope(db: Db, tenant_id: int, scope_path: str, remittanc
 async def confirm(db: Db, tenant_id: int, remittance: RemittanceRow, confirmation_no: str, actor: str) -> RemittanceRow:
     """The tax bureau received the money and issued its confirmation (缴费确认单)."""
     if remittance.status != RemittanceStatus.DECLARED:
-        raise Rejected([Problem("ALREADY_CONFIRMED", f"remittance {remittance.id} is already confirmed", ["remittance"])])
+        raise Rejected([Problem(ErrorCode.ALREADY_CONFIRMED, ["remittance"], {"id": remittance.id})])
     if not confirmation_no.strip():
-        raise Rejected([Problem("CONFIRMATION_REQUIRED", "the confirmation number (缴费确认单号) is required", ["confirmationNo"])])
+        raise Rejected([Problem(ErrorCode.CONFIRMATION_REQUIRED, ["confirmationNo"])])
     row = (
         await db.execute(
             text(

@@ -26,7 +26,7 @@ from domain.enrollment.sql import ENROLLED_SQL
 from domain.enrollment.store import recompute_persons, set_status
 from domain.persons.idnumber import mask
 from domain.policy.store import load_policy
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 
@@ -120,19 +120,14 @@ async def declare_exemption(
             problems.append(_not_enrolled(checked.parent_id_number, year))
         parent_person_id = parent.person_id
     if problems or checked is None:
-        raise Rejected([Problem(p.code, p.message, [*prefix, *p.field]) for p in problems])
+        raise Rejected([p.at(*prefix) for p in problems])
     row = await _insert(db, tenant_id, child, checked, parent_person_id, actor)
     await set_status(db, tenant_id, year, [child.person_id], EnrollmentStatus.EXEMPT, child.birth_date)
     return row
 
 
 def _not_enrolled(parent_id_number: str, year: int) -> Problem:
-    return Problem(
-        "PARENT_NOT_ENROLLED",
-        f"{mask(parent_id_number)} is not enrolled in this county for {year}: for cover elsewhere in the city "
-        f"(employee insurance included) declare {ExemptionBasis.PARENT_COVER_DECLARED} with the proof's reference",
-        ["parentIdNumber"],
-    )
+    return Problem(ErrorCode.PARENT_NOT_ENROLLED, ["parentIdNumber"], {"parent": mask(parent_id_number), "year": year})
 
 
 async def _insert(
@@ -163,7 +158,7 @@ async def withdraw_exemption(db: Db, tenant_id: int, child: Newborn, reason: str
     year = child.birth_date.year
     reason = reason.strip()
     if not reason:
-        raise Rejected([Problem("REASON_REQUIRED", "say why the exemption is withdrawn", ["reason"])])
+        raise Rejected([Problem(ErrorCode.REASON_REQUIRED, ["reason"])])
     await _locked_status(db, tenant_id, child.person_id, year)
     row = (
         await db.execute(
@@ -178,7 +173,7 @@ async def withdraw_exemption(db: Db, tenant_id: int, child: Newborn, reason: str
         )
     ).first()
     if row is None:
-        raise Rejected([Problem("NOT_EXEMPT", f"the newborn has no exemption in force for {year}", ["person"])])
+        raise Rejected([Problem(ErrorCode.NOT_EXEMPT, ["person"], {"year": year})])
     await set_status(db, tenant_id, year, [child.person_id], EnrollmentStatus.UNPAID, None)
     await recompute_persons(db, tenant_id, [child.person_id], [year])
     return _exemption(row)

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from domain.files.sheets import ENROLLMENT_HISTORY_ALIASES, Table, require
 from domain.files.uploads import RowProblem, found_headers, open_upload
 from domain.persons.idnumber import IdNumberError, id_number_of
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 ROW_ERROR_LIMIT = 1000
@@ -70,20 +70,6 @@ class HistoryReport:
     row_errors: list[RowProblem] = field(default_factory=list)
 
 
-def _messages(current_year: int) -> dict[str, str]:
-    return {
-        "EMPTY_ROW": "the row is empty",
-        "MISSING_ID": "no ID number",
-        "INVALID_ID_FORMAT": "not an ID number (18 characters, or an old 15-digit one)",
-        "INVALID_ID_DATE": "the ID number holds an impossible birth date",
-        "INVALID_ID_CHECKSUM": "the ID number's check character does not match",
-        "INVALID_YEAR": f"the year must be {EARLIEST_YEAR}..{current_year}",
-        "INVALID_STATUS": "the status must be 已参保/未参保, 是/否, Y/N, 1/0 or ENROLLED/NOT_ENROLLED",
-        "NAME_MISMATCH": "the name differs from the registered person's",
-        "CONFLICT_IN_FILE": "the same person and year appear in this file with another status",
-    }
-
-
 _COLUMN_OF = {"EMPTY_ROW": None, "INVALID_YEAR": "year", "INVALID_STATUS": "enrolled", "NAME_MISMATCH": "name"}
 
 
@@ -126,7 +112,7 @@ def _read(data: bytes, file_name: str) -> tuple[Table, dict[str, int]]:
     missing = require(mapping, ["year", "enrolled"])
     if missing:
         names = ", ".join({"year": "年度", "enrolled": "参保状态"}[m] for m in missing)
-        raise Rejected([Problem("MISSING_COLUMNS", f"{file_name}: missing the columns {names}; headers found: {found}", ["file"])])
+        raise Rejected([Problem(ErrorCode.MISSING_COLUMNS, ["file"], {"fileName": file_name, "names": names, "found": found})])
     return table, mapping
 
 
@@ -196,7 +182,6 @@ ON CONFLICT (tenant_id, id_number, year) DO UPDATE
 
 
 async def _row_errors(db: Db, table: Table, mapping: dict[str, int], current_year: int) -> list[RowProblem]:
-    messages = _messages(current_year)
 
     def column(code: str) -> str | None:
         name = _COLUMN_OF.get(code, "id_number")
@@ -206,7 +191,14 @@ async def _row_errors(db: Db, table: Table, mapping: dict[str, int], current_yea
         text("SELECT row_number, error FROM history_stage WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"),
         {"limit": ROW_ERROR_LIMIT},
     )
-    return [RowProblem(r.row_number, column(r.error), r.error, messages[r.error]) for r in rows]
+    years = {"from": EARLIEST_YEAR, "until": current_year}
+
+    def problem(row_number: int, code: ErrorCode) -> RowProblem:
+        if code is ErrorCode.INVALID_YEAR:
+            return RowProblem(row_number, column(code), code, years, "ROW")
+        return RowProblem(row_number, column(code), code)
+
+    return [problem(r.row_number, ErrorCode(r.error)) for r in rows]
 
 
 async def import_history(db: Db, tenant_id: int, upload: HistoryFile, actor: str, today: date) -> HistoryReport:
@@ -218,7 +210,7 @@ async def import_history(db: Db, tenant_id: int, upload: HistoryFile, actor: str
     await db.execute(text(_VALIDATE), params)
     counts = (await db.execute(text(_COUNTS), params)).mappings().one()
     if counts["total"] == 0:
-        raise Rejected([Problem("EMPTY_FILE", f"{upload.file_name}: the file has a header but no rows", ["file"])])
+        raise Rejected([Problem(ErrorCode.EMPTY_FILE, ["file"], {"fileName": upload.file_name})])
     report = HistoryReport(
         rows_total=counts["total"], accepted=counts["accepted"], rejected=counts["total"] - counts["accepted"],
         inserted=counts["inserted"], updated=counts["updated"], unchanged=counts["unchanged"], dry_run=upload.dry_run,

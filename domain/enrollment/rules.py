@@ -27,7 +27,7 @@ from domain.policy.rules import (
     YearPolicy,
     category_amount,
 )
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 # Tie order between categories of the same amount: the money nobody has to collect
 # first wins, the money that must be paid up front and claimed back last.
@@ -84,20 +84,20 @@ def check_exemption_claim(
     the birth year's (None: no policy, no enrolment)."""
     year = child_birth.year
     if policy is None or status is None:
-        return [Problem("NO_POLICY", f"{year}, the year of birth, has no year policy in this county", [])], None
+        return [Problem(ErrorCode.NO_POLICY, [], {"year": year}, "BIRTH_YEAR")], None
     if not policy.newborn_parent_exemption:
-        return [Problem("EXEMPTION_NOT_GRANTED", f"the {year} policy grants no newborn exemption", [])], None
+        return [Problem(ErrorCode.EXEMPTION_NOT_GRANTED, [], {"year": year})], None
     problems: list[Problem] = []
     if status in (EnrollmentStatus.PAID, EnrollmentStatus.REFUNDED):
-        problems.append(Problem("PAYMENT_ON_RECORD", f"the {year} enrolment is {status.value}: a payment is on record", []))
+        problems.append(Problem(ErrorCode.PAYMENT_ON_RECORD, [], {"year": year, "status": status}))
     elif status is EnrollmentStatus.EXEMPT:
-        problems.append(Problem("ALREADY_EXEMPT", f"the newborn is already exempt for {year}", []))
+        problems.append(Problem(ErrorCode.ALREADY_EXEMPT, [], {"year": year}))
     parent = _parent_number(claim, child_id_number, child_birth, problems)
     proof = (claim.proof_reference or "").strip() or None
     if claim.basis is ExemptionBasis.PARENT_COVER_DECLARED and proof is None:
-        problems.append(Problem("PROOF_REQUIRED", "a declared cover needs the proof's reference", ["proofReference"]))
+        problems.append(Problem(ErrorCode.PROOF_REQUIRED, ["proofReference"]))
     elif proof is not None and len(proof) > MAX_PROOF_LENGTH:
-        problems.append(Problem("INVALID_PROOF", f"the proof reference has more than {MAX_PROOF_LENGTH} characters", ["proofReference"]))
+        problems.append(Problem(ErrorCode.INVALID_PROOF, ["proofReference"], {"limit": MAX_PROOF_LENGTH}))
     if problems:
         return problems, None
     return [], CheckedClaim(claim.basis, parent, proof)
@@ -107,16 +107,16 @@ def _parent_number(claim: ExemptionClaim, child_id_number: str, child_birth: dat
     raw = (claim.parent_id_number or "").strip()
     if not raw:
         if claim.basis is ExemptionBasis.PARENT_ENROLLED:
-            problems.append(Problem("PARENT_REQUIRED", "the parent's ID number is needed to check the enrolment", ["parentIdNumber"]))
+            problems.append(Problem(ErrorCode.PARENT_REQUIRED, ["parentIdNumber"]))
         return None
     try:
         parent = parse_id_number(raw)
     except IdNumberError as error:
-        problems.append(Problem(error.code, error.message, ["parentIdNumber"]))
+        problems.append(error.at("parentIdNumber"))
         return None
     if parent.value == child_id_number or parent.birth_date >= child_birth:
         problems.append(
-            Problem("INVALID_PARENT", f"{mask(parent.value)} cannot be the newborn's parent (born on or after it)", ["parentIdNumber"])
+            Problem(ErrorCode.INVALID_PARENT, ["parentIdNumber"], {"parent": mask(parent.value)}, "NEWBORN")
         )
         return None
     return parent.value

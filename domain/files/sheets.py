@@ -75,11 +75,13 @@ MAX_CELL = 1_000
 
 
 class SheetError(ValueError):
-    """The upload cannot be read as a table at all; `message` says why, for the user."""
+    """The upload cannot be read as a table at all; `reason` says why (the catalogue's
+    `UNREADABLE_FILE.<reason>`), `params` the values that wording names."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, reason: str, **params: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.params = params
 
 
 @dataclass
@@ -95,10 +97,9 @@ def read_table(data: bytes, filename: str) -> Table:
     """The first sheet of an .xlsx file, or a CSV file (UTF-8 with or without BOM, or GB18030)."""
     suffix = PurePath(filename or "").suffix.lower()
     if suffix not in SUPPORTED:
-        hint = " (old Excel format: save it as .xlsx)" if suffix == ".xls" else ""
-        raise SheetError(f"unsupported file type {suffix or '(none)'}{hint}: upload .xlsx or .csv")
+        raise SheetError("OLD_EXCEL" if suffix == ".xls" else "FILE_TYPE", suffix=suffix or "-")
     if not data:
-        raise SheetError("the file is empty")
+        raise SheetError("NO_CONTENT")
     if suffix == ".xlsx":
         return _with_header(_xlsx_rows(data))
     return _with_header(_csv_rows(data))
@@ -110,14 +111,14 @@ def _with_header(rows: Iterator[Row]) -> Table:
         if any(cells):
             headers = _drop_trailing_empty(cells)
             return Table(headers=headers, rows=_data_rows(rows, len(headers)), header_row=number)
-    raise SheetError("no header row: the file has no filled-in row")
+    raise SheetError("NO_HEADER")
 
 
 def _data_rows(rows: Iterator[Row], width: int) -> Iterator[Row]:
     for number, cells in rows:
         if any(cells):
             if max(map(len, cells)) > MAX_CELL:
-                raise SheetError(f"row {number}: a cell holds more than {MAX_CELL:,} characters")
+                raise SheetError("CELL_TOO_LONG", row=number, limit=MAX_CELL)
             if len(cells) < width:
                 cells += [""] * (width - len(cells))
             yield number, cells
@@ -138,14 +139,14 @@ def _xlsx_rows(data: bytes) -> Iterator[Row]:
 
 def _open_workbook(data: bytes) -> Any:
     if data.startswith(_OLE_MAGIC):
-        raise SheetError("this is an old Excel (.xls) file renamed to .xlsx: save it as .xlsx")
+        raise SheetError("XLS_AS_XLSX")
     if not data.startswith(_ZIP_MAGIC):
-        raise SheetError("not an Excel .xlsx file (the content is not a workbook)")
+        raise SheetError("NOT_XLSX")
     try:
         # calamine (Rust) reads a 100,000-row sheet in a fraction of a second.
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - calamine raises one error type for every broken part
-        raise SheetError("not a readable Excel .xlsx file") from None
+        raise SheetError("NOT_XLSX") from None
 
 
 def _xlsx_cells(workbook: Any) -> Iterator[Row]:
@@ -162,7 +163,7 @@ def _xlsx_cells(workbook: Any) -> Iterator[Row]:
     except SheetError:
         raise
     except Exception:  # noqa: BLE001 - a broken sheet part shows up only while reading
-        raise SheetError("the Excel file is damaged and cannot be read to the end") from None
+        raise SheetError("DAMAGED") from None
 
 
 def _cell_text(value: Any) -> str:
@@ -204,10 +205,10 @@ def _csv_rows(data: bytes) -> Iterator[Row]:
 
 def _decode(data: bytes) -> str:
     if data.startswith(_ZIP_MAGIC) or data.startswith(_OLE_MAGIC):
-        raise SheetError("this is an Excel workbook named .csv: upload it as .xlsx")
+        raise SheetError("XLSX_AS_CSV")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         # UTF-16 ("Unicode text") or binary: not something we can read as CSV.
-        raise SheetError("not a CSV text file (save it as CSV UTF-8 or plain CSV)")
+        raise SheetError("NOT_CSV")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -216,7 +217,7 @@ def _decode(data: bytes) -> str:
         # Excel in China saves "CSV (逗号分隔)" as GBK; GB18030 is its superset.
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise SheetError("the CSV file is neither UTF-8 nor GBK/GB18030 text") from None
+        raise SheetError("ENCODING") from None
 
 
 def _csv_records(reader: Iterable[list[str]], excel_text: bool) -> Iterator[Row]:
@@ -230,8 +231,8 @@ def _csv_records(reader: Iterable[list[str]], excel_text: bool) -> Iterator[Row]
                 yield number, [cell.strip(_BLANKS) for cell in record]
     except csv.Error as error:
         if "field limit" in str(error):
-            raise SheetError(f"row {number + 1}: a cell holds more than {MAX_CELL:,} characters") from None
-        raise SheetError(f"row {number + 1}: the CSV file is malformed ({error})") from None
+            raise SheetError("CELL_TOO_LONG", row=number + 1, limit=MAX_CELL) from None
+        raise SheetError("MALFORMED_CSV", row=number + 1) from None
 
 
 def _csv_cell(cell: str) -> str:

@@ -3,23 +3,36 @@ shape of a row's error. Subsidy lists, payment files and enrolment history use t
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from domain.files.sheets import Row, SheetError, Table, map_headers, read_table, require
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Params, Problem, Rejected
 
 
 @dataclass(frozen=True)
 class RowProblem:
-    row: int  # as Excel shows it
-    column: str | None  # the file's own header
-    code: str
-    message: str
+    """A rejected row of a file: its number as Excel shows it, the file's own header of
+    the column at fault, and why (worded by the catalogue like any `Problem`)."""
+
+    row: int
+    column: str | None
+    code: ErrorCode
+    params: Params = dataclasses.field(default_factory=dict)
+    variant: str | None = None
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.code}.{self.variant}" if self.variant else str(self.code)
 
 
-def found_headers(table: Table) -> str:
-    return ", ".join(h for h in table.headers if h) or "none"
+def unreadable(error: SheetError, file_name: str) -> Rejected:
+    return Rejected([Problem(ErrorCode.UNREADABLE_FILE, ["file"], {"fileName": file_name, **error.params}, error.reason)])
+
+
+def found_headers(table: Table) -> list[str]:
+    return [h for h in table.headers if h]
 
 
 def _readable(rows: Iterator[Row], file_name: str) -> Iterator[Row]:
@@ -28,7 +41,7 @@ def _readable(rows: Iterator[Row], file_name: str) -> Iterator[Row]:
     try:
         yield from rows
     except SheetError as error:
-        raise Rejected([Problem("UNREADABLE_FILE", f"{file_name}: {error.message}", ["file"])]) from None
+        raise unreadable(error, file_name) from None
 
 
 def open_upload(data: bytes, file_name: str, aliases: dict[str, list[str]]) -> tuple[Table, dict[str, int]]:
@@ -37,15 +50,11 @@ def open_upload(data: bytes, file_name: str, aliases: dict[str, list[str]]) -> t
     try:
         table = read_table(data, file_name)
     except SheetError as error:
-        raise Rejected([Problem("UNREADABLE_FILE", f"{file_name}: {error.message}", ["file"])]) from None
+        raise unreadable(error, file_name) from None
     table = Table(table.headers, _readable(table.rows, file_name), table.header_row)
     mapping = map_headers(table.headers, aliases)
     if require(mapping, ["id_number"]):
         raise Rejected(
-            [Problem(
-                "NO_ID_COLUMN",
-                f"{file_name}: no ID number column (证件号码 or 身份证号); headers found: {found_headers(table)}",
-                ["file"],
-            )]
+            [Problem(ErrorCode.NO_ID_COLUMN, ["file"], {"fileName": file_name, "found": found_headers(table)})]
         )
     return table, mapping

@@ -38,7 +38,7 @@ from domain.payments.files import STAGE_COLUMNS, FileContext, staged_rows
 from domain.payments.rules import PaymentChannel, RecorderKind, channel_refusal, shanghai_day
 from domain.policy.rules import YearPolicy
 from tenants.pages import Page, newest_first
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 ROW_ERROR_LIMIT = 1000  # reported in full up to this many; the counts are always exact
@@ -91,7 +91,7 @@ class RowsRejected(Rejected):
 
     def __init__(self, report: ImportReport) -> None:
         super().__init__(
-            [Problem("ROW_ERRORS", f"{report.rejected} of {report.rows_total} rows have errors: atomic import wrote nothing", ["file"])]
+            [Problem(ErrorCode.ROW_ERRORS, ["file"], {"rejected": report.rejected, "rowsTotal": report.rows_total})]
         )
         self.report = report
 
@@ -100,12 +100,12 @@ def read_payment_file(data: bytes, file_name: str) -> tuple[Table, dict[str, int
     table, mapping = open_upload(data, file_name, PAYMENT_ALIASES)
     found = found_headers(table)
     if require(mapping, ["amount"]):
-        raise Rejected([Problem("NO_AMOUNT_COLUMN", f"{file_name}: no amount column (金额); headers found: {found}", ["file"])])
+        raise Rejected([Problem(ErrorCode.NO_AMOUNT_COLUMN, ["file"], {"fileName": file_name, "found": found})])
     missing = require(mapping, REQUIRED)
     if missing:
         names = ", ".join(REQUIRED[m] for m in missing)
         raise Rejected(
-            [Problem("MISSING_COLUMNS", f"{file_name}: a channel file needs the columns {names}; headers found: {found}", ["file"])]
+            [Problem(ErrorCode.MISSING_COLUMNS, ["file"], {"fileName": file_name, "names": names, "found": found})]
         )
     return table, mapping
 
@@ -380,51 +380,37 @@ _COLUMN_OF = {
 }
 
 
-def _message(code: str, row, policy: YearPolicy) -> str:  # noqa: ANN001
-    fixed = {
-        "EMPTY_ROW": "the row is empty",
-        "MISSING_ID": "no ID number",
-        "INVALID_ID_FORMAT": "not an ID number (18 characters, or an old 15-digit one)",
-        "INVALID_ID_DATE": "the ID number holds an impossible birth date",
-        "INVALID_ID_CHECKSUM": "the ID number's check character does not match",
-        "MISSING_AMOUNT": "no amount",
-        "INVALID_AMOUNT": "the amount must be more than 0, in yuan with at most 2 decimals",
-        "MISSING_CHANNEL": "no channel (渠道)",
-        "UNKNOWN_CHANNEL": "unknown channel: use 微信, 支付宝, 税务APP, 手机银行, 银行柜台, POS, 办税服务厅, 学校, 银行代扣 "
-                           "or WECHAT, ALIPAY, TAX_APP, BANK_APP, BANK_COUNTER, POS, TAX_HALL, SCHOOL, BANK_WITHHOLDING",
-        "CASH_NOT_IN_FILES": "cash goes through the collectors' receipts and remittances, not channel files",
-        "MISSING_PAID_AT": "no payment time (缴费时间)",
-        "INVALID_PAID_AT": "not a payment time (use 2026-11-05 10:30:00)",
-        "PAID_AT_IN_FUTURE": "the payment time is in the future",
-        "MISSING_EXTERNAL_ID": "no 流水号: a channel file needs the channel's transaction number on every row",
-        "INVALID_EXTERNAL_ID": "the 流水号 must be 1-64 letters, digits or - _ . / : #",
-        "INVALID_RECEIPT_NO": "the receipt number must be 1-64 letters, digits or - _ . / : #",
-        "PERSON_NOT_FOUND": "no person with this ID number is registered in this county",
-        "NAME_MISMATCH": "the name differs from the registered person's",
-        "NO_ENROLLMENT": f"the person has no {policy.year} enrolment",
-        "EXTERNAL_ID_CONFLICT": "this 流水号 was recorded for another payment (person, year or amount)",
-        "NOTHING_DUE": "this person is fully subsidised: nothing is to be collected",
-        "NEWBORN_EXEMPT": f"this newborn is enrolled for {policy.year} without paying (a parent is insured in the city)",
-        "WINDOW_NOT_OPEN": f"the {policy.year} collection opens on {policy.window_start}",
-        "WINDOW_CLOSED": f"the {policy.year} collection closed on {policy.last_payment_day}",
-        "EXTENSION_PROOF_REQUIRED": f"the window closed on {policy.window_end}; a payment in the extension needs proof (延期证明)",
-    }
-    if code in fixed:
-        return fixed[code]
-    if code == "CHANNEL_CLOSED":
+def _row_problem(row, policy: YearPolicy, column: str | None) -> RowProblem:  # noqa: ANN001
+    """A rejected row of a channel file, with the values its message names."""
+    code = ErrorCode(row.error)
+    year = policy.year
+    params: dict[str, object] = {}
+    variant = None
+    if code in (ErrorCode.NO_ENROLLMENT, ErrorCode.NEWBORN_EXEMPT):
+        params = {"year": year}
+    elif code is ErrorCode.WINDOW_NOT_OPEN:
+        params = {"year": year, "windowStart": policy.window_start}
+    elif code is ErrorCode.WINDOW_CLOSED:
+        params = {"year": year, "lastPaymentDay": policy.last_payment_day}
+    elif code is ErrorCode.EXTENSION_PROOF_REQUIRED:
+        params = {"windowEnd": policy.window_end}
+    elif code is ErrorCode.CHANNEL_CLOSED:
         closed = channel_refusal(policy, PaymentChannel(row.channel), RecorderKind.CHANNEL_FILE, shanghai_day(row.paid_at))
-        return closed.message if closed else code
-    if code == "AMOUNT_MISMATCH":
-        return f"the amount due is {row.expected}, not {row.amount}"
-    if code == "EXTERNAL_ID_REUSED_IN_FILE":
-        return f"the same 流水号 is in row {row.other_row} with another person, amount or time"
-    if code == "RECEIPT_NO_USED":
+        if closed is not None:
+            params, variant = dict(closed.params), closed.variant
+    elif code is ErrorCode.AMOUNT_MISMATCH:
+        params = {"expected": row.expected, "amount": row.amount}
+    elif code is ErrorCode.EXTERNAL_ID_CONFLICT:
+        params = {"externalId": row.external_id}
+    elif code is ErrorCode.RECEIPT_NO_USED:
+        params = {"receiptNo": row.receipt_no}
         if row.other_row:
-            return f"the receipt number is used in row {row.other_row}"
-        return "the receipt number is already used in this county"
-    if code == "SAME_AS_BAD_ROW":
-        return f"repeats row {row.other_row}, which has an error"
-    return code
+            params, variant = {**params, "otherRow": row.other_row}, "IN_FILE"
+    elif code in (ErrorCode.EXTERNAL_ID_REUSED_IN_FILE, ErrorCode.SAME_AS_BAD_ROW):
+        params = {"otherRow": row.other_row}
+    elif code in (ErrorCode.INVALID_EXTERNAL_ID, ErrorCode.INVALID_RECEIPT_NO, ErrorCode.INVALID_PAID_AT, ErrorCode.INVALID_AMOUNT):
+        variant = "ROW"
+    return RowProblem(row.row_number, column, code, params, variant)
 
 
 async def _row_errors(db: Db, policy: YearPolicy, table: Table, mapping: dict[str, int]) -> list[RowProblem]:
@@ -434,12 +420,12 @@ async def _row_errors(db: Db, policy: YearPolicy, table: Table, mapping: dict[st
 
     rows = await db.execute(
         text(
-            """SELECT row_number, error, expected, amount, other_row, channel, paid_at FROM payment_outcome
-                WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"""
+            """SELECT row_number, error, expected, amount, other_row, channel, paid_at, external_id, receipt_no
+                 FROM payment_outcome WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"""
         ),
         {"limit": ROW_ERROR_LIMIT},
     )
-    return [RowProblem(r.row_number, column(r.error), r.error, _message(r.error, r, policy)) for r in rows]
+    return [_row_problem(r, policy, column(r.error)) for r in rows]
 
 
 _RECORD_IMPORT = """
@@ -519,7 +505,7 @@ async def _write(db: Db, tenant_id: int, year: int, report: ImportReport, actor:
         # accepted twice must never be.
         if any(index in str(error.orig) for index in _UNIQUE_PAYMENT_INDEXES):
             raise Rejected(
-                [Problem("CONCURRENT_PAYMENT", "a payment for one of these rows was recorded meanwhile: import the file again", ["file"])]
+                [Problem(ErrorCode.CONCURRENT_PAYMENT, ["file"])]
             ) from None
         raise
     await db.execute(text(_MARK_PAID), {"tenant": tenant_id, "year": year})
@@ -543,7 +529,7 @@ async def import_payments(
     await _classify(db, tenant_id, policy, "receipt_no" in mapping)
     counts = (await db.execute(text(_COUNTS))).mappings().one()
     if counts["total"] == 0:
-        raise Rejected([Problem("EMPTY_FILE", f"{upload.file_name}: the file has a header but no rows", ["file"])])
+        raise Rejected([Problem(ErrorCode.EMPTY_FILE, ["file"], {"fileName": upload.file_name})])
     report = ImportReport(
         year=policy.year, file_name=upload.file_name, checksum=hashlib.sha256(upload.data).hexdigest(),
         rows_total=counts["total"], accepted=counts["accepted"], duplicates=counts["duplicates"],

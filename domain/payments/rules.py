@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from domain.money import CENT, money
 from domain.policy.rules import NewbornLateRule, YearPolicy, late_amount
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 LONG_TERM_RULES_FROM = 2025  # first benefit year under 国办发〔2024〕38号
 FIXED_WAIT_MONTHS = 3
@@ -76,7 +76,7 @@ class Timing(StrEnum):
 
 class TimingRefused(Exception):
     def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.message)
+        super().__init__(problem.message_id)
         self.problem = problem
 
 
@@ -133,24 +133,20 @@ def classify(policy: YearPolicy, paid_on: date, birth_date: date, has_proof: boo
         return Timing.NEWBORN_LATE
     if paid_on < policy.window_start:
         raise TimingRefused(
-            Problem("WINDOW_NOT_OPEN", f"the {policy.year} collection opens on {policy.window_start}", ["paidAt"])
+            Problem(ErrorCode.WINDOW_NOT_OPEN, ["paidAt"], {"year": policy.year, "windowStart": policy.window_start})
         )
     if _in_grace(policy, paid_on, subsidized):
         return Timing.GRACE
     if policy.extension_end is not None and paid_on <= policy.extension_end:
         if policy.extension_needs_proof and not has_proof:
             raise TimingRefused(
-                Problem(
-                    "EXTENSION_PROOF_REQUIRED",
-                    f"the window closed on {policy.window_end}; a payment in the extension needs extensionProof",
-                    ["extensionProof"],
-                )
+                Problem(ErrorCode.EXTENSION_PROOF_REQUIRED, ["extensionProof"], {"windowEnd": policy.window_end})
             )
         return Timing.EXTENSION
     if late_amount(policy) is not None and paid_on <= date(policy.year, 12, 31):
         return Timing.LATE
     raise TimingRefused(
-        Problem("WINDOW_CLOSED", f"the {policy.year} collection closed on {policy.last_payment_day}", ["paidAt"])
+        Problem(ErrorCode.WINDOW_CLOSED, ["paidAt"], {"year": policy.year, "lastPaymentDay": policy.last_payment_day})
     )
 
 
@@ -267,18 +263,18 @@ def check_new_payment(new: NewPayment, now: datetime) -> list[Problem]:
     problems: list[Problem] = []
     amount = new.amount
     if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT) or amount > MAX_AMOUNT:
-        problems.append(Problem("INVALID_AMOUNT", "amount must be more than 0, in yuan with at most 2 decimals", ["amount"]))
+        problems.append(Problem(ErrorCode.INVALID_AMOUNT, ["amount"]))
     if new.paid_at.tzinfo is None:
-        problems.append(Problem("INVALID_PAID_AT", "paidAt needs a time zone (e.g. 2026-11-05T10:30:00+08:00)", ["paidAt"]))
+        problems.append(Problem(ErrorCode.INVALID_PAID_AT, ["paidAt"]))
     elif new.paid_at > now + CLOCK_SKEW:
-        problems.append(Problem("PAID_AT_IN_FUTURE", "paidAt is in the future", ["paidAt"]))
+        problems.append(Problem(ErrorCode.PAID_AT_IN_FUTURE, ["paidAt"]))
     if new.channel == PaymentChannel.CASH_AGENT and not new.receipt_no:
-        problems.append(Problem("RECEIPT_REQUIRED", "a cash payment needs the receipt number (专用收据号)", ["receiptNo"]))
+        problems.append(Problem(ErrorCode.RECEIPT_REQUIRED, ["receiptNo"]))
     for field, value in (("receiptNo", new.receipt_no), ("externalId", new.external_id)):
         if value is not None and not _REFERENCE.match(value):
-            problems.append(Problem("INVALID_REFERENCE", f"{field} must be 1-64 letters, digits or - _ . / : #", [field]))
+            problems.append(Problem(ErrorCode.INVALID_REFERENCE, [field], {"field": field}))
     if not 0 <= new.back_years <= MAX_BACK_YEARS:
-        problems.append(Problem("INVALID_BACK_YEARS", f"backYears must be 0..{MAX_BACK_YEARS}", ["backYears"]))
+        problems.append(Problem(ErrorCode.INVALID_BACK_YEARS, ["backYears"], {"limit": MAX_BACK_YEARS}, "RANGE"))
     return problems
 
 
@@ -291,15 +287,6 @@ class RecorderKind(StrEnum):
     TOWNSHIP_STAFF = "TOWNSHIP_STAFF"  # a township task force (乡镇征缴专班, 街办)
     TAX_BUREAU = "TAX_BUREAU"  # the tax bureau's staff (办税服务厅 window)
     CHANNEL_FILE = "CHANNEL_FILE"  # a row of a channel file the tax bureau imports
-
-
-RECORDER_LABELS: dict[RecorderKind, str] = {
-    RecorderKind.VILLAGE_COLLECTOR: "village and community collectors",
-    RecorderKind.SCHOOL_COLLECTOR: "school collectors",
-    RecorderKind.TOWNSHIP_STAFF: "township staff",
-    RecorderKind.TAX_BUREAU: "the tax bureau",
-    RecorderKind.CHANNEL_FILE: "channel files",
-}
 
 
 @dataclass(frozen=True)
@@ -336,20 +323,20 @@ def open_channels(rules: Iterable[ChannelRule], recorder: RecorderKind, day: dat
     return [channel for channel in PaymentChannel if channel_open(listed, channel, recorder, day)]
 
 
-def _why_closed(rules: list[ChannelRule], channel: PaymentChannel, recorder: RecorderKind, year: int) -> str:
-    label = RECORDER_LABELS[recorder]
+def _why_closed(rules: list[ChannelRule], recorder: RecorderKind) -> tuple[str, dict[str, object]]:
+    """Which way the rules close a channel to `recorder`: a variant of CHANNEL_CLOSED
+    and the values its message names."""
     mine = [rule for rule in rules if rule.admits(recorder)]
     if not mine:
-        kinds = [RECORDER_LABELS[k] for k in RecorderKind if any(rule.admits(k) for rule in rules)]
-        return f"the {year} policy does not open {channel} to {label} (only to {', '.join(kinds)})"
+        return "NOT_FOR_RECORDER", {"kinds": [k for k in RecorderKind if any(rule.admits(k) for rule in rules)]}
     untils = [rule.open_until for rule in mine if rule.open_until is not None]
     froms = [rule.open_from for rule in mine if rule.open_from is not None]
     if len(untils) == len(mine) and len(froms) == 0:
-        return f"{channel} is open to {label} until {max(untils)}"
+        return "UNTIL", {"until": max(untils)}
     if len(froms) == len(mine) and len(untils) == 0:
-        return f"{channel} is open to {label} from {min(froms)}"
-    spans = ", ".join(f"{rule.open_from or '…'} – {rule.open_until or '…'}" for rule in mine)
-    return f"{channel} is open to {label} only on {spans}"
+        return "FROM", {"from": min(froms)}
+    spans = [f"{rule.open_from or '…'} – {rule.open_until or '…'}" for rule in mine]
+    return "SPANS", {"spans": spans}
 
 
 def channel_refusal(policy: YearPolicy, channel: PaymentChannel, recorder: RecorderKind, day: date) -> Problem | None:
@@ -358,10 +345,8 @@ def channel_refusal(policy: YearPolicy, channel: PaymentChannel, recorder: Recor
     rules = [rule for rule in policy.channel_rules if channel in rule.channels]
     if channel_open(rules, channel, recorder, day):
         return None
-    why = _why_closed(rules, channel, recorder, policy.year)
+    why, params = _why_closed(rules, recorder)
     instead = open_channels(policy.channel_rules, recorder, day)
-    if instead:
-        where = f"on {day} the person can pay by {', '.join(instead)}"
-    else:
-        where = f"no channel is open to {RECORDER_LABELS[recorder]} on {day}"
-    return Problem("CHANNEL_CLOSED", f"{why}; {where}", ["channel"])
+    variant = why if instead else f"{why}_NONE_OPEN"
+    facts = {"year": policy.year, "channel": channel, "recorder": recorder, "day": day, **params, "instead": instead}
+    return Problem(ErrorCode.CHANNEL_CLOSED, ["channel"], facts, variant)

@@ -34,7 +34,7 @@ from domain.payments.rules import (
 from domain.persons.store import PersonRow
 from domain.policy.rules import YearPolicy
 from tenants.pages import Page, newest_first
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 
@@ -178,7 +178,7 @@ def _replay(existing: PaymentRow, person: PersonRow, new: NewPayment) -> Recorde
     same = (existing.person_id, existing.year, existing.amount) == (person.id, new.year, new.amount)
     if not same:
         raise Rejected(
-            [Problem("EXTERNAL_ID_CONFLICT", f"externalId {new.external_id} was recorded for another payment", ["externalId"])]
+            [Problem(ErrorCode.EXTERNAL_ID_CONFLICT, ["externalId"], {"externalId": new.external_id})]
         )
     return Recorded(existing, replayed=True)
 
@@ -202,16 +202,16 @@ async def _judge(db: Db, tenant_id: int, person: PersonRow, policy: YearPolicy, 
     except TimingRefused as refused:
         raise Rejected([refused.problem]) from None
     if amount_due == 0 and timing is not Timing.LATE:
-        raise Rejected([Problem("NOTHING_DUE", "this person is fully subsidised: nothing is to be collected", ["idNumber"])])
+        raise Rejected([Problem(ErrorCode.NOTHING_DUE, ["idNumber"])])
     history = await enrollment_history(db, tenant_id, person, new.year)
     breaks = payments_rules.break_years(new.year, history)
     if new.back_years > breaks:
         raise Rejected(
-            [Problem("INVALID_BACK_YEARS", f"backYears {new.back_years} is more than the {breaks} years of break on record", ["backYears"])]
+            [Problem(ErrorCode.INVALID_BACK_YEARS, ["backYears"], {"backYears": new.back_years, "breaks": breaks})]
         )
     expected = payments_rules.expected_amount(policy, timing, amount_due, new.back_years)
     if new.amount != expected:
-        raise Rejected([Problem("AMOUNT_MISMATCH", f"the amount due is {expected}, not {new.amount}", ["amount"])])
+        raise Rejected([Problem(ErrorCode.AMOUNT_MISMATCH, ["amount"], {"expected": expected, "amount": new.amount})])
     start = payments_rules.benefit_start(
         policy, timing, paid_on, person.birth_date, breaks, new.back_years, registered_on=person.registered_on
     )
@@ -257,9 +257,9 @@ async def _conflict(db: Db, tenant_id: int, new: NewPayment) -> Problem:
     if new.receipt_no and await db.scalar(
         text("SELECT 1 FROM payment WHERE tenant_id = :t AND receipt_no = :r"), {"t": tenant_id, "r": new.receipt_no}
     ):
-        return Problem("RECEIPT_NO_USED", f"receipt {new.receipt_no} is already used in this county", ["receiptNo"])
+        return Problem(ErrorCode.RECEIPT_NO_USED, ["receiptNo"], {"receiptNo": new.receipt_no})
     if new.external_id and await payment_by_external_id(db, tenant_id, new.channel, new.external_id):
-        return Problem("EXTERNAL_ID_CONFLICT", f"externalId {new.external_id} is already recorded", ["externalId"])
+        return Problem(ErrorCode.EXTERNAL_ID_CONFLICT, ["externalId"], {"externalId": new.external_id})
     # One ACCEPTED payment per person-year is guaranteed by the enrolment lock; reaching
     # this index means that lock was bypassed: fail loudly, never silently drop money.
     raise RuntimeError("payment insert conflicted on the one-accepted-payment key")
@@ -288,7 +288,7 @@ async def record_payment(
         raise Rejected(problems)
     enrollment = await _lock_enrollment(db, tenant_id, person.id, new.year)
     if enrollment is None:
-        raise Rejected([Problem("NO_POLICY", f"{new.year} has no year policy in this county", ["year"])])
+        raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": new.year})])
     if new.external_id:
         existing = await payment_by_external_id(db, tenant_id, new.channel, new.external_id)
         if existing is not None:
@@ -311,11 +311,7 @@ async def record_payment(
 
 
 def exempt_problem(year: int) -> Problem:
-    return Problem(
-        "NEWBORN_EXEMPT",
-        f"this newborn is enrolled for {year} without paying (a parent is insured in the city): nothing is to be collected",
-        ["idNumber"],
-    )
+    return Problem(ErrorCode.NEWBORN_EXEMPT, ["idNumber"], {"year": year})
 
 
 def _timing_for_duplicate(policy: YearPolicy, new: NewPayment, person: PersonRow, subsidized: bool) -> Timing:

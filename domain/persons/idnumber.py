@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from tenants.problems import ErrorCode, Problem
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -27,10 +29,14 @@ _EARLIEST_BIRTH = date(1890, 1, 1)
 
 
 class IdNumberError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    """Why a text is not an ID number: INVALID_ID_FORMAT, INVALID_ID_DATE or INVALID_ID_CHECKSUM."""
+
+    def __init__(self, code: ErrorCode) -> None:
+        super().__init__(code)
         self.code = code
-        self.message = message
+
+    def at(self, field: str) -> Problem:
+        return Problem(self.code, [field])
 
 
 @dataclass(frozen=True)
@@ -64,18 +70,15 @@ def normalize(raw: str) -> str:
 def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
     value = normalize(raw)
     if not _EIGHTEEN.match(value):
-        raise IdNumberError(
-            "INVALID_ID_FORMAT",
-            "ID number must be 18 characters (17 digits and a digit or X) or an old 15-digit number",
-        )
+        raise IdNumberError(ErrorCode.INVALID_ID_FORMAT)
     born = _birth_date(value[6:14])
     if born is None:
-        raise IdNumberError("INVALID_ID_DATE", f"ID number holds an impossible birth date {value[6:14]}")
+        raise IdNumberError(ErrorCode.INVALID_ID_DATE)
     if born < _EARLIEST_BIRTH or born > (today or date.today()):
-        raise IdNumberError("INVALID_ID_DATE", f"ID number holds an out-of-range birth date {born.isoformat()}")
+        raise IdNumberError(ErrorCode.INVALID_ID_DATE)
     expected = check_character(value[:17])
     if value[17] != expected:
-        raise IdNumberError("INVALID_ID_CHECKSUM", "ID number check character does not match")
+        raise IdNumberError(ErrorCode.INVALID_ID_CHECKSUM)
     return IdNumber(value=value, birth_date=born, sex="M" if int(value[16]) % 2 else "F")
 
 

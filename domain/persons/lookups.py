@@ -43,9 +43,7 @@ _COUNT_AND_RECORD = text(
 
 class LookupLimitReached(Exception):
     def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"at most {limit} look-ups by whole ID number per hour for readers who see numbers masked; try again later"
-        )
+        super().__init__(f"LOOKUP_LIMIT {limit}")
         self.limit = limit
 
 

@@ -23,7 +23,7 @@ from enum import StrEnum
 from domain.persons.idnumber import IdNumber, IdNumberError, mask, parse_id_number
 from tenants.kinds import LEAF_KINDS, UnitKind
 from tenants.names import name_problem
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 
 class Sex(StrEnum):
@@ -53,14 +53,14 @@ def check_new_person(person: NewPerson) -> tuple[list[Problem], IdNumber | None]
     try:
         parsed = parse_id_number(person.id_number)
     except IdNumberError as error:
-        problems.append(Problem(error.code, error.message, ["idNumber"]))
+        problems.append(error.at("idNumber"))
     name = person.name.strip()
     if not name:
-        problems.append(Problem("EMPTY_NAME", "name is empty", ["name"]))
-    elif reason := name_problem(name, MAX_NAME_LENGTH):
-        problems.append(Problem("INVALID_NAME", f"name {reason}", ["name"]))
+        problems.append(Problem(ErrorCode.EMPTY_NAME, ["name"]))
+    elif fault := name_problem(name, MAX_NAME_LENGTH):
+        problems.append(Problem(ErrorCode.INVALID_NAME, ["name"], fault.params, fault.variant))
     if person.phone and not _PHONE.match(person.phone.strip()):
-        problems.append(Problem("INVALID_PHONE", "phone must be 7-20 digits", ["phone"]))
+        problems.append(Problem(ErrorCode.INVALID_PHONE, ["phone"]))
     return problems, parsed
 
 

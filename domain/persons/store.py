@@ -18,7 +18,7 @@ from domain.persons.tables import Person
 from tenants.kinds import UnitKind
 from tenants.models import Unit
 from tenants.pages import Page
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 from tenants.tree import starts_with
 
@@ -90,11 +90,7 @@ async def register_person(
     problems, parsed = check_new_person(person)
     if unit.kind not in PERSON_UNIT_KINDS:
         problems.append(
-            Problem(
-                "INVALID_UNIT",
-                f"persons are registered in a village, community, school or special unit, not {unit.kind.value}",
-                ["unit"],
-            )
+            Problem(ErrorCode.INVALID_UNIT, ["unit"], {"kind": UnitKind(unit.kind)})
         )
     if problems:
         raise Rejected(problems)
@@ -131,7 +127,7 @@ async def register_person(
         select(Person.unit_id).where(Person.tenant_id == tenant_id, Person.id_number == parsed.value)
     )
     where = await holder_label(db, tenant_id, holder)
-    raise Rejected([Problem("PERSON_EXISTS", f"this person is already registered in {where}", ["idNumber"])])
+    raise Rejected([Problem(ErrorCode.PERSON_EXISTS, ["idNumber"], {"where": where})])
 
 
 async def count_registered(db: Db, tenant_id: int, added: dict[int, int]) -> None:

@@ -22,7 +22,7 @@ from domain.progress.assessment import (
 )
 from tenants.kinds import DepartmentCode
 from tenants.names import name_problem
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 if TYPE_CHECKING:
     # domain/payments/rules.py reads the policy; the policy only holds its channel rules.
@@ -157,19 +157,19 @@ def _check_money(policy: YearPolicy) -> list[Problem]:
     problems: list[Problem] = []
     if not is_money(policy.standard) or policy.standard <= 0:
         problems.append(
-            Problem("INVALID_STANDARD", "standard must be a positive amount in yuan with at most 2 decimals", ["standard"])
+            Problem(ErrorCode.INVALID_STANDARD, ["standard"])
         )
     if policy.fiscal_subsidy is not None and (not is_money(policy.fiscal_subsidy) or policy.fiscal_subsidy < 0):
         problems.append(
-            Problem("INVALID_FISCAL_SUBSIDY", "fiscal subsidy must be an amount ≥ 0 with at most 2 decimals", ["fiscalSubsidy"])
+            Problem(ErrorCode.INVALID_FISCAL_SUBSIDY, ["fiscalSubsidy"])
         )
     if policy.late_rule is LateRule.FULL_COST_WAIT and policy.fiscal_subsidy is None:
         # Late payers pay standard + fiscal subsidy: without it the amount is unknown.
         problems.append(
-            Problem("MISSING_FISCAL_SUBSIDY", "late rule FULL_COST_WAIT needs the fiscal subsidy", ["fiscalSubsidy"])
+            Problem(ErrorCode.MISSING_FISCAL_SUBSIDY, ["fiscalSubsidy"])
         )
     if not is_money(policy.remit_amount) or policy.remit_amount <= 0:
-        problems.append(Problem("INVALID_REMIT_RULE", "remit amount must be positive", ["remitAmount"]))
+        problems.append(Problem(ErrorCode.INVALID_REMIT_RULE, ["remitAmount"], variant="AMOUNT"))
     return problems
 
 
@@ -179,23 +179,19 @@ def _check_dates(policy: YearPolicy) -> list[Problem]:
     # 枣庄 seed's "2020年11月1日" in a 2022 policy.
     if policy.window_start.year not in (policy.year - 1, policy.year):
         problems.append(
-            Problem(
-                "INVALID_WINDOW",
-                f"window start {policy.window_start} is not in {policy.year - 1} or {policy.year}",
-                ["windowStart"],
-            )
+            Problem(ErrorCode.INVALID_WINDOW, ["windowStart"], {"windowStart": policy.window_start, "year": policy.year}, "START")
         )
     if policy.window_end < policy.window_start:
-        problems.append(Problem("INVALID_WINDOW", "window end is before window start", ["windowEnd"]))
+        problems.append(Problem(ErrorCode.INVALID_WINDOW, ["windowEnd"], variant="END"))
     if policy.extension_end is not None and policy.extension_end < policy.window_end:
-        problems.append(Problem("INVALID_WINDOW", "extension end is before window end", ["extensionEnd"]))
+        problems.append(Problem(ErrorCode.INVALID_WINDOW, ["extensionEnd"], variant="EXTENSION"))
     if policy.list_cutoff is not None and policy.list_cutoff > policy.last_payment_day:
         problems.append(
-            Problem("INVALID_WINDOW", "list cutoff is after the last payment day", ["listCutoff"])
+            Problem(ErrorCode.INVALID_WINDOW, ["listCutoff"], variant="LIST_CUTOFF")
         )
     if policy.refund_claim_deadline is not None and policy.refund_claim_deadline < policy.window_end:
         problems.append(
-            Problem("INVALID_WINDOW", "refund claim deadline is before window end", ["refundClaimDeadline"])
+            Problem(ErrorCode.INVALID_WINDOW, ["refundClaimDeadline"], variant="CLAIM_DEADLINE")
         )
     return problems
 
@@ -203,60 +199,58 @@ def _check_dates(policy: YearPolicy) -> list[Problem]:
 def _check_counters(policy: YearPolicy) -> list[Problem]:
     problems: list[Problem] = []
     if not 2000 <= policy.year <= 2100:
-        problems.append(Problem("INVALID_YEAR", f"year {policy.year} is out of range", ["year"]))
+        problems.append(Problem(ErrorCode.INVALID_YEAR, ["year"], {"year": policy.year}))
     if not 0 < policy.remit_days <= MAX_DAYS:
-        problems.append(Problem("INVALID_REMIT_RULE", f"remit days must be 1..{MAX_DAYS}", ["remitDays"]))
+        problems.append(Problem(ErrorCode.INVALID_REMIT_RULE, ["remitDays"], {"limit": MAX_DAYS}, "DAYS"))
     problems += _check_newborn_period(policy)
     if not 0 <= policy.subsidized_grace_months <= MAX_MONTHS:
         problems.append(
-            Problem("INVALID_GRACE_MONTHS", f"subsidized grace months must be 0..{MAX_MONTHS}", ["subsidizedGraceMonths"])
+            Problem(ErrorCode.INVALID_GRACE_MONTHS, ["subsidizedGraceMonths"], {"limit": MAX_MONTHS})
         )
     if not 0 <= policy.late_wait_days <= MAX_DAYS:
-        problems.append(Problem("INVALID_LATE_RULE", f"late wait days must be 0..{MAX_DAYS}", ["lateWaitDays"]))
+        problems.append(Problem(ErrorCode.INVALID_LATE_RULE, ["lateWaitDays"], {"limit": MAX_DAYS}))
     if policy.call_in_bottom is not None and not 0 < policy.call_in_bottom <= MAX_CALL_IN:
-        problems.append(Problem("INVALID_CALL_IN", f"callInBottom must be 1..{MAX_CALL_IN} (or null)", ["callInBottom"]))
+        problems.append(Problem(ErrorCode.INVALID_CALL_IN, ["callInBottom"], {"limit": MAX_CALL_IN}))
     return problems
 
 
 def _check_channel_rules(policy: YearPolicy) -> list[Problem]:
     problems: list[Problem] = []
     for index, rule in enumerate(policy.channel_rules):
-        for field, message in _channel_rule_problems(rule, policy):
-            problems.append(
-                Problem("INVALID_CHANNEL_RULE", f"channel rule #{index + 1}: {message}", ["channelRules", str(index), field])
-            )
+        for field, variant, params in _channel_rule_problems(rule, policy):
+            path = ["channelRules", str(index), field]
+            problems.append(Problem(ErrorCode.INVALID_CHANNEL_RULE, path, {"rule": index + 1, **params}, variant))
     return problems
 
 
-def _channel_rule_problems(rule: ChannelRule, policy: YearPolicy) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def _channel_rule_problems(rule: ChannelRule, policy: YearPolicy) -> list[tuple[str, str, dict[str, object]]]:
+    """(field, variant of INVALID_CHANNEL_RULE, values) for each fault of one rule."""
+    found: list[tuple[str, str, dict[str, object]]] = []
     if not rule.channels:
-        found.append(("channels", "name at least one channel"))
+        found.append(("channels", "NO_CHANNELS", {}))
     start, end = rule.open_from, rule.open_until
     # A rule's days matter from the window's start to the end of the benefit year
     # (newborns and late payers may pay until then): a rule outside them is a typo.
     first, last = policy.window_start, date(policy.year, 12, 31)
     if start is not None and end is not None and start > end:
-        found.append(("until", f"until {end} is before from {start}"))
+        found.append(("until", "REVERSED", {"from": start, "until": end}))
     elif end is not None and end < first:
-        found.append(("until", f"until {end} is before the {policy.year} campaign opens on {first}"))
+        found.append(("until", "BEFORE_CAMPAIGN", {"until": end, "year": policy.year, "windowStart": first}))
     elif start is not None and start > last:
-        found.append(("from", f"from {start} is after the {policy.year} campaign's last day {last}"))
+        found.append(("from", "AFTER_CAMPAIGN", {"from": start, "year": policy.year, "last": last}))
     return found
+
+
 def _check_newborn_period(policy: YearPolicy) -> list[Problem]:
     days, months = policy.newborn_days, policy.newborn_months
     if (days is None) == (months is None):
         return [
-            Problem(
-                "INVALID_NEWBORN_PERIOD",
-                "give the newborn period either in days (newbornDays) or in calendar months (newbornMonths)",
-                ["newbornMonths" if months is not None else "newbornDays"],
-            )
+            Problem(ErrorCode.INVALID_NEWBORN_PERIOD, ["newbornMonths" if months is not None else "newbornDays"], variant="ONE_OF")
         ]
     if days is not None and not 0 < days <= MAX_DAYS:
-        return [Problem("INVALID_NEWBORN_DAYS", f"newborn days must be 1..{MAX_DAYS}", ["newbornDays"])]
+        return [Problem(ErrorCode.INVALID_NEWBORN_DAYS, ["newbornDays"], {"limit": MAX_DAYS})]
     if months is not None and not 0 < months <= MAX_MONTHS:
-        return [Problem("INVALID_NEWBORN_PERIOD", f"newborn months must be 1..{MAX_MONTHS}", ["newbornMonths"])]
+        return [Problem(ErrorCode.INVALID_NEWBORN_PERIOD, ["newbornMonths"], {"limit": MAX_MONTHS})]
     return []
 
 
@@ -264,74 +258,73 @@ def _check_category(
     category: SubsidyCategory, index: int, standard: Decimal, allowed: set[DepartmentCode], seen: set[str]
 ) -> list[Problem]:
     path = ["categories", str(index)]
-    label = f"category {category.code!r}" if category.code else f"category #{index + 1}"
+    label = category.code or f"#{index + 1}"
     problems: list[Problem] = []
 
-    def add(code: str, message: str, field: str) -> None:
-        problems.append(Problem(code, f"{label}: {message}", [*path, field]))
+    def add(code: ErrorCode, field: str, variant: str | None = None, **params: object) -> None:
+        problems.append(Problem(code, [*path, field], {"category": label, **params}, variant))
 
     code = category.code
     if not code or code != code.strip() or any(ch.isspace() for ch in code) or len(code) > MAX_CODE_LENGTH:
-        add("INVALID_CATEGORY_CODE", f"code must be 1–{MAX_CODE_LENGTH} characters without spaces", "code")
+        add(ErrorCode.INVALID_CATEGORY_CODE, "code", limit=MAX_CODE_LENGTH)
     elif code in seen:
-        add("DUPLICATE_CATEGORY_CODE", "code is used by another category", "code")
+        add(ErrorCode.DUPLICATE_CATEGORY_CODE, "code")
     if not category.name.strip():
-        add("INVALID_CATEGORY_NAME", "name must not be empty", "name")
-    elif reason := name_problem(category.name.strip(), MAX_NAME_LENGTH):
-        add("INVALID_CATEGORY_NAME", f"name {reason}", "name")
+        add(ErrorCode.INVALID_CATEGORY_NAME, "name", "EMPTY")
+    elif fault := name_problem(category.name.strip(), MAX_NAME_LENGTH):
+        add(ErrorCode.INVALID_CATEGORY_NAME, "name", fault.variant, **fault.params)
     if category.owner not in allowed:
-        add("UNKNOWN_DEPARTMENT", f"owner {category.owner.value} is not a department of this county", "owner")
-    message = _value_problem(category, standard)
-    if message:
-        add("INVALID_SUBSIDY_VALUE", message, "value")
-    for field, message in _age_problems(category):
-        add("INVALID_AGE_RANGE", message, field)
-    message = _funder_problem(category.funders)
-    if message:
-        add("INVALID_FUNDER_SHARES", message, "funders")
+        add(ErrorCode.UNKNOWN_DEPARTMENT, "owner", owner=category.owner)
+    if found := _value_problem(category, standard):
+        add(ErrorCode.INVALID_SUBSIDY_VALUE, "value", found[0], **found[1])
+    for field, variant, params in _age_problems(category):
+        add(ErrorCode.INVALID_AGE_RANGE, field, variant, **params)
+    if found := _funder_problem(category.funders):
+        add(ErrorCode.INVALID_FUNDER_SHARES, "funders", found[0], **found[1])
     return problems
 
 
-def _value_problem(category: SubsidyCategory, standard: Decimal) -> str | None:
+Fault = tuple[str, dict[str, object]]  # a variant of the code, and the values its message names
+
+
+def _value_problem(category: SubsidyCategory, standard: Decimal) -> Fault | None:
     value = category.value
     if category.rule is SubsidyRule.FULL:
         # Refused rather than ignored: "FULL 90" is a mistake someone should see.
-        return None if value is None else "FULL takes no value"
-    if value is None:
-        return f"{category.rule.value} needs a value"
-    if not value.is_finite():
-        return f"value {value} is not a number"
+        return None if value is None else ("FULL_TAKES_NO_VALUE", {})
+    if value is None or not value.is_finite():
+        return "VALUE_REQUIRED", {"rule": category.rule}
     if category.rule is SubsidyRule.PERCENT:
-        return None if 0 < value <= HUNDRED else "PERCENT value must be in (0, 100]"
+        return None if 0 < value <= HUNDRED else ("PERCENT", {"value": value})
     if not is_money(value) or value <= 0:
-        return "FIXED value must be a positive amount with at most 2 decimals"
+        return "FIXED", {"value": value}
     if standard.is_finite() and value > standard:
-        return f"FIXED value {value} is more than the standard {standard}"
+        return "ABOVE_STANDARD", {"value": value, "standard": standard}
     return None
 
 
-def _age_problems(category: SubsidyCategory) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def _age_problems(category: SubsidyCategory) -> list[tuple[str, str, dict[str, object]]]:
+    found: list[tuple[str, str, dict[str, object]]] = []
     for field, age in (("minAge", category.min_age), ("maxAge", category.max_age)):
         if age is not None and not 0 <= age <= MAX_AGE:
-            found.append((field, f"age {age} is outside 0..{MAX_AGE}"))
+            found.append((field, "OUT_OF_RANGE", {"age": age, "limit": MAX_AGE}))
     low, high = category.min_age, category.max_age
     if low is not None and high is not None and low > high:
-        found.append(("maxAge", f"max age {high} is below min age {low}"))
+        found.append(("maxAge", "REVERSED", {"minAge": low, "maxAge": high}))
     return found
 
 
-def _funder_problem(funders: tuple[FunderShare, ...]) -> str | None:
+def _funder_problem(funders: tuple[FunderShare, ...]) -> Fault | None:
     if not funders:
         return None
     names = [f.funder.strip() for f in funders]
     if any(not name for name in names) or len(set(names)) != len(names):
-        return "funder names must be non-empty and distinct"
+        return "NAMES", {}
     if any(not f.percent.is_finite() or f.percent <= 0 for f in funders):
-        return "each funder share must be more than 0"
+        return "SHARE", {}
     total = sum((f.percent for f in funders), Decimal(0))
     if total != HUNDRED:
-        return f"funder shares add up to {total}, not 100"
+        return "TOTAL", {"total": total}
     return None
 
 

@@ -27,7 +27,7 @@ from domain.progress.tables import AssessmentRulesRow
 from domain.subsidy_lists.tables import SubsidyBatch
 from tenants.kinds import DepartmentCode
 from tenants.models import Department
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 _POLICY_COLUMNS = (
@@ -102,17 +102,13 @@ async def save_policy(db: Db, tenant_id: int, policy: YearPolicy, actor: str) ->
     keep = {c.code for c in policy.categories}
     for code in await _categories_in_use(db, tenant_id, policy.year, keep):
         problems.append(
-            Problem("CATEGORY_IN_USE", f"category {code!r} has uploaded lists and cannot be dropped", ["categories"])
+            Problem(ErrorCode.CATEGORY_IN_USE, ["categories"], {"code": code})
         )
     if not policy.newborn_parent_exemption:
         exempt = await _exemptions_in_force(db, tenant_id, policy.year)
         if exempt:
             problems.append(
-                Problem(
-                    "EXEMPTIONS_IN_FORCE",
-                    f"{exempt} newborns are exempt for {policy.year}: withdraw their exemptions before the policy stops granting it",
-                    ["newbornParentExemption"],
-                )
+                Problem(ErrorCode.EXEMPTIONS_IN_FORCE, ["newbornParentExemption"], {"exempt": exempt, "year": policy.year})
             )
     if problems:
         raise Rejected(problems)

@@ -31,7 +31,7 @@ from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 
 from domain.money import CENT, HUNDRED, ZERO
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 
 class MissingFrom(StrEnum):
@@ -185,27 +185,27 @@ def validate_rules(rules: AssessmentRules, field_prefix: Iterable[str] = ("asses
 
     def money(value: Decimal, path: list[str], label: str) -> None:
         if not value.is_finite() or value < 0 or value != value.quantize(CENT):
-            problems.append(Problem("INVALID_ASSESSMENT", f"{label} must be an amount ≥ 0 with at most 2 decimals", prefix + path))
+            problems.append(Problem(ErrorCode.INVALID_ASSESSMENT, prefix + path, {"field": label}, "AMOUNT"))
 
     def rate(value: Decimal, path: list[str], label: str) -> None:
         if not value.is_finite() or not ZERO < value <= HUNDRED:
-            problems.append(Problem("INVALID_ASSESSMENT", f"{label} must be a percentage in (0, 100]", prefix + path))
+            problems.append(Problem(ErrorCode.INVALID_ASSESSMENT, prefix + path, {"field": label}, "RATE"))
 
     money(rules.per_enrolled, ["perEnrolled"], "perEnrolled")
     money(rules.per_above_target, ["perAboveTarget"], "perAboveTarget")
     money(rules.per_below_target, ["perBelowTarget"], "perBelowTarget")
     for index, tier in enumerate(rules.reward_tiers):
         path = ["rewardTiers", str(index)]
-        rate(tier.min_rate, path + ["minRate"], f"reward tier {index + 1}: minRate")
-        money(tier.per_enrolled, path + ["perEnrolled"], f"reward tier {index + 1}: perEnrolled")
+        rate(tier.min_rate, path + ["minRate"], f"rewardTiers[{index + 1}].minRate")
+        money(tier.per_enrolled, path + ["perEnrolled"], f"rewardTiers[{index + 1}].perEnrolled")
     dated = [t.by for t in rules.reward_tiers]
     if None in dated[:-1]:
         # An undated tier is the final figure: one after it could never pay.
-        problems.append(Problem("INVALID_ASSESSMENT", "only the last reward tier may go without a date", prefix + ["rewardTiers"]))
+        problems.append(Problem(ErrorCode.INVALID_ASSESSMENT, prefix + ["rewardTiers"], variant="UNDATED_TIER"))
     known = [d for d in dated if d is not None]
     if known != sorted(known):
-        problems.append(Problem("INVALID_ASSESSMENT", "reward tiers must be in date order, earliest first", prefix + ["rewardTiers"]))
+        problems.append(Problem(ErrorCode.INVALID_ASSESSMENT, prefix + ["rewardTiers"], variant="TIER_ORDER"))
     if rules.shortfall is not None:
-        rate(rules.shortfall.below_rate, ["shortfall", "belowRate"], "shortfall: belowRate")
-        money(rules.shortfall.per_missing, ["shortfall", "perMissing"], "shortfall: perMissing")
+        rate(rules.shortfall.below_rate, ["shortfall", "belowRate"], "shortfall.belowRate")
+        money(rules.shortfall.per_missing, ["shortfall", "perMissing"], "shortfall.perMissing")
     return problems

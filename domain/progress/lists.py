@@ -21,7 +21,7 @@ MAX_ROWS = 200_000  # a township is ~60,000 persons; a whole county is not one s
 
 class TooManyRows(Exception):
     def __init__(self, limit: int) -> None:
-        super().__init__(f"more than {limit:,} rows: download one township or village at a time")
+        super().__init__(f"TOO_MANY_ROWS {limit}")
         self.limit = limit
 
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from domain.enrollment.rules import EnrollmentStatus, amount_due
 from domain.policy.rules import YearPolicy
 from domain.subsidy_lists.rules import ListChange
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 from tenants.units import UnitRow
 
 K = TypeVar("K", bound=Hashable)
@@ -161,22 +161,22 @@ def check_entries(year: int, entries: list[QuotaEntry], replace: bool) -> list[P
     """Every problem of a request at once, each naming its index in `quotas`."""
     problems: list[Problem] = []
     if not 2000 <= year <= 2100:
-        problems.append(Problem("INVALID_YEAR", f"year {year} is out of range", ["year"]))
+        problems.append(Problem(ErrorCode.INVALID_YEAR, ["year"], {"year": year}))
     if not entries and not replace:
-        problems.append(Problem("EMPTY", "at least one quota is required (or replace: true to clear the year)", ["quotas"]))
+        problems.append(Problem(ErrorCode.EMPTY, ["quotas"], variant="QUOTAS"))
     if len(entries) > MAX_QUOTAS_PER_CALL:
-        return problems + [Problem("TOO_MANY", f"at most {MAX_QUOTAS_PER_CALL} quotas per call", ["quotas"])]
+        return problems + [Problem(ErrorCode.TOO_MANY, ["quotas"], {"limit": MAX_QUOTAS_PER_CALL, "count": len(entries)}, "QUOTAS")]
     seen: set[int] = set()
     for index, entry in enumerate(entries):
         path = ["quotas", str(index)]
         if entry.unit_id is None:
-            problems.append(Problem("NOT_FOUND", f"quota #{index + 1}: unit does not exist in this county", path + ["unit"]))
+            problems.append(Problem(ErrorCode.NOT_FOUND, path + ["unit"], {"index": index + 1}, "QUOTA_UNIT"))
         elif entry.unit_id in seen:
-            problems.append(Problem("DUPLICATE_UNIT", f"quota #{index + 1}: the unit appears twice", path + ["unit"]))
+            problems.append(Problem(ErrorCode.DUPLICATE_UNIT, path + ["unit"], {"index": index + 1}))
         else:
             seen.add(entry.unit_id)
         if not 0 <= entry.target <= MAX_TARGET:
-            problems.append(Problem("INVALID_TARGET", f"quota #{index + 1}: target must be 0 to {MAX_TARGET:,}", path + ["target"]))
+            problems.append(Problem(ErrorCode.INVALID_TARGET, path + ["target"], {"index": index + 1, "limit": MAX_TARGET}))
     return problems
 
 

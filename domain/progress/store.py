@@ -43,7 +43,7 @@ from domain.progress.sql import ENROLLED_AT_BY_UNIT
 from domain.progress.tables import Quota
 from tenants.kinds import UnitKind
 from tenants.models import Unit
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 from tenants.units import UnitRow
 
@@ -428,7 +428,7 @@ async def set_quotas(db: Db, tenant_id: int, year: int, entries: list[QuotaEntry
     for index, entry in enumerate(entries):
         if entry.unit_id is not None and entry.unit_id not in codes:
             problems.append(
-                Problem("NOT_FOUND", f"quota #{index + 1}: unit does not exist in this county", ["quotas", str(index), "unit"])
+                Problem(ErrorCode.NOT_FOUND, ["quotas", str(index), "unit"], {"index": index + 1}, "QUOTA_UNIT")
             )
     if problems:
         raise Rejected(problems)
@@ -476,7 +476,7 @@ async def apply_quota_table(db: Db, tenant_id: int, table: QuotaTable, actor: st
     )
     ids = {r.code: r.id for r in rows}
     missing = [
-        Problem("NOT_FOUND", f"unit {e.code}{f' ({e.name})' if e.name else ''} does not exist in this county", ["quotas", str(i), "unit"])
+        Problem(ErrorCode.NOT_FOUND, ["quotas", str(i), "unit"], {"code": e.code}, "UNIT_CODE")
         for i, e in enumerate(table.entries)
         if e.code not in ids
     ]

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from domain.payments.rules import PaymentChannel, PaymentStatus
 from domain.policy.rules import YearPolicy
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 
 class RefundReason(StrEnum):
@@ -74,25 +74,21 @@ def check_reason(payment_status: PaymentStatus, request: RefundRequest, policy: 
     problems: list[Problem] = []
     duplicate = payment_status == PaymentStatus.DUPLICATE
     if reason == RefundReason.DUPLICATE_PAYMENT and not duplicate:
-        problems.append(Problem("NOT_A_DUPLICATE", "DUPLICATE_PAYMENT refunds only a payment stored as DUPLICATE", ["reason"]))
+        problems.append(Problem(ErrorCode.NOT_A_DUPLICATE, ["reason"]))
     elif reason != RefundReason.DUPLICATE_PAYMENT and duplicate:
-        problems.append(Problem("USE_DUPLICATE_PAYMENT", "a duplicate payment is refunded with reason DUPLICATE_PAYMENT", ["reason"]))
+        problems.append(Problem(ErrorCode.USE_DUPLICATE_PAYMENT, ["reason"]))
     if payment_status == PaymentStatus.REFUNDED:
-        problems.append(Problem("ALREADY_REFUNDED", "this payment has been refunded", ["payment"]))
+        problems.append(Problem(ErrorCode.ALREADY_REFUNDED, ["payment"]))
     if reason in BEFORE_WINDOW_CLOSED:
         if request.event_date is None:
-            problems.append(Problem("EVENT_DATE_REQUIRED", f"{reason} needs the date it happened (eventDate)", ["eventDate"]))
+            problems.append(Problem(ErrorCode.EVENT_DATE_REQUIRED, ["eventDate"], {"reason": reason}))
         elif request.event_date > policy.window_end:
             problems.append(
-                Problem(
-                    "EVENT_AFTER_WINDOW",
-                    f"{reason} is refunded only when it happened before the window closed ({policy.window_end})",
-                    ["eventDate"],
-                )
+                Problem(ErrorCode.EVENT_AFTER_WINDOW, ["eventDate"], {"reason": reason, "windowEnd": policy.window_end})
             )
     if request.event_date is not None and request.event_date > today:
-        problems.append(Problem("EVENT_IN_FUTURE", "eventDate is in the future", ["eventDate"]))
+        problems.append(Problem(ErrorCode.EVENT_IN_FUTURE, ["eventDate"]))
     deadline = policy.refund_claim_deadline
     if deadline is not None and today > deadline:
-        problems.append(Problem("CLAIM_DEADLINE_PASSED", f"refunds for {policy.year} could be claimed until {deadline}", ["payment"]))
+        problems.append(Problem(ErrorCode.CLAIM_DEADLINE_PASSED, ["payment"], {"year": policy.year, "deadline": deadline}))
     return problems

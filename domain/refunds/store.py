@@ -35,7 +35,7 @@ from domain.refunds.rules import (
     payback_for,
 )
 from tenants.pages import Page, newest_first
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 REFUND_COLUMNS = (
@@ -134,7 +134,7 @@ async def _amount(db: Db, tenant_id: int, payment: PaymentRow, reason: str) -> D
     if reason == RefundReason.SUBSIDY_OVERPAID:
         left = await _overpaid_left(db, tenant_id, payment.id)
         if left <= 0:
-            raise Rejected([Problem("NOTHING_TO_REFUND", "no subsidy part of this payment is left to refund", ["reason"])])
+            raise Rejected([Problem(ErrorCode.NOTHING_TO_REFUND, ["reason"])])
         return left
     return payment.amount - await _taken_back(db, tenant_id, payment.id)
 
@@ -164,7 +164,7 @@ async def request_refund(
     except IntegrityError as error:
         if "refund_one_whole" not in str(error.orig):
             raise
-        raise Rejected([Problem("REFUND_EXISTS", "this payment already has an open or completed refund", ["payment"])]) from None
+        raise Rejected([Problem(ErrorCode.REFUND_EXISTS, ["payment"])]) from None
     return _row(row)
 
 
@@ -189,8 +189,7 @@ async def _check_subsidy_part(db: Db, tenant_id: int, payment_id: int, refund: R
     left = await _overpaid_left(db, tenant_id, payment_id, _DECIDED)
     if refund.amount > left:
         raise Rejected(
-            [Problem("SUBSIDY_CHANGED", f"the amount due has changed since this refund was opened: {max(left, Decimal('0.00'))} "
-                     "of the payment is now a subsidy part to give back; reject this refund", ["refund"])]
+            [Problem(ErrorCode.SUBSIDY_CHANGED, ["refund"], {"max": max(left, Decimal('0.00'))})]
         )
 
 
@@ -198,7 +197,7 @@ async def _apply_approval(db: Db, tenant_id: int, refund: RefundRow) -> None:
     payment = await _payment_for(db, tenant_id, refund.payment_id)
     taken = await _taken_back(db, tenant_id, payment.id) + refund.amount
     if taken > payment.amount:
-        raise Rejected([Problem("REFUND_EXCEEDS_PAYMENT", "approving this would give back more than was paid", ["refund"])])
+        raise Rejected([Problem(ErrorCode.REFUND_EXCEEDS_PAYMENT, ["refund"])])
     if refund.reason == RefundReason.SUBSIDY_OVERPAID:
         await _check_subsidy_part(db, tenant_id, payment.id, refund)
         await take_back(db, tenant_id, payment.year, [(payment.person_id, refund.amount)], whole=False)
@@ -217,7 +216,7 @@ async def decide_refund(
 ) -> RefundRow:
     """The tax bureau or 医保局 decides a REQUESTED refund (the caller has locked it)."""
     if refund.status != RefundStatus.REQUESTED:
-        raise Rejected([Problem("ALREADY_DECIDED", f"this refund is {refund.status}", ["refund"])])
+        raise Rejected([Problem(ErrorCode.ALREADY_DECIDED, ["refund"], {"status": RefundStatus(refund.status)})])
     if approve:
         await _apply_approval(db, tenant_id, refund)
     return await _set_status(
@@ -255,7 +254,7 @@ async def complete_refund(
     """The money went back by `route` (the caller has locked the refund, and the
     payment with `payback_route`)."""
     if refund.status != RefundStatus.APPROVED:
-        raise Rejected([Problem("NOT_APPROVED", f"only an APPROVED refund can be completed; this one is {refund.status}", ["refund"])])
+        raise Rejected([Problem(ErrorCode.NOT_APPROVED, ["refund"], {"status": RefundStatus(refund.status)})])
     return await _set_status(
         db, tenant_id, refund.id, RefundStatus.COMPLETED,
         "completed_by = :by, completed_at = :now, completion_ref = :ref, payback = :payback",

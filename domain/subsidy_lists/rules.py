@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from tenants.problems import Problem
+from tenants.problems import ErrorCode, Problem
 
 
 class ListChange(StrEnum):
@@ -51,19 +51,12 @@ def removal_problem(previous_members: int, accepted: int, removed: int, share: D
     accepting no row, or removing more than `share` of the members, needs `confirmed`.
     """
     if accepted == 0 and previous_members == 0:
-        return Problem(
-            "NO_ROWS_ACCEPTED",
-            "no row of the file was accepted, so there is no list to save: the row errors say why",
-            ["file"],
-        )
+        return Problem(ErrorCode.NO_ROWS_ACCEPTED, ["file"])
     # Exact: `removed > share × members`, compared in decimals (0.29 × 100 is not 28.999…).
     too_many = Decimal(removed) > share * previous_members
     if confirmed or not (accepted == 0 or too_many):
         return None
-    return Problem(
-        "REMOVALS_NOT_CONFIRMED",
-        f"this version would remove {removed} of the list's {previous_members} members"
-        f" ({'no row accepted' if accepted == 0 else f'more than {_percent(share)} %'}):"
-        " check who would lose the subsidy in a dry run, then send confirmRemovals: true",
-        ["confirmRemovals"],
-    )
+    counts = {"removed": removed, "previousMembers": previous_members}
+    if accepted == 0:
+        return Problem(ErrorCode.REMOVALS_NOT_CONFIRMED, ["confirmRemovals"], counts, "NO_ROW_ACCEPTED")
+    return Problem(ErrorCode.REMOVALS_NOT_CONFIRMED, ["confirmRemovals"], {**counts, "share": _percent(share)})

@@ -45,7 +45,7 @@ from domain.files.uploads import RowProblem, open_upload
 from domain.persons.idnumber import IdNumberError, id_number_of
 from domain.policy.rules import YearPolicy
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE, removal_problem
-from tenants.problems import Problem, Rejected, RejectedWithReport
+from tenants.problems import ErrorCode, Problem, Rejected, RejectedWithReport
 from tenants.session import Db
 
 ROW_ERROR_LIMIT = 1000  # reported in full up to this many; the counts are always exact
@@ -64,17 +64,6 @@ WORK_MEM = "64MB"
 _DATE = re.compile(r"^(\d{4})\D{0,1}(\d{1,2})\D{0,1}(\d{1,2})")
 
 
-MESSAGES = {
-    "EMPTY_ROW": "the row is empty",
-    "MISSING_ID": "no ID number",
-    "INVALID_ID_FORMAT": "not an ID number (18 characters, or an old 15-digit one)",
-    "INVALID_ID_DATE": "the ID number holds an impossible birth date",
-    "INVALID_ID_CHECKSUM": "the ID number's check character does not match",
-    "INVALID_DATE": "not a date (use 2026-11-05)",
-    "DUPLICATE_IN_FILE": "the same person appears earlier in this file",
-    "NAME_MISMATCH": "the name differs from the registered person's",
-    "RECOGNIZED_AFTER_CUTOFF": "recognised after the list cutoff: no subsidy this year",
-}
 
 
 @dataclass(frozen=True)
@@ -289,7 +278,12 @@ async def _row_errors(db: Db, headers: list[str], mapping: dict[str, int]) -> li
         text("SELECT row_number, error FROM subsidy_stage WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"),
         {"limit": ROW_ERROR_LIMIT},
     )
-    return [RowProblem(r.row_number, column(r.error), r.error, MESSAGES[r.error]) for r in rows]
+    return [RowProblem(r.row_number, column(r.error), ErrorCode(r.error), variant=_ROW_VARIANTS.get(r.error)) for r in rows]
+
+
+# Row codes worded for a row (the catalogue's CODE.ROW) where the same code as a
+# userError names an argument instead.
+_ROW_VARIANTS = {ErrorCode.INVALID_DATE: "ROW"}
 
 
 _INSERT_BATCH = """
@@ -389,10 +383,10 @@ class Upload:
 
 def _refuse_before_reading(policy: YearPolicy, upload: Upload, today: date) -> None:
     if policy.category(upload.category) is None:
-        raise Rejected([Problem("NOT_FOUND", f"{upload.year} has no subsidy category {upload.category!r}", ["category"])])
+        raise Rejected([Problem(ErrorCode.NOT_FOUND, ["category"], {"year": upload.year, "category": upload.category}, "CATEGORY")])
     if policy.list_cutoff is not None and today > policy.list_cutoff:
         raise Rejected(
-            [Problem("LIST_CLOSED", f"lists for {upload.year} closed on {policy.list_cutoff.isoformat()}", ["year"])]
+            [Problem(ErrorCode.LIST_CLOSED, ["year"], {"year": upload.year, "listCutoff": policy.list_cutoff})]
         )
 
 
@@ -404,7 +398,7 @@ async def upload_list(db: Db, tenant_id: int, policy: YearPolicy, upload: Upload
     table, mapping = open_upload(upload.data, upload.file_name, SUBSIDY_LIST_ALIASES)
     await db.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": WORK_MEM})
     if await _copy_raw(db, table, mapping, today) == 0:
-        raise Rejected([Problem("EMPTY_FILE", f"{upload.file_name}: the file has a header but no rows", ["file"])])
+        raise Rejected([Problem(ErrorCode.EMPTY_FILE, ["file"], {"fileName": upload.file_name})])
     params = {"tenant": tenant_id, "year": upload.year, "category": upload.category}
     await lock_year_lists(db, tenant_id, upload.year)
     counts = await _check_rows(db, params, policy.list_cutoff)

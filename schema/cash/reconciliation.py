@@ -87,7 +87,7 @@ class ReconciliationQueries:
         period = Period(since, until)
         problems = check_period(period)
         if problems:
-            raise PublicError(problems[0].code, problems[0].message)
+            raise PublicError.of(problems[0])
         path = await filter_path(info, principal, parent)
         result = await reconcile(context.db, principal.tenant_id, year, path, period)
         return Reconciliation(

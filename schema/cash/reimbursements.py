@@ -21,7 +21,7 @@ from schema.relay import (
     parse_global_id,
 )
 from schema.tenants import UnitType, load_unit
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 
 DEFAULT_METHOD = "一卡通"
 
@@ -87,10 +87,11 @@ async def _pay(info: Info, input: PayReimbursementsInput, audit: Audit) -> tuple
     context = info.context
     principal = await context.require("reimbursement", "pay")
     if not input.persons or len(input.persons) > MAX_PAYOUT_BATCH:
-        raise Rejected([Problem("INVALID_PERSONS", f"name 1 to {MAX_PAYOUT_BATCH} persons", ["persons"])])
+        raise Rejected([Problem(ErrorCode.INVALID_PERSONS, ["persons"], {"limit": MAX_PAYOUT_BATCH})])
     ids = [parse_global_id(p, "Person") for p in input.persons]
     if None in ids:
-        raise Rejected([Problem("INVALID_ID", "persons: not all are person IDs", ["persons"])])
+        bad = input.persons[ids.index(None)]
+        raise Rejected([Problem(ErrorCode.INVALID_ID, ["persons"], {"globalId": bad, "expected": "Person"}, "TYPE")])
     method = (input.method or DEFAULT_METHOD).strip() or DEFAULT_METHOD
     count, amount = await cash_store.pay_out(
         context.db, principal.tenant_id, input.year, principal.scope_path, ids, method, input.reference, principal.subject

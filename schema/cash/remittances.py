@@ -23,7 +23,7 @@ from schema.relay import (
     to_global_id,
 )
 from schema.tenants import UnitType, load_unit
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 
 
 @strawberry.type(name="Remittance")
@@ -104,7 +104,7 @@ async def _collector(info: Info, principal: Principal, collector: strawberry.ID 
     context = info.context
     if collector is None:
         if principal.role is not Role.VILLAGE_COLLECTOR:
-            raise Rejected([Problem("COLLECTOR_REQUIRED", "name the collector whose cash is remitted", ["collector"])])
+            raise Rejected([Problem(ErrorCode.COLLECTOR_REQUIRED, ["collector"])])
         user_id = principal.id
     else:
         user_id = parse_global_id(collector, "User")
@@ -112,7 +112,7 @@ async def _collector(info: Info, principal: Principal, collector: strawberry.ID 
     if user_id is not None and principal.tenant_id is not None:
         found = await cash_store.collector_in_scope(context.db, principal.tenant_id, principal.scope_path, user_id)
     if found is None:
-        raise Rejected([Problem("NOT_FOUND", "no such collector in your scope", ["collector"])])
+        raise Rejected([Problem(ErrorCode.NOT_FOUND, ["collector"], variant="COLLECTOR")])
     return found
 
 
@@ -165,7 +165,7 @@ class RemittanceQueries:
         principal = await context.check("remittance", "read")
         collector_id = parse_global_id(collector, "User") if collector else None
         if collector and collector_id is None:
-            raise PublicError("INVALID_ID", "collector: not a user ID")
+            raise PublicError(ErrorCode.INVALID_ID, {"globalId": collector, "expected": "User"}, variant="TYPE")
         if principal.role is Role.VILLAGE_COLLECTOR:
             collector_id = principal.id
         size = page_size(first, context.services.page_default, context.services.page_max)

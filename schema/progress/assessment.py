@@ -17,6 +17,7 @@ from domain.progress.assessment import (
 from domain.progress.store import Measurement, UnitAssessment, assess_year
 from schema.errors import PublicError
 from schema.tenants import UnitType, load_unit
+from tenants.problems import ErrorCode
 
 MissingFromEnum = strawberry.enum(
     MissingFrom, name="MissingFrom", description="TARGET: missing = quota − enrolled; THRESHOLD: ⌈rate × quota⌉ − enrolled."
@@ -163,9 +164,9 @@ class AssessmentQueries:
         principal = await context.check("assessment", "read")
         policy = await policy_store.load_policy(context.db, principal.tenant_id, year)
         if policy is None:
-            raise PublicError("NOT_FOUND", f"{year} has no year policy")
+            raise PublicError(ErrorCode.NO_POLICY, {"year": year})
         if policy.assessment is None:
-            raise PublicError("NO_ASSESSMENT_RULES", f"the {year} policy has no assessment rules")
+            raise PublicError(ErrorCode.NO_ASSESSMENT_RULES, {"year": year})
         today = context.services.clock.today()
         found = await assess_year(context.db, principal.tenant_id, year, policy.assessment, today, principal.scope_path)
         return [UnitAssessmentType.of(a) for a in found]

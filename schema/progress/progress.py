@@ -19,7 +19,7 @@ from schema import loaders
 from schema.errors import PublicError, UserError
 from schema.mutations import Audit, run_mutation
 from schema.tenants import UnitType, visible_unit
-from tenants.problems import Problem, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.units import UnitRow
 
 
@@ -107,7 +107,7 @@ async def in_scope_unit(info: Info, principal: Principal, unit: strawberry.ID | 
         return await loaders.units(info.context).load(principal.scope_unit_id)
     row = await visible_unit(info, unit)
     if not principal.covers(row.path):
-        raise PublicError("FORBIDDEN", "unit is outside your scope")
+        raise PublicError(ErrorCode.FORBIDDEN, variant="OUTSIDE_SCOPE")
     return row
 
 
@@ -134,7 +134,7 @@ async def _snapshot(info: Info, input: TakeProgressSnapshotInput, audit: Audit) 
     context = info.context
     principal = await context.require("progress", "snapshot")
     if await policy_store.load_policy(context.db, principal.tenant_id, input.year) is None:
-        raise Rejected([Problem("NOT_FOUND", f"{input.year} has no year policy", ["year"])])
+        raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": input.year})])
     day = context.services.clock.today()
     units = await progress_store.take_snapshot(context.db, principal.tenant_id, input.year, day)
     audit.entity, audit.entity_id = "progress_snapshot", input.year
@@ -160,7 +160,7 @@ class ProgressQueries:
         elif await progress_store.has_snapshot(db, tenant, year, as_of):
             rows = await progress_store.snapshot_children(db, tenant, year, parent_row, as_of)
         else:
-            raise PublicError("NO_SNAPSHOT", f"no progress snapshot of {year} on or before {as_of}")
+            raise PublicError(ErrorCode.NO_SNAPSHOT, {"year": year, "asOf": as_of})
         # Flagged among all the siblings, before a scoped caller's view is cut out of them.
         rows = progress_rules.flag_called_in(rows, await _call_in_bottom(info, principal, year))
         return [QuotaProgressType.of(r) for r in progress_rules.visible(rows, principal.scope_path)]
