@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 
+from api.console import report_problems, say
 from api.settings import get_settings
 
 
@@ -16,7 +17,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     migrate(resolve_urls(settings), settings)
-    print("database is at the latest migration")
+    say("cli.migrated")
     return 0
 
 
@@ -33,7 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     urls = resolve_urls(settings)
     if not args.no_migrate:
         migrate(urls, settings)
-    print(f"GraphQL on http://{args.host}:{args.port}/graphql ({settings.env})", flush=True)
+    say("cli.serving", host=args.host, port=args.port, env=settings.env)
     # The login throttle counts per client address: behind a reverse proxy that is the
     # proxy's unless its X-Forwarded-For is trusted (ZHENGJIAO_FORWARDED_ALLOW_IPS).
     proxied = settings.forwarded_allow_ips
@@ -77,10 +78,9 @@ def cmd_create_operator(args: argparse.Namespace) -> int:
     try:
         operator_id = asyncio.run(run())
     except Rejected as rejected:
-        for problem in rejected.problems:
-            print(f"error: {problem.message}", file=sys.stderr)
+        report_problems(rejected.problems)
         return 2
-    print(f"platform operator {args.username} ready (id {operator_id})")
+    say("cli.operator_ready", username=args.username, id=operator_id)
     return 0
 
 

@@ -24,8 +24,10 @@ from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
 
+from api.console import complain, report_problems, say, words
 from api.database import DatabaseUrls
 from api.settings import Settings
+from tenants.kinds import DepartmentCode
 
 TENANT_CODE = "411325"
 TENANT_NAME = "内乡县"
@@ -343,7 +345,6 @@ async def _load(urls: DatabaseUrls, settings: Settings, persons: int, seed: int,
     from authz.passwords import Passwords
     from authz.roles import Role
     from domain.progress.store import load_demo_quotas
-    from tenants.kinds import DepartmentCode
     from tenants.onboarding import OnboardRequest, create_tenant, find_tenant
     from tenants.problems import Rejected
 
@@ -475,12 +476,12 @@ async def _vacuum(urls: DatabaseUrls) -> None:
 
 
 def _credentials_table(loaded: _Loaded, password: str) -> str:
-    header = ("username", "tenantCode", "role", "department / scope", "password")
+    header = tuple(words(f"cli.demo.col.{c}") for c in ("username", "tenant", "role", "scope", "password"))
     rows: list[tuple[str, ...]] = []
-    operator_password = password if loaded.operator_created else "(unchanged: existed before)"
-    rows.append(("operator", "null", "PLATFORM_OPERATOR", "all counties", operator_password))
+    operator_password = password if loaded.operator_created else words("cli.demo.password_unchanged")
+    rows.append(("operator", "null", "PLATFORM_OPERATOR", words("cli.demo.all_counties"), operator_password))
     for a in loaded.accounts:
-        where = a.department or (f"{loaded.unit_names.get(a.scope, '')} {a.scope}" if a.scope else "county")
+        where = _account_scope(a, loaded)
         rows.append((a.username, TENANT_CODE, a.role, where, password))
 
     def width(text: str) -> int:  # CJK characters take two columns
@@ -492,6 +493,14 @@ def _credentials_table(loaded: _Loaded, password: str) -> str:
         return "  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths)).rstrip()
 
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+def _account_scope(account: Account, loaded: _Loaded) -> str:
+    if account.department:
+        return words("cli.demo.department", department=DepartmentCode(account.department))
+    if account.scope:
+        return f"{loaded.unit_names.get(account.scope, '')} {account.scope}"
+    return words("cli.demo.whole_county")
 
 
 def _curl_example(password: str) -> str:
@@ -518,7 +527,7 @@ def run_demo(
 
     started = time.perf_counter()
     if persons < 0:
-        print("error: --persons must be 0 or more", file=sys.stderr)
+        complain("cli.demo.negative_persons")
         return 2
     settings = settings or get_settings()
     urls = urls or resolve_urls(settings)
@@ -527,39 +536,36 @@ def run_demo(
     from authz.passwords import password_problem
 
     if (problem := password_problem(password)) is not None:
-        print(f"error: ZHENGJIAO_DEMO_PASSWORD: {problem}", file=sys.stderr)
+        complain("cli.demo.weak_password", message=words(problem.message_id, **problem.params))
         return 2
-    exists_note = f"demo county {TENANT_NAME} ({TENANT_CODE}) is already loaded"
     if asyncio.run(_tenant_exists(urls, settings)):
-        return _already(exists_note, if_empty)
+        return _already(if_empty)
     try:
         loaded = asyncio.run(_load(urls, settings, persons, seed, password))
     except _Exists:
-        return _already(exists_note, if_empty)
+        return _already(if_empty)
     except Rejected as rejected:
-        for problem in rejected.problems:
-            print(f"error: {problem.message}", file=sys.stderr)
+        report_problems(rejected.problems)
         return 1
     asyncio.run(_vacuum(urls))
     elapsed = time.perf_counter() - started
-    print(
-        f"demo county {TENANT_NAME} ({TENANT_CODE}) loaded: {loaded.units} units, {loaded.persons:,} persons"
-        f" in {elapsed:.1f} s"
-    )
+    county = {"name": TENANT_NAME, "code": TENANT_CODE}
+    say("cli.demo.loaded", **county, units=loaded.units, persons=f"{loaded.persons:,}", seconds=f"{elapsed:.1f}")
     print()
-    print(f"GraphQL:     {GRAPHQL_URL}   (zhengjiao serve, or make run)")
-    print(f"tenant code: {TENANT_CODE}")
+    say("cli.demo.graphql", url=GRAPHQL_URL)
+    say("cli.demo.tenant", code=TENANT_CODE)
     print()
     print(_credentials_table(loaded, password))
     print()
-    print("log in (the token goes into `Authorization: Bearer …`):")
+    say("cli.demo.login")
     print(_curl_example(password))
     return 0
 
 
-def _already(note: str, if_empty: bool) -> int:
+def _already(if_empty: bool) -> int:
+    county = {"name": TENANT_NAME, "code": TENANT_CODE}
     if if_empty:
-        print(f"{note}; nothing to do")
+        say("cli.demo.exists_nothing_to_do", **county)
         return 0
-    print(f"error: {note} (use --if-empty to skip, or a fresh ZHENGJIAO_DATA_DIR)", file=sys.stderr)
+    complain("cli.demo.exists_refused", **county)
     return 1

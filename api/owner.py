@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from api.console import UnknownTenant, complain, report_problems
 from api.database import DatabaseUrls, connection_options, to_sqlalchemy
 from api.settings import Settings
 from tenants.problems import Rejected
@@ -41,10 +41,8 @@ def run_command(work: Coroutine[Any, Any, Any]) -> tuple[int, Any]:
     was refused (an unknown county, or the problems of a rejected change)."""
     try:
         return 0, asyncio.run(work)
-    except LookupError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except UnknownTenant as unknown:
+        complain("cli.unknown_tenant", code=unknown.code)
     except Rejected as rejected:
-        for problem in rejected.problems:
-            where = ".".join(problem.field)
-            print(f"error: {where + ': ' if where else ''}{problem.message}", file=sys.stderr)
+        report_problems(rejected.problems)
     return 2, None

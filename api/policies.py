@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from sqlalchemy import select
 
+from api.console import UnknownTenant, complain, say
 from api.database import DatabaseUrls, resolve_urls
 from api.migrate import migrate
 from api.owner import owner_transaction, run_command
@@ -28,7 +28,7 @@ async def apply_policy(urls: DatabaseUrls, settings: Settings, tenant_code: str,
     async with owner_transaction(urls, settings) as db:
         tenant_id = await db.scalar(select(Tenant.id).where(Tenant.code == tenant_code))
         if tenant_id is None:
-            raise LookupError(f"no tenant {tenant_code}")
+            raise UnknownTenant(tenant_code)
         await db.bind_tenant(tenant_id)
         recomputed = await save_policy(db, tenant_id, policy, actor)
         await bump_authz_version(db, tenant_id)
@@ -42,12 +42,12 @@ def apply_policy_file(tenant_code: str, file: str) -> int:
     try:
         policy = read_policy_file(file)
     except (OSError, json.JSONDecodeError, PolicyFormatError) as error:
-        print(f"error: {file}: {error}", file=sys.stderr)
+        complain("cli.bad_file", file=file, detail=str(error))
         return 2
     urls = resolve_urls(settings)
     migrate(urls, settings)
     status, recomputed = run_command(apply_policy(urls, settings, tenant_code, policy, "cli"))
     if status:
         return status
-    print(f"{tenant_code}: policy {policy.year} applied, {recomputed} enrolments recomputed")
+    say("cli.policy_applied", tenant=tenant_code, year=policy.year, recomputed=recomputed)
     return 0

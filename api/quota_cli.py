@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 
 from sqlalchemy import text
 
+from api.console import UnknownTenant, complain, say
 from api.database import DatabaseUrls, resolve_urls
 from api.migrate import migrate
 from api.owner import owner_transaction, run_command
@@ -35,7 +35,7 @@ async def _tenants(urls: DatabaseUrls, settings: Settings, code: str | None) -> 
         )
         found = [(r.id, r.code, r.time_zone) for r in rows]
     if code is not None and not found:
-        raise LookupError(f"no tenant {code}")
+        raise UnknownTenant(code)
     return found
 
 
@@ -57,7 +57,7 @@ def apply_quota_file(tenant_code: str, file: str, year: int | None) -> int:
     try:
         table = read_quota_file(file)
     except (OSError, json.JSONDecodeError, QuotaFormatError) as error:
-        print(f"error: {file}: {error}", file=sys.stderr)
+        complain("cli.bad_file", file=file, detail=str(error))
         return 2
     settings = get_settings()
     urls = resolve_urls(settings)
@@ -65,7 +65,7 @@ def apply_quota_file(tenant_code: str, file: str, year: int | None) -> int:
     status, _ = run_command(apply_quotas(urls, settings, tenant_code, table, year, "cli"))
     if status:
         return status
-    print(f"{tenant_code}: {len(table.entries)} quotas for {year or table.year} set, total {table.sum:,}")
+    say("cli.quotas_applied", tenant=tenant_code, count=len(table.entries), year=year or table.year, total=f"{table.sum:,}")
     return 0
 
 
@@ -96,13 +96,13 @@ def snapshot_command(tenant_code: str | None, year: int | None) -> int:
     migrate(urls, settings)
     try:
         done = asyncio.run(snapshot_all(urls, settings, tenant_code, year, Clock()))
-    except LookupError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except UnknownTenant as unknown:
+        complain("cli.unknown_tenant", code=unknown.code)
         return 2
     for code, y, day, units in done:
-        print(f"{code}: {y} progress of {units} units frozen for {day}")
+        say("cli.snapshot_taken", tenant=code, year=y, units=units, day=day)
     if not done:
-        print("no collection under way today: nothing to freeze (name a --year to force one)")
+        say("cli.snapshot_none")
     return 0
 
 
@@ -130,14 +130,15 @@ def tally_command(tenant_code: str, year: int | None, repair: bool) -> int:
     migrate(urls, settings)
     try:
         found = asyncio.run(verify_tallies(urls, settings, tenant_code, year, repair))
-    except LookupError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except UnknownTenant as unknown:
+        complain("cli.unknown_tenant", code=unknown.code)
         return 2
     drifted = 0
     for _, y, drift in found:
         for d in drift:
-            print(f"{tenant_code} {y} unit {d.unit_id}: tally {d.tally} ≠ recount {d.recount}"
-                  + (" (repaired)" if repair else ""))
-        print(f"{tenant_code} {y}: {'repaired ' if repair and drift else ''}{len(drift)} unit(s) off")
+            say("cli.tally_drift_repaired" if repair else "cli.tally_drift",
+                tenant=tenant_code, year=y, unit=d.unit_id, tally=d.tally, recount=d.recount)
+        say("cli.tally_summary_repaired" if repair and drift else "cli.tally_summary",
+            tenant=tenant_code, year=y, count=len(drift))
         drifted += len(drift)
     return 1 if drifted and not repair else 0

@@ -60,7 +60,7 @@ def flatten(specs: list[UnitSpec], root_field: str = "units") -> list[FlatUnit]:
 
 
 def _label(unit: FlatUnit) -> str:
-    return unit.code or unit.name or "-"
+    return " ".join(part for part in (unit.code, unit.name) if part) or "-"
 
 
 def validate_units(
@@ -83,7 +83,7 @@ def validate_units(
         if not UNIT_CODE.match(unit.code):
             problems.append(Problem(ErrorCode.INVALID_CODE, path + ["code"], label, "UNIT"))
         if not unit.name:
-            problems.append(Problem(ErrorCode.EMPTY_NAME, path + ["name"]))
+            problems.append(Problem(ErrorCode.EMPTY_NAME, path + ["name"], label, "UNIT"))
         elif fault := name_problem(unit.name, MAX_NAME_LENGTH):
             problems.append(Problem(ErrorCode.INVALID_NAME, path + ["name"], {**label, **fault.params}, fault.variant))
         if unit.code in seen:

@@ -87,7 +87,7 @@ def test_neixiang_2023_per_person_above_and_below_the_quota(client, new_county, 
     body = client.gql(ASSESSMENT, {"year": 2023}, county.tokens["collector"])
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = client.gql(ASSESSMENT, {"year": 2023}, county_b.tokens["admin"])
-    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # county B has no 2023 policy
+    assert body["errors"][0]["extensions"]["code"] == "NO_POLICY"  # county B has no 2023 policy
 
 
 def test_a_policy_without_rules_has_no_assessment(client, new_county, clock):

@@ -25,6 +25,8 @@ from domain.policy.files import PolicyFormatError, policy_from_dict, policy_to_d
 from domain.policy.rules import YearPolicy, validate_policy
 from schema.payments import recorder_kind
 from tenants.kinds import DepartmentCode, UnitKind
+from tenants.messages import raw_params
+from tests.support import chinese, english
 
 POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies"
 
@@ -147,36 +149,46 @@ def test_open_channels_that_day():
     [
         (
             BAQIAO, C.CASH_AGENT, K.VILLAGE_COLLECTOR, date(2021, 11, 5),
-            "the 2022 policy does not open CASH_AGENT to village and community collectors (only to school collectors); "
+            "The 2022 policy does not open CASH_AGENT to village and community collectors (only to school collectors); "
             "on 2021-11-05 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, BANK_COUNTER, POS, TAX_HALL, SCHOOL, "
-            "BANK_WITHHOLDING",
+            "BANK_WITHHOLDING.",
         ),
         (
             NEIXIANG_2023, C.CASH_AGENT, K.VILLAGE_COLLECTOR, date(2022, 12, 1),
             "CASH_AGENT is open to village and community collectors until 2022-11-30; "
-            "on 2022-12-01 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, TAX_HALL",
+            "on 2022-12-01 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, TAX_HALL.",
         ),
         (
             replace(NO_RULES, channel_rules=SEASONS), C.BANK_WITHHOLDING, K.CHANNEL_FILE, date(2021, 11, 30),
             "BANK_WITHHOLDING is open to channel files from 2021-12-01; "
-            "on 2021-11-30 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, BANK_COUNTER, TAX_HALL",
+            "on 2021-11-30 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, BANK_COUNTER, TAX_HALL.",
         ),
         (
             replace(NO_RULES, channel_rules=SEASONS), C.POS, K.TAX_BUREAU, date(2021, 11, 20),
             "POS is open to the tax bureau only on 2021-10-01 – 2021-10-31, 2021-12-01 – 2021-12-15; "
-            "on 2021-11-20 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, BANK_COUNTER, TAX_HALL",
+            "on 2021-11-20 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, BANK_COUNTER, TAX_HALL.",
         ),
         (
             replace(NO_RULES, channel_rules=(ChannelRule(tuple(PaymentChannel), open_until=date(2021, 12, 31)),)),
             C.WECHAT, K.TAX_BUREAU, date(2022, 1, 5),
-            "WECHAT is open to the tax bureau until 2021-12-31; no channel is open to the tax bureau on 2022-01-05",
+            "WECHAT is open to the tax bureau until 2021-12-31; no channel is open to the tax bureau on 2022-01-05.",
         ),
     ],
 )
 def test_a_refusal_says_why_and_where_to_pay_instead(policy, channel, recorder, day, message):
     refusal = channel_refusal(policy, channel, recorder, day)
     assert refusal is not None
-    assert (refusal.code, refusal.field, refusal.message) == ("CHANNEL_CLOSED", ["channel"], message)
+    assert (refusal.code, refusal.field) == ("CHANNEL_CLOSED", ["channel"])
+    assert english(refusal) == message
+
+
+def test_a_refusal_is_worded_in_chinese_by_default():
+    refusal = channel_refusal(NEIXIANG_2023, C.CASH_AGENT, K.VILLAGE_COLLECTOR, date(2022, 12, 1))
+    assert chinese(refusal) == (
+        "现金代收渠道向村（社区）征缴经办人员开放至 2022-11-30；"
+        "2022-12-01 可使用的缴费渠道：微信、支付宝、税务APP、手机银行、办税服务厅。"
+    )
+    assert dict(raw_params(refusal.params))["channel"] == "CASH_AGENT"
 
 
 @pytest.mark.parametrize(

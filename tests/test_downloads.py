@@ -88,7 +88,7 @@ def test_nobody_downloads_outside_their_scope(client, village, county_b):
     for who, code in (("collector", "300201"), ("collector", "300"), ("collector2", "100201"), ("township", "300201")):
         response = download(client, county.tokens[who], county.code + code, "unpaid")
         assert response.status_code == 403, (who, code)
-        assert response.json()["errors"][0]["code"] == "FORBIDDEN"
+        assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         assert download(client, county.tokens[who], county.code + code, "paid-posting").status_code == 403
     # another county: the unit is not in its county at all
     assert download(client, county_b.tokens["admin"], county.code + "100201", "unpaid").status_code == 404

@@ -166,7 +166,7 @@ def test_zaozhuang_subsidy_money_per_unit_category_and_funder(client, new_county
     body = client.gql(FUNDING, {"year": 2022}, county.tokens["collector"])
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = client.gql(FUNDING, {"year": 2023}, county.tokens["finance"])
-    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert body["errors"][0]["extensions"]["code"] == "NO_POLICY"
     body = client.gql(FUNDING, {"year": 2022, "parent": county.units["300"]}, county.tokens["township"])
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # another township: not visible to them
 

@@ -338,17 +338,17 @@ def test_stale_counters_are_pruned_and_locks_kept(owner_db):
 # -- rules for new passwords -----------------------------------------------------------
 
 WEAK = [
-    ("Ab1-short", "at least 10 characters"),
-    ("Ab1-" + "x" * 125, "at most 128 characters"),
-    ("Wangfang-2026", "must not contain the username"),
-    ("wangfang1", "at least 10 characters"),
-    ("WANGFANG-is-me-1", "must not contain the username"),
-    ("password12", "too common"),
-    ("woaini1314", "too common"),
-    ("Password123", "too common"),
-    ("Qwertyuiop2026!", "too common"),
-    ("Zhongguo2026", "too common"),
-    ("Woaini5201314", "too common"),
+    ("Ab1-short", "至少需要 10 个字符"),
+    ("Ab1-" + "x" * 125, "最多 128 个字符"),
+    ("Wangfang-2026", "不能包含用户名"),
+    ("wangfang1", "至少需要 10 个字符"),
+    ("WANGFANG-is-me-1", "不能包含用户名"),
+    ("password12", "过于常见"),
+    ("woaini1314", "过于常见"),
+    ("Password123", "过于常见"),
+    ("Qwertyuiop2026!", "过于常见"),
+    ("Zhongguo2026", "过于常见"),
+    ("Woaini5201314", "过于常见"),
 ]
 
 
@@ -380,7 +380,7 @@ def test_onboarding_refuses_a_weak_admin_password(client, operator_token):
     }
     errors = client.data(ONBOARD, variables, operator_token)["onboardTenant"]["userErrors"]
     assert [(e["field"], e["code"]) for e in errors] == [(["admin", "password"], "WEAK_PASSWORD")]
-    assert "username" in errors[0]["message"]
+    assert "用户名" in errors[0]["message"]
 
 
 def test_create_operator_refuses_a_weak_password(owner_db, settings):

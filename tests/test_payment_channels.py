@@ -22,7 +22,7 @@ mutation($input: YearPolicyInput!) {
 }"""
 
 BAQIAO_DAY = date(2021, 11, 5)
-NEIXIANG_OPEN_SINCE_1130 = "on 2022-12-01 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, TAX_HALL"
+NEIXIANG_OPEN_SINCE_1130 = "2022-12-01 可使用的缴费渠道：微信、支付宝、税务APP、手机银行、办税服务厅。"
 
 
 def codes(payload: dict) -> list[str]:
@@ -53,9 +53,8 @@ def test_baqiao_village_collectors_take_no_cash_schools_and_the_tax_hall_do(clie
     [error] = refused["userErrors"]
     assert error["field"] == ["channel"]
     assert error["message"] == (
-        "the 2022 policy does not open CASH_AGENT to village and community collectors (only to school collectors); "
-        "on 2021-11-05 the person can pay by WECHAT, ALIPAY, TAX_APP, BANK_APP, BANK_COUNTER, POS, TAX_HALL, SCHOOL, "
-        "BANK_WITHHOLDING"
+        "2022 年度政策不向村（社区）征缴经办人员开放现金代收渠道（仅向学校征缴经办人员开放）；"
+        "2021-11-05 可使用的缴费渠道：微信、支付宝、税务APP、手机银行、银行柜台、POS、办税服务厅、学校代收、银行代扣。"
     )
     assert enrollment(client, county.tokens["admin"], villager, 2022)["status"] == "UNPAID"
     # the township task force (街办) is another agent: no cash either
@@ -102,7 +101,7 @@ def test_neixiang_cash_by_a_village_collector_until_11_30_not_on_12_01(client, n
     refused = pay(client, collector, on_1201, 2023, "350.00", date(2022, 12, 1))
     assert refused["userErrors"] == [{
         "field": ["channel"], "code": "CHANNEL_CLOSED",
-        "message": "CASH_AGENT is open to village and community collectors until 2022-11-30; " + NEIXIANG_OPEN_SINCE_1130,
+        "message": "现金代收渠道向村（社区）征缴经办人员开放至 2022-11-30；" + NEIXIANG_OPEN_SINCE_1130,
     }]
     assert enrollment(client, county.tokens["admin"], on_1201, 2023)["status"] == "UNPAID"
     # the Beijing date counts: 23:30 on 11-30 in Beijing is open, 00:30 on 12-01 is not
@@ -151,8 +150,8 @@ def test_neixiang_channel_file_after_the_concentrated_period(client, new_county,
     assert row_codes(result) == [(3, "CHANNEL_CLOSED"), (4, "CHANNEL_CLOSED"), (7, "CHANNEL_CLOSED"), (8, "CHANNEL_CLOSED")]
     by_row = {e["row"]: e for e in result["rowErrors"]}
     assert by_row[3]["column"] == "渠道"
-    assert by_row[3]["message"] == "SCHOOL is open to channel files until 2022-11-30; " + NEIXIANG_OPEN_SINCE_1130
-    assert by_row[8]["message"].startswith("BANK_WITHHOLDING is open to channel files until 2022-11-30; on 2022-12-04")
+    assert by_row[3]["message"] == "学校代收渠道向渠道文件开放至 2022-11-30；" + NEIXIANG_OPEN_SINCE_1130
+    assert by_row[8]["message"].startswith("银行代扣渠道向渠道文件开放至 2022-11-30；2022-12-04")
     for person, channel in ((people[0], "SCHOOL"), (people[3], "WECHAT"), (people[4], "TAX_HALL")):
         [payment] = payments_of(client, tax, person)
         assert (payment["status"], payment["channel"]) == ("ACCEPTED", channel)

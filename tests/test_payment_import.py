@@ -97,9 +97,9 @@ def test_row_errors_name_row_column_and_reason(client, county):
         (15, "缴费时间", "PAID_AT_IN_FUTURE"),
     ]
     messages = {e["row"]: e["message"] for e in result["rowErrors"]}
-    assert messages[6] == "the amount due is 400.00, not 350.00"
+    assert messages[6] == "应缴金额为 400.00 元，不是 350.00 元。"
     assert "2026-09-01" in messages[9]
-    assert messages[11] == "the same 流水号 is in row 12 with another person, amount or time"
+    assert messages[11] == "相同流水号在第 12 行对应不同的人员、金额或时间。"
     assert (result["accepted"], result["rejected"], result["rowsTotal"]) == (1, 13, 14)
     assert enrollment(client, county.tokens["admin"], due, 2027)["status"] == "UNPAID"
     assert payments_of(client, county.tokens["tax"], twice) == []

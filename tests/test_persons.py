@@ -36,7 +36,7 @@ def test_id_number_table_through_the_api(client, county_a):
     assert old["person"]["idNumber"].startswith("41132519560612031") and len(old["person"]["idNumber"]) == 18
     bad_check = register(client, county_a, "collector", "100201", "360426199101010072")
     assert bad_check["userErrors"] == [
-        {"field": ["idNumber"], "code": "INVALID_ID_CHECKSUM", "message": "ID number check character does not match"}
+        {"field": ["idNumber"], "code": "INVALID_ID_CHECKSUM", "message": "身份证号码校验位不正确。"}
     ]
     assert codes(register(client, county_a, "collector", "100201", "411325199902310012")) == ["INVALID_ID_DATE"]
     assert codes(register(client, county_a, "collector", "100201", "12345")) == ["INVALID_ID_FORMAT"]

@@ -17,7 +17,7 @@ from tests.quota_support import (
     progress,
     set_quotas,
 )
-from tests.support import unit
+from tests.support import chinese, unit
 
 
 def codes(payload: dict) -> list[str]:
@@ -109,7 +109,7 @@ def test_a_table_naming_unknown_units_is_refused_whole(client, operator_token, s
     with pytest.raises(Rejected) as rejected:
         asyncio.run(apply_quotas(urls, settings, county.code, table, None, "test"))
     assert {p.code for p in rejected.value.problems} == {"NOT_FOUND"}
-    assert any("340405121 (山王镇)" in p.message for p in rejected.value.problems)
+    assert any("340405121（山王镇）" in chinese(p) for p in rejected.value.problems)
     assert targets(client, county.tokens["admin"], 2022) == {}
 
 

@@ -28,7 +28,7 @@ from tests.subsidy_support import (
     set_policy,
 )
 from tests.subsidy_support import upload as upload_list
-from tests.support import new_id_number
+from tests.support import chinese, english, new_id_number
 
 YEAR = 2022
 BATCHES = """
@@ -69,8 +69,11 @@ def test_removal_rule(members, accepted, removed, share, confirmed, code):
 
 def test_removal_message_says_how_many_and_what_to_do():
     problem = removal_problem(10, 5, 5, DEFAULT_REMOVAL_SHARE)
-    assert "remove 5 of the list's 10 members" in problem.message and "more than 20 %" in problem.message
-    assert "dry run" in problem.message and "confirmRemovals: true" in problem.message
+    assert english(problem) == (
+        "This version would remove 5 of the list's 10 members (more than 20 %): "
+        "check who would lose the subsidy in a dry run, then send confirmRemovals: true."
+    )
+    assert chinese(problem).startswith("本次上传将从名单的 10 人中移除 5 人（超过 20%）：请先试运行")
     assert problem.field == ["confirmRemovals"]
 
 
@@ -163,7 +166,7 @@ def test_a_file_whose_every_row_is_rejected_does_not_empty_the_list(client, coun
 
     refused = upload(client, civil, bad_file)
     assert codes(refused) == ["REMOVALS_NOT_CONFIRMED"]
-    assert "remove 3 of the list's 3 members" in refused["userErrors"][0]["message"]
+    assert "将从名单的 3 人中移除 3 人" in refused["userErrors"][0]["message"]
     batch = refused["batch"]
     assert (batch["version"], batch["rowsTotal"], batch["rowsAccepted"], batch["rowsRejected"]) == (2, 3, 0, 3)
     assert (batch["removed"], batch["dryRun"]) == (3, True)
@@ -234,7 +237,7 @@ def test_removing_five_of_ten_is_refused_and_the_dry_run_says_who_loses_what(cli
     for dry_run in (True, False):
         refused = upload(client, medical, rows_of(kept), dry_run=dry_run)
         assert codes(refused) == ["REMOVALS_NOT_CONFIRMED"], refused
-        assert "remove 5 of the list's 10 members" in refused["userErrors"][0]["message"]
+        assert "将从名单的 10 人中移除 5 人" in refused["userErrors"][0]["message"]
         assert refused["batch"]["dryRun"] is True and refused["removalsTotal"] == 5
     removals = refused["removals"]
     assert [r["idNumber"] for r in removals] == sorted(number for number, _ in leaving)  # by ID number

@@ -92,7 +92,7 @@ def test_a_thousand_rows_with_one_bad_row(client, county):
     assert dry["batch"]["dryRun"] is True
     assert (dry["batch"]["rowsTotal"], dry["batch"]["rowsAccepted"], dry["batch"]["rowsRejected"]) == (1000, 999, 1)
     assert dry["rowErrors"] == [
-        {"row": 502, "column": "证件号码", "code": "INVALID_ID_CHECKSUM", "message": "the ID number's check character does not match"}
+        {"row": 502, "column": "证件号码", "code": "INVALID_ID_CHECKSUM", "message": "身份证号码校验位不正确。"}
     ]
     assert batches(client, county.tokens["admin"], "jiance")["totalCount"] == 0  # the dry run wrote nothing
     committed = upload(client, token, 2023, "jiance", data)

@@ -476,7 +476,7 @@ async def apply_quota_table(db: Db, tenant_id: int, table: QuotaTable, actor: st
     )
     ids = {r.code: r.id for r in rows}
     missing = [
-        Problem(ErrorCode.NOT_FOUND, ["quotas", str(i), "unit"], {"code": e.code}, "UNIT_CODE")
+        _unknown_unit(i, e.code, e.name)
         for i, e in enumerate(table.entries)
         if e.code not in ids
     ]
@@ -484,6 +484,13 @@ async def apply_quota_table(db: Db, tenant_id: int, table: QuotaTable, actor: st
         raise Rejected(missing)
     entries = [QuotaEntry(ids[e.code], e.target) for e in table.entries]
     return await set_quotas(db, tenant_id, year or table.year, entries, actor, replace=True)
+
+
+def _unknown_unit(index: int, code: str, name: str | None) -> Problem:
+    field = ["quotas", str(index), "unit"]
+    if name:
+        return Problem(ErrorCode.NOT_FOUND, field, {"code": code, "name": name}, "UNIT_CODE_NAMED")
+    return Problem(ErrorCode.NOT_FOUND, field, {"code": code}, "UNIT_CODE")
 
 
 DEMO_QUOTA_FILE = "neixiang-2023.json"
