@@ -24,6 +24,7 @@ from strawberry.types.unset import UNSET
 from api.database import DatabaseUrls, connection_options, resolve_urls
 from api.downloads import download_routes
 from api.requests import BodyLimit, request_locale, strict_json
+from api.row_reports import row_report_routes
 from api.settings import Settings, get_settings
 from api.templates import payment_file_template_endpoint, subsidy_list_template_endpoint
 from authz.enforcer import Enforcers
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             Route("/templates/subsidy-list.xlsx", subsidy_list_template_endpoint),
             Route("/templates/payment-file.xlsx", payment_file_template_endpoint),
             *download_routes(),
+            *row_report_routes(),
         ],
         lifespan=runtime.lifespan,
         middleware=[

@@ -158,7 +158,7 @@ def workbook(sheet: Sheet, unit: UnitRow, year: int, rows: list[ListRow], whole:
     return buffer.getvalue()
 
 
-def _problem(request: Request, code: ErrorCode, params: Params | None = None, variant: str | None = None) -> JSONResponse:
+def problem_response(request: Request, code: ErrorCode, params: Params | None = None, variant: str | None = None) -> JSONResponse:
     """A refused download, shaped as GraphQL errors are, worded in the caller's language."""
     locale = negotiate(request.headers.get("accept-language"), request.app.state.runtime.settings.locale)
     headers = {"www-authenticate": "Bearer"} if code == ErrorCode.UNAUTHENTICATED else None
@@ -194,7 +194,22 @@ async def _collect(context: Context, sheet: Sheet, year: int, code: str) -> tupl
     return unit, rows, whole
 
 
-async def _in_county(request: Request, collect: Callable[[Context, int, str | None], Awaitable[T]]) -> T | Response:
+def _where(request: Request) -> tuple[int, str | None] | None:
+    """The year and unit code of a list's URL, or None when they cannot be."""
+    year, code = request.path_params["year"], request.path_params.get("code")
+    if year not in YEARS or (code is not None and not UNIT_CODE.match(code)):
+        return None
+    return year, code
+
+
+async def _in_year(request: Request, collect: Callable[[Context, int, str | None], Awaitable[T]]) -> T | Response:
+    where = _where(request)
+    if where is None:
+        return problem_response(request, ErrorCode.NOT_FOUND, variant="DOWNLOAD")
+    return await in_county(request, lambda context: collect(context, *where))
+
+
+async def in_county(request: Request, collect: Callable[[Context], Awaitable[T]]) -> T | Response:
     """The same door as GraphQL: the bearer token, a transaction bound to the caller's
     county, `collect` inside it (rights, scope, rows, the audit row); a refusal is a
     problem response and nothing is kept."""
@@ -202,20 +217,17 @@ async def _in_county(request: Request, collect: Callable[[Context, int, str | No
     token = bearer_token(request.headers.get("authorization"))
     claims = read_token(services.secret_key, token) if token else None
     if claims is None:
-        return _problem(request, ErrorCode.UNAUTHENTICATED)
-    year, code = request.path_params["year"], request.path_params.get("code")
-    if year not in YEARS or (code is not None and not UNIT_CODE.match(code)):
-        return _problem(request, ErrorCode.NOT_FOUND, variant="DOWNLOAD")
+        return problem_response(request, ErrorCode.UNAUTHENTICATED)
     correlation_id = request.scope.get("state", {}).get("correlation_id", uuid.uuid4().hex[:12])
     context = Context(services=services, request=request, response=None, correlation_id=correlation_id, identity=claims)
     async with services.engine.connect() as conn:
         transaction = await conn.begin()
         context.db = Db(conn)
         try:
-            found = await collect(context, year, code)
+            found = await collect(context)
         except PublicError as error:
             await transaction.rollback()
-            return _problem(request, error.problem.code, error.problem.params, error.problem.variant)
+            return problem_response(request, error.problem.code, error.problem.params, error.problem.variant)
         except BaseException:
             await transaction.rollback()
             raise
@@ -223,7 +235,7 @@ async def _in_county(request: Request, collect: Callable[[Context, int, str | No
     return found
 
 
-def _attachment(data: bytes, ascii_name: str, local_name: str) -> Response:
+def attachment(data: bytes, ascii_name: str, local_name: str) -> Response:
     return Response(
         data, media_type=XLSX,
         headers={"content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(local_name)}"},
@@ -232,14 +244,14 @@ def _attachment(data: bytes, ascii_name: str, local_name: str) -> Response:
 
 def _endpoint(sheet: Sheet) -> Callable[[Request], Awaitable[Response]]:
     async def download(request: Request) -> Response:
-        found = await _in_county(request, lambda context, year, code: _collect(context, sheet, year, code or ""))
+        found = await _in_year(request, lambda context, year, code: _collect(context, sheet, year, code or ""))
         if isinstance(found, Response):
             return found
         unit, rows, whole = found
         year = request.path_params["year"]
         today = request.app.state.runtime.services.clock.today()
         data = await run_in_threadpool(workbook, sheet, unit, year, rows, whole, today)
-        return _attachment(data, f"{sheet.name}-{unit.code}-{year}.xlsx", f"{unit.name}{year}年度{sheet.title}.xlsx")
+        return attachment(data, f"{sheet.name}-{unit.code}-{year}.xlsx", f"{unit.name}{year}年度{sheet.title}.xlsx")
 
     return download
 
@@ -310,12 +322,12 @@ def funding_workbook(sheet: FundingSheet, year: int, today: date) -> bytes:
 
 
 async def _funding_download(request: Request) -> Response:
-    found = await _in_county(request, _collect_funding)
+    found = await _in_year(request, _collect_funding)
     if isinstance(found, Response):
         return found
     year = request.path_params["year"]
     data = await run_in_threadpool(funding_workbook, found, year, request.app.state.runtime.services.clock.today())
-    return _attachment(data, f"subsidy-funding-{found.code}-{year}.xlsx", f"{found.title}{year}年度{FUNDING_TITLE}.xlsx")
+    return attachment(data, f"subsidy-funding-{found.code}-{year}.xlsx", f"{found.title}{year}年度{FUNDING_TITLE}.xlsx")
 
 
 def download_routes() -> list[Route]:

@@ -18,14 +18,16 @@ from domain.enrollment.exemptions import ExemptionRow, Newborn
 from domain.enrollment.history import HistoryEntry, HistoryFile, HistoryReport
 from domain.enrollment.rules import EnrollmentStatus, ExemptionBasis, ExemptionClaim
 from domain.enrollment.store import EnrollmentRow
+from domain.files.sheets import ENROLLMENT_HISTORY_ALIASES
 from domain.persons import store as persons_store
 from domain.persons.idnumber import IdNumberError, mask, parse_id_number
 from domain.persons.rules import shown_benefit_start, shown_id_number
 from domain.persons.store import PersonRow
+from domain.row_reports.rules import RowReportKind
 from schema.errors import PublicError, RowError, UserError, row_errors
 from schema.mutations import Audit, object_in_scope, run_mutation
 from schema.policy import SubsidyModeEnum
-from schema.uploads import read_upload
+from schema.row_reports import HeldFile, ReportOf, RowReportType, keep_row_report
 
 EnrollmentStatusEnum = strawberry.enum(EnrollmentStatus, name="EnrollmentStatus")
 ExemptionBasisEnum = strawberry.enum(
@@ -149,18 +151,24 @@ class ImportEnrollmentHistoryPayload:
     unchanged: int
     dry_run: bool
     row_errors: list[RowError]
+    row_report: RowReportType | None = strawberry.field(
+        description="The rejected rows as a spreadsheet to fix and import again (none when every row passed)."
+    )
     user_errors: list[UserError]
     client_mutation_id: str | None = None
 
     @classmethod
-    def of(cls, report: HistoryReport | None, errors: list[UserError], client_mutation_id: str | None):  # noqa: ANN206
+    def of(  # noqa: ANN206
+        cls, report: HistoryReport | None, errors: list[UserError], client_mutation_id: str | None,
+        row_report: RowReportType | None = None,
+    ):
         if report is None:
             return cls(rows_total=0, accepted=0, rejected=0, inserted=0, updated=0, unchanged=0, dry_run=False,
-                       row_errors=[], user_errors=errors, client_mutation_id=client_mutation_id)
+                       row_errors=[], row_report=None, user_errors=errors, client_mutation_id=client_mutation_id)
         return cls(
             rows_total=report.rows_total, accepted=report.accepted, rejected=report.rejected, inserted=report.inserted,
             updated=report.updated, unchanged=report.unchanged, dry_run=report.dry_run,
-            row_errors=row_errors(report.row_errors),
+            row_errors=row_errors(report.row_errors), row_report=row_report,
             user_errors=errors, client_mutation_id=client_mutation_id,
         )
 
@@ -176,10 +184,10 @@ class EnrollmentHistoryEntry:
         return cls(year=entry.year, enrolled=entry.enrolled, source=entry.source)
 
 
-async def _import(info: Info, input: ImportEnrollmentHistoryInput, audit: Audit) -> HistoryReport:
+async def _import(info: Info, input: ImportEnrollmentHistoryInput, audit: Audit, held: HeldFile) -> HistoryReport:
     context = info.context
     principal = await context.require("history", "import")
-    name, data = await read_upload(input.file)
+    name, data = await held.read(input.file)
     report = await enrollment_history.import_history(
         context.db, principal.tenant_id, HistoryFile(name, data, bool(input.dry_run)), principal.subject,
         context.services.clock.today(),
@@ -209,8 +217,16 @@ class EnrollmentHistoryQueries:
 class EnrollmentHistoryMutations:
     @strawberry.mutation(description="医保局: earlier years' enrolment by ID number, upserted (the breaks behind waiting periods).")
     async def import_enrollment_history(self, info: Info, input: ImportEnrollmentHistoryInput) -> ImportEnrollmentHistoryPayload:
-        outcome = await run_mutation(info, "importEnrollmentHistory", lambda audit: _import(info, input, audit))
-        return ImportEnrollmentHistoryPayload.of(outcome.value, outcome.errors, input.client_mutation_id)
+        held = HeldFile()
+        outcome = await run_mutation(info, "importEnrollmentHistory", lambda audit: _import(info, input, audit, held))
+        report, row_report = outcome.value, None
+        if report is not None:
+            today = info.context.services.clock.today()
+            of = ReportOf(RowReportKind.HISTORY_IMPORT, today.year)
+            row_report = await keep_row_report(
+                info, of, held, ENROLLMENT_HISTORY_ALIASES, report.row_errors, report.rejected
+            )
+        return ImportEnrollmentHistoryPayload.of(report, outcome.errors, input.client_mutation_id, row_report)
 
 
 # --- newborns' exemptions (内乡: a parent insured in the city) -----------------------

@@ -15,7 +15,7 @@ from psycopg.errors import QueryCanceled
 from sqlalchemy.exc import DBAPIError
 from strawberry.types import Info
 
-from domain.files.uploads import RowProblem
+from domain.files.uploads import ROW_ERROR_LIMIT, RowProblem
 from tenants.messages import raw_params, text
 from tenants.problems import ErrorCode, Params, Problem, Rejected
 
@@ -87,7 +87,8 @@ def user_errors(problems: list[Problem]) -> list[UserError]:
 
 
 def row_errors(problems: list[RowProblem]) -> list[RowError]:
-    return [RowError.of(p) for p in problems]
+    """The first ROW_ERROR_LIMIT; the row report holds them all."""
+    return [RowError.of(p) for p in problems[:ROW_ERROR_LIMIT]]
 
 
 class PublicError(Exception):

@@ -17,7 +17,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -25,8 +24,10 @@ from graphql import (
     ValidationRule,
 )
 
+from schema.errors import public_graphql_error
+from tenants.problems import ErrorCode, Problem
+
 LOGIN_FIELD = "login"
-TOO_MANY_LOGINS = "TOO_MANY_LOGINS"
 
 
 def login_response_names(operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]) -> set[str]:
@@ -58,8 +59,4 @@ class OneLoginPerRequest(ValidationRule):
             d.name.value: d for d in self.context.document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         if len(login_response_names(node, fragments)) > 1:
-            self.report_error(
-                GraphQLError(
-                    "one login per request", nodes=[node], extensions={"code": TOO_MANY_LOGINS}
-                )
-            )
+            self.report_error(public_graphql_error(Problem(ErrorCode.TOO_MANY_LOGINS), nodes=[node]))

@@ -1,7 +1,7 @@
 """GraphQL face of channel files: importPayments, paymentImports, PaymentImport."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import strawberry
@@ -9,6 +9,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from authz.principal import COUNTY_SCOPE
+from domain.files.sheets import PAYMENT_FILE_ALIASES
 from domain.payments import imports as payments_imports
 from domain.payments.imports import (
     Importer,
@@ -18,6 +19,8 @@ from domain.payments.imports import (
     RowsRejected,
 )
 from domain.policy import store as policy_store
+from domain.row_reports.rules import RowReportKind
+from schema.context import Context
 from schema.errors import PublicError, RowError, UserError, row_errors
 from schema.mutations import Audit, run_mutation
 from schema.relay import (
@@ -29,7 +32,7 @@ from schema.relay import (
     page_size,
     to_global_id,
 )
-from schema.uploads import read_upload
+from schema.row_reports import HeldFile, ReportOf, RowReportType, keep_row_report
 from tenants.problems import ErrorCode, Problem, Rejected
 
 
@@ -78,22 +81,29 @@ class ImportPaymentsPayload:
     written: bool = strawberry.field(description="Whether anything was recorded.")
     import_id: strawberry.ID | None = strawberry.field(description="The recorded PaymentImport (none for dry runs).")
     row_errors: list[RowError]
+    row_report: RowReportType | None = strawberry.field(
+        description="The rejected rows as a spreadsheet to fix and import again (none when every row passed)."
+    )
     user_errors: list[UserError]
     client_mutation_id: str | None = None
 
     @classmethod
-    def of(cls, report: ImportReport | None, errors: list[UserError], client_mutation_id: str | None) -> ImportPaymentsPayload:
+    def of(
+        cls, report: ImportReport | None, errors: list[UserError], client_mutation_id: str | None,
+        row_report: RowReportType | None = None,
+    ) -> ImportPaymentsPayload:
         if report is None:
             return cls(
                 accepted=0, duplicates=0, already_imported=0, rejected=0, rows_total=0, dry_run=False, atomic=False,
-                written=False, import_id=None, row_errors=[], user_errors=errors, client_mutation_id=client_mutation_id,
+                written=False, import_id=None, row_errors=[], row_report=None, user_errors=errors,
+                client_mutation_id=client_mutation_id,
             )
         return cls(
             accepted=report.accepted, duplicates=report.duplicates, already_imported=report.already_imported,
             rejected=report.rejected, rows_total=report.rows_total, dry_run=report.dry_run, atomic=report.atomic,
             written=report.written,
             import_id=to_global_id("PaymentImport", report.import_id) if report.import_id else None,
-            row_errors=row_errors(report.row_errors),
+            row_errors=row_errors(report.row_errors), row_report=row_report,
             user_errors=errors, client_mutation_id=client_mutation_id,
         )
 
@@ -107,6 +117,7 @@ class ImportPaymentsPayload:
 @dataclass
 class _Held:
     report: ImportReport | None = None  # an atomic import's report, kept across its rejection
+    file: HeldFile = field(default_factory=HeldFile)
 
 
 async def _import(info: Info, input: ImportPaymentsInput, audit: Audit, held: _Held) -> ImportReport:
@@ -115,7 +126,7 @@ async def _import(info: Info, input: ImportPaymentsInput, audit: Audit, held: _H
     policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year)
     if policy is None:
         raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": input.year})])
-    name, data = await read_upload(input.file)
+    name, data = await held.file.read(input.file)
     upload = PaymentFile(input.year, name, data, bool(input.dry_run), bool(input.atomic))
     clock = context.services.clock
     audit.entity = "payment_import"
@@ -136,9 +147,8 @@ async def _import(info: Info, input: ImportPaymentsInput, audit: Audit, held: _H
     return report
 
 
-async def _may_list_imports(info: Info) -> bool:
+async def may_list_imports(context: Context) -> bool:
     """The tax bureau, and whoever reads payments county-wide (finance, 医保局, the admin)."""
-    context = info.context
     principal = context.county_caller()
     if await context.may("payment", "import"):
         return True
@@ -146,7 +156,7 @@ async def _may_list_imports(info: Info) -> bool:
 
 
 async def resolve_payment_import_node(info: Info, pk: int) -> PaymentImportType | None:
-    if not await _may_list_imports(info):
+    if not await may_list_imports(info.context):
         return None
     principal = info.context.county_caller()
     found = await payments_imports.imports_by_ids(info.context.db, principal.tenant_id, [pk])
@@ -161,7 +171,7 @@ class PaymentImportQueries:
     ) -> Connection[PaymentImportType]:
         context = info.context
         principal = context.county_caller()
-        if not await _may_list_imports(info):
+        if not await may_list_imports(info.context):
             raise PublicError(ErrorCode.FORBIDDEN)
         size = page_size(first, context.services.page_default, context.services.page_max)
         cursor = decode_cursor(after, 1)
@@ -182,4 +192,11 @@ class PaymentImportMutations:
     async def import_payments(self, info: Info, input: ImportPaymentsInput) -> ImportPaymentsPayload:
         held = _Held()
         outcome = await run_mutation(info, "importPayments", lambda audit: _import(info, input, audit, held))
-        return ImportPaymentsPayload.of(outcome.value or held.report, outcome.errors, input.client_mutation_id)
+        report = outcome.value or held.report
+        row_report = None
+        if report is not None:
+            of = ReportOf(RowReportKind.PAYMENT_IMPORT, input.year, batch_id=report.import_id)
+            row_report = await keep_row_report(
+                info, of, held.file, PAYMENT_FILE_ALIASES, report.row_errors, report.rejected
+            )
+        return ImportPaymentsPayload.of(report, outcome.errors, input.client_mutation_id, row_report)

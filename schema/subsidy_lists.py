@@ -12,8 +12,10 @@ from strawberry.types import Info
 from authz.enforcer import category_object
 from authz.principal import Principal
 from domain.enrollment.rules import EnrollmentStatus
+from domain.files.sheets import SUBSIDY_LIST_ALIASES
 from domain.persons.idnumber import mask
 from domain.policy import store as policy_store
+from domain.row_reports.rules import RowReportKind
 from domain.subsidy_lists import store as subsidy_lists_store
 from domain.subsidy_lists.store import BatchRow, HistoryRow
 from domain.subsidy_lists.upload import (
@@ -36,8 +38,8 @@ from schema.relay import (
     page_size,
     to_global_id,
 )
+from schema.row_reports import HeldFile, ReportOf, RowReportType, keep_row_report
 from schema.tenants import UnitType, load_unit
-from schema.uploads import read_upload
 from tenants.problems import ErrorCode, Problem, Rejected
 
 if TYPE_CHECKING:
@@ -170,11 +172,14 @@ class UploadSubsidyListPayload:
         description=f"Who leaves the list and what it costs them (the first {REMOVAL_LIMIT:,}, by ID number)."
     )
     removals_total: int = strawberry.field(description="Every member this version removes.")
+    row_report: RowReportType | None = strawberry.field(
+        default=None, description="The rejected rows as a spreadsheet to fix and upload again (none when every row passed)."
+    )
     user_errors: list[UserError]
     client_mutation_id: str | None = None
 
 
-async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> UploadReport:
+async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit, held: HeldFile) -> UploadReport:
     context = info.context
     principal = context.mutation_caller()
     policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year) if principal.tenant_id else None
@@ -184,7 +189,7 @@ async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit) -> Up
     await context.require(category_object(input.year, input.category), "upload")
     # The report tells which of the file's numbers are registered (pending, NAME_MISMATCH).
     await take_upload_lookup(info, principal, "uploadSubsidyList")
-    name, data = await read_upload(input.file)
+    name, data = await held.read(input.file)
     services = context.services
     upload = ListUpload(
         input.year, input.category, name, data, bool(input.dry_run),
@@ -232,18 +237,22 @@ class SubsidyQueries:
 class SubsidyMutations:
     @strawberry.mutation(description="The owning department (or 医保局): a new version of a category's list.")
     async def upload_subsidy_list(self, info: Info, input: UploadSubsidyListInput) -> UploadSubsidyListPayload:
-        outcome = await run_mutation(info, "uploadSubsidyList", lambda audit: _upload(info, input, audit))
+        held = HeldFile()
+        outcome = await run_mutation(info, "uploadSubsidyList", lambda audit: _upload(info, input, audit, held))
         # Refused for its removals, the upload still reports what a dry run would.
         report = outcome.value or outcome.report
         if report is None:
             return UploadSubsidyListPayload(batch=None, row_errors=[], removals=[], removals_total=0,
                                             user_errors=outcome.errors, client_mutation_id=input.client_mutation_id)
         viewer = info.context.caller()
+        of = ReportOf(RowReportKind.SUBSIDY_LIST, input.year, input.category, report.batch_id)
+        row_report = await keep_row_report(info, of, held, SUBSIDY_LIST_ALIASES, report.row_errors, report.rows_rejected)
         return UploadSubsidyListPayload(
             batch=SubsidyBatchType.of_report(report, getattr(input.file, "filename", None) or "upload"),
             row_errors=row_errors(report.row_errors),
             removals=[SubsidyRemoval.of(r, viewer) for r in report.removals],
             removals_total=report.removed,
+            row_report=row_report,
             user_errors=outcome.errors,
             client_mutation_id=input.client_mutation_id,
         )

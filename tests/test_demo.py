@@ -116,15 +116,15 @@ def test_demo_users_log_in_and_see_their_scope(demo, client, admin_token):
     assert village["totalCount"] <= township["totalCount"] < county
     assert all(e["node"]["unit"]["code"].startswith("411325100") for e in township["edges"])
     assert all(e["node"]["unit"]["code"] == "411325100200" for e in village["edges"])
-    if "operator  " in demo["output"] and "(unchanged" not in demo["output"]:
+    if "operator  " in demo["output"] and "（未改变" not in demo["output"]:
         assert client.login(None, "operator", _password())
 
 
 def test_second_run_is_refused_or_skipped(demo, settings, urls):
     code, output = _quiet_demo(persons=10, if_empty=False, seed=7, settings=settings, urls=urls)
-    assert code == 1 and "already loaded" in output
+    assert code == 1 and "已经载入" in output
     code, output = _quiet_demo(persons=10, if_empty=True, seed=7, settings=settings, urls=urls)
-    assert code == 0 and "nothing to do" in output
+    assert code == 0 and "无需操作" in output
 
 
 def test_plan_is_deterministic_and_follows_the_quotas():

@@ -18,11 +18,9 @@ from sqlalchemy import text
 from domain.files.sheets import ENROLLMENT_HISTORY_ALIASES, Table, require
 from domain.files.uploads import RowProblem, found_headers, open_upload
 from domain.persons.idnumber import IdNumberError, id_number_of
+from domain.row_reports.rules import REPORT_ROW_LIMIT
 from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
-
-ROW_ERROR_LIMIT = 1000
-
 
 EARLIEST_YEAR = 2000
 
@@ -189,7 +187,7 @@ async def _row_errors(db: Db, table: Table, mapping: dict[str, int], current_yea
 
     rows = await db.execute(
         text("SELECT row_number, error FROM history_stage WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"),
-        {"limit": ROW_ERROR_LIMIT},
+        {"limit": REPORT_ROW_LIMIT},
     )
     years = {"from": EARLIEST_YEAR, "until": current_year}
 

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from domain.files.sheets import Row, SheetError, Table, map_headers, read_table, require
 from tenants.problems import ErrorCode, Params, Problem, Rejected
 
+# Row errors in a mutation's payload; the counts are always exact, and the row report
+# (domain/row_reports) lists the rest.
+ROW_ERROR_LIMIT = 1000
+
 
 @dataclass(frozen=True)
 class RowProblem:

@@ -37,12 +37,10 @@ from domain.payments import sql as payments_sql
 from domain.payments.files import STAGE_COLUMNS, FileContext, staged_rows
 from domain.payments.rules import PaymentChannel, RecorderKind, channel_refusal, shanghai_day
 from domain.policy.rules import YearPolicy
+from domain.row_reports.rules import REPORT_ROW_LIMIT
 from tenants.pages import Page, newest_first
 from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
-
-ROW_ERROR_LIMIT = 1000  # reported in full up to this many; the counts are always exact
-
 
 IMPORT_STATEMENT_TIMEOUT_S = 300  # one statement of a 100,000-row file takes seconds, not 15
 
@@ -423,7 +421,7 @@ async def _row_errors(db: Db, policy: YearPolicy, table: Table, mapping: dict[st
             """SELECT row_number, error, expected, amount, other_row, channel, paid_at, external_id, receipt_no
                  FROM payment_outcome WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"""
         ),
-        {"limit": ROW_ERROR_LIMIT},
+        {"limit": REPORT_ROW_LIMIT},
     )
     return [_row_problem(r, policy, column(r.error)) for r in rows]
 

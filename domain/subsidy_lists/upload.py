@@ -41,15 +41,13 @@ from sqlalchemy import text
 from domain.enrollment.sql import SELECTED_COLUMNS
 from domain.enrollment.store import EnrollmentRow, enrollments_of, recompute_selected
 from domain.files.sheets import SUBSIDY_LIST_ALIASES, Table
-from domain.files.uploads import RowProblem, open_upload
+from domain.files.uploads import ROW_ERROR_LIMIT, RowProblem, open_upload
 from domain.persons.idnumber import IdNumberError, id_number_of
 from domain.policy.rules import YearPolicy
+from domain.row_reports.rules import REPORT_ROW_LIMIT
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE, removal_problem
 from tenants.problems import ErrorCode, Problem, Rejected, RejectedWithReport
 from tenants.session import Db
-
-ROW_ERROR_LIMIT = 1000  # reported in full up to this many; the counts are always exact
-
 
 REMOVAL_LIMIT = ROW_ERROR_LIMIT  # removals listed; `UploadReport.removed` counts them all
 
@@ -276,7 +274,7 @@ async def _row_errors(db: Db, headers: list[str], mapping: dict[str, int]) -> li
 
     rows = await db.execute(
         text("SELECT row_number, error FROM subsidy_stage WHERE error IS NOT NULL ORDER BY row_number LIMIT :limit"),
-        {"limit": ROW_ERROR_LIMIT},
+        {"limit": REPORT_ROW_LIMIT},
     )
     return [RowProblem(r.row_number, column(r.error), ErrorCode(r.error), variant=_ROW_VARIANTS.get(r.error)) for r in rows]
 
