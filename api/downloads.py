@@ -1,6 +1,8 @@
 """Lists for the field as .xlsx, at stable URLs a browser or a script can fetch:
 
     GET /downloads/{year}/units/{unitCode}/unpaid.xlsx           未缴费人员名单 (催缴)
+    GET /downloads/{year}/units/{unitCode}/lapsed.xlsx           断保人员名单
+    GET /downloads/{year}/units/{unitCode}/never-enrolled.xlsx   漏保人员名单
     GET /downloads/{year}/units/{unitCode}/paid-posting.xlsx     已缴费人员公示 (张榜公示)
     GET /downloads/{year}/units/{unitCode}/subsidy-posting.xlsx  资助参保人员公示
     GET /downloads/{year}/units/{unitCode}/subsidy-funding.xlsx  资助资金分担表 (per child unit)
@@ -95,6 +97,11 @@ def _unpaid_columns(whole: bool) -> tuple[Column, ...]:
     )
 
 
+def _gap_columns(whole: bool) -> tuple[Column, ...]:
+    """The unpaid list's columns without the amounts: a gap is about the person."""
+    return tuple(c for c in _unpaid_columns(whole) if c[0] not in ("应缴金额（元）", "资助类别"))
+
+
 _PAID_POSTING: tuple[Column, ...] = (
     ("村/社区", lambda r, _: r.village, 14), ("姓名", lambda r, _: r.name, 10),
     ("证件号码", lambda _, shown: shown.id_number, 22), ("个人缴费（元）", lambda r, _: r.paid_amount, 14),
@@ -109,6 +116,10 @@ SHEETS = {
     sheet.name: sheet
     for sheet in (
         Sheet("unpaid", "未缴费人员名单", progress_lists.unpaid, _unpaid_columns, public=False),
+        Sheet("lapsed", "断保人员名单", progress_lists.lapsed, _gap_columns, public=False,
+              footer="上年度已参保、本年度尚未参保的人员（含历史参保记录），请逐户动员续保。"),
+        Sheet("never-enrolled", "漏保人员名单", progress_lists.never_enrolled, _gap_columns, public=False,
+              footer="已登记但从未参保的居民，请逐户核实并动员参保。"),
         Sheet(
             "paid-posting", "城乡居民医保已缴费人员公示", progress_lists.paid, lambda _: _PAID_POSTING, public=True,
             footer="公示期不少于5个工作日。如有异议，请向村（社区）征缴经办人员或乡镇征缴专班反映。",

@@ -10,6 +10,7 @@ from schema.context import Context
 from tenants.units import UnitRow, units_by_ids
 
 if TYPE_CHECKING:
+    from domain.coverage.rules import CoverGap
     from domain.persons.store import PersonRow
 
 
@@ -45,3 +46,19 @@ def persons(context: Context) -> DataLoader[int, PersonRow | None]:
         return DataLoader(load_fn=load)
 
     return _loader(context, "persons", factory)
+
+
+def gap_counts(context: Context, year: int) -> DataLoader[str, dict[CoverGap, int]]:
+    """断保/漏保 per unit path: one grouped count for every unit line of a response."""
+    from domain.coverage.store import gap_counts as counts
+
+    def factory(ctx: Context) -> DataLoader:
+        principal = ctx.county_caller()
+
+        async def load(paths: list[str]) -> list[Any]:
+            found = await counts(ctx.db, principal.tenant_id, year, list(paths))
+            return [found[p] for p in paths]
+
+        return DataLoader(load_fn=load)
+
+    return _loader(context, f"gap_counts:{year}", factory)

@@ -155,26 +155,32 @@ async def _register(info: Info, input: RegisterPersonInput, audit: Audit) -> Per
     return row
 
 
+async def person_page(
+    info: Info, principal: Principal, query: PersonQuery, first: int | None, after: str | None
+) -> Connection[PersonType]:
+    """One keyset page of persons (by village, then person) matching `query`."""
+    services = info.context.services
+    size = page_size(first, services.page_default, services.page_max)
+    cursor = decode_cursor(after, 2)
+    page = await persons_store.list_persons(info.context.db, query, size, tuple(cursor) if cursor else None)
+    if query.search and looks_like_id_number(query.search):
+        await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
+    return connection(
+        page, after=after,
+        node=lambda r: PersonType.of(r, principal), cursor=lambda r: [r.unit_path, r.id],
+    )
+
+
 @strawberry.type
 class PersonQueries:
     @strawberry.field(description="Persons in the caller's scope, ordered by village, keyset-paginated.")
     async def persons(
         self, info: Info, filter: PersonFilter | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[PersonType]:
-        context = info.context
-        principal = await context.check("person", "read")
-        services = context.services
-        size = page_size(first, services.page_default, services.page_max)
-        cursor = decode_cursor(after, 2)
+        principal = await info.context.check("person", "read")
         path = await filter_path(info, principal, filter.unit if filter else None)
         query = _person_query(principal, path, filter)
-        page = await persons_store.list_persons(context.db, query, size, tuple(cursor) if cursor else None)
-        if query.search and looks_like_id_number(query.search):
-            await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
-        return connection(
-            page, after=after,
-            node=lambda r: PersonType.of(r, principal), cursor=lambda r: [r.unit_path, r.id],
-        )
+        return await person_page(info, principal, query, first, after)
 
     @strawberry.field(
         description="One person by ID number, if inside the caller's scope. Readers who see ID numbers masked: "

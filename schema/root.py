@@ -8,6 +8,7 @@ from schema.accounts import AccountMutations, AccountQueries
 from schema.cash.reconciliation import ReconciliationQueries
 from schema.cash.reimbursements import ReimbursementMutations, ReimbursementQueries
 from schema.cash.remittances import RemittanceMutations, RemittanceQueries
+from schema.coverage import CoverageQueries
 from schema.enrollment import (
     EnrollmentHistoryMutations,
     EnrollmentHistoryQueries,
@@ -44,7 +45,7 @@ class Query(
     AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries, PaymentQueries, RefundQueries,
     RemittanceQueries, ReimbursementQueries, ReconciliationQueries,
     QuotaQueries, ProgressQueries, FieldListQueries, AssessmentQueries,
-    PaymentImportQueries, EnrollmentHistoryQueries,
+    PaymentImportQueries, EnrollmentHistoryQueries, CoverageQueries,
 ):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:

@@ -8,6 +8,8 @@ from datetime import date
 from sqlalchemy import and_, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
+from domain.coverage.rules import CoverGap
+from domain.coverage.sql import gap_condition
 from domain.enrollment.exemptions import Newborn, declare_exemption
 from domain.enrollment.rules import ExemptionClaim
 from domain.enrollment.store import recompute_persons
@@ -177,10 +179,13 @@ class PersonQuery:
     year: int | None = None  # with status / category: filter on that year's enrolment
     status: str | None = None
     category: str | None = None
+    gap: CoverGap | None = None  # with year: 断保 or 漏保 that year (domain/coverage)
 
 
 def _conditions(query: PersonQuery) -> list:
     conditions = [Person.tenant_id == query.tenant_id]
+    if query.gap is not None:
+        conditions.append(text(gap_condition(query.gap, "person")).bindparams(year=query.year))
     if query.path != "/":
         conditions.append(starts_with(Person.unit_path, query.path))
     if query.status or query.category:
@@ -212,7 +217,7 @@ async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str,
             select(*_COLUMNS).where(and_(*page_conditions)).order_by(Person.unit_path, Person.id).limit(first + 1)
         )
     ).all()
-    if query.search or query.status or query.category:
+    if query.search or query.status or query.category or query.gap:
         total = await db.scalar(select(func.count()).select_from(Person).where(and_(*conditions)))
     else:
         total = await registered_below(db, query.tenant_id, query.path)

@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
+from domain.coverage.rules import CoverGap
+from domain.coverage.sql import gap_condition
 from tenants.session import Db
 
 MAX_ROWS = 200_000  # a township is ~60,000 persons; a whole county is not one sheet
@@ -87,6 +89,42 @@ async def unpaid(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_
 
 async def paid(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
     return await _rows(db, tenant_id, year, path, PAID, limit)
+
+
+_GAP_SELECT = """
+    SELECT coalesce(top.name, '') AS township, v.name AS village, p.name, p.id_number, p.sex, p.birth_date, p.phone,
+           coalesce(e.status, ''), coalesce(e.amount_due, 0), coalesce(e.paid_amount, 0), c.name AS category_name,
+           coalesce(e.subsidy_amount, 0), e.subsidy_mode, e.benefit_start
+      FROM person p
+      LEFT JOIN enrollment e ON e.tenant_id = p.tenant_id AND e.person_id = p.id AND e.year = :year
+      JOIN unit v ON v.tenant_id = p.tenant_id AND v.id = p.unit_id
+      LEFT JOIN unit top ON top.tenant_id = p.tenant_id AND top.id = split_part(p.unit_path, '/', 2)::bigint
+      LEFT JOIN subsidy_category c ON c.tenant_id = e.tenant_id AND c.year = e.year AND c.code = e.subsidy_category
+     WHERE p.tenant_id = :tenant AND p.unit_path ^@ :path AND {condition}
+     ORDER BY p.unit_path, p.id
+     LIMIT :limit
+"""
+
+
+async def _gap_rows(db: Db, tenant_id: int, year: int, path: str, gap: CoverGap, limit: int) -> list[ListRow]:
+    result = await db.execute(
+        text(_GAP_SELECT.replace("{condition}", gap_condition(gap))),
+        {"tenant": tenant_id, "year": year, "path": path, "limit": limit + 1},
+    )
+    rows = [ListRow(*r) for r in result]
+    if len(rows) > limit:
+        raise TooManyRows(limit)
+    return rows
+
+
+async def lapsed(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
+    """断保: enrolled the year before, not this year (domain/coverage)."""
+    return await _gap_rows(db, tenant_id, year, path, CoverGap.LAPSED, limit)
+
+
+async def never_enrolled(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
+    """漏保: registered, never enrolled up to this year (domain/coverage)."""
+    return await _gap_rows(db, tenant_id, year, path, CoverGap.NEVER_ENROLLED, limit)
 
 
 async def subsidy_recipients(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from authz.principal import Principal
+from domain.coverage.rules import CoverGap
 from domain.money import CENT
 from domain.policy import store as policy_store
 from domain.progress import rules as progress_rules
@@ -54,20 +55,31 @@ class QuotaProgressType:
     refunded: int
     exempt: int = strawberry.field(description="Newborns enrolled for their birth year without paying (a parent insured).")
     measured_on: date | None = strawberry.field(description="The snapshot day of the figures; null: live.")
+    year: strawberry.Private[int]
+    unit_path: strawberry.Private[str]
     called_in: bool = strawberry.field(
         description="In the bottom `callInBottom` of its siblings (the year policy's; ties at that place all in, "
         "units without a target not ranked) and below its quota: called in (内乡 约谈). False without the rule."
     )
 
     @classmethod
-    def of(cls, row: UnitProgress) -> QuotaProgressType:
+    def of(cls, row: UnitProgress, year: int) -> QuotaProgressType:
         c = row.counts
         return cls(
             unit=UnitType.from_row(row.unit), target=row.target, enrolled=c.enrolled, rate=float(row.rate),
             percent=_percent(c.enrolled, row.target), rank=row.rank, siblings=row.siblings,
             remaining=max(0, row.target - c.enrolled), persons=c.persons, paid=c.paid, subsidized=c.subsidized,
             unpaid=c.unpaid, refunded=c.refunded, exempt=c.exempt, measured_on=row.measured_on, called_in=row.called_in,
+            year=year, unit_path=row.unit.path,
         )
+
+    @strawberry.field(description="断保 in the unit's subtree now (lapsedPersons lists them); live, also with `asOf`.")
+    async def lapsed(self, info: Info) -> int:
+        return (await loaders.gap_counts(info.context, self.year).load(self.unit_path))[CoverGap.LAPSED]
+
+    @strawberry.field(description="漏保 in the unit's subtree now (neverEnrolled lists them); live, also with `asOf`.")
+    async def never_enrolled(self, info: Info) -> int:
+        return (await loaders.gap_counts(info.context, self.year).load(self.unit_path))[CoverGap.NEVER_ENROLLED]
 
 
 @strawberry.type
@@ -163,7 +175,7 @@ class ProgressQueries:
             raise PublicError(ErrorCode.NO_SNAPSHOT, {"year": year, "asOf": as_of})
         # Flagged among all the siblings, before a scoped caller's view is cut out of them.
         rows = progress_rules.flag_called_in(rows, await _call_in_bottom(info, principal, year))
-        return [QuotaProgressType.of(r) for r in progress_rules.visible(rows, principal.scope_path)]
+        return [QuotaProgressType.of(r, year) for r in progress_rules.visible(rows, principal.scope_path)]
 
     @strawberry.field(description="A unit's daily snapshots (its rank among its siblings each day); the caller's own "
                       "unit (or the county) if null. WEEK: the last snapshot of each week.")
