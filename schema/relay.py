@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from schema.errors import PublicError
-from tenants.pages import Page
+from tenants.pages import Page, Total
 from tenants.problems import ErrorCode
 
 
@@ -46,7 +46,11 @@ class Edge(Generic[NodeT]):
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]
     page_info: PageInfo
-    total_count: int
+    total: strawberry.Private[Total]
+
+    @strawberry.field(description="How many rows the whole list has (every page alike).")
+    async def total_count(self) -> int:
+        return self.total if isinstance(self.total, int) else await self.total()
 
 
 def connection(
@@ -60,7 +64,7 @@ def connection(
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
-    return Connection(edges=edges, page_info=page_info, total_count=page.total)
+    return Connection(edges=edges, page_info=page_info, total=page.total)
 
 
 def _b64(text: str) -> str:

@@ -6,7 +6,7 @@ one shown, so a row added meanwhile never shifts a page, and no page costs an OF
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -17,11 +17,16 @@ from tenants.session import Db
 RowT = TypeVar("RowT")
 
 
+# A count that costs a scan (a filter no counter answers) is a function, run only when
+# the caller asks for `totalCount`.
+Total = int | Callable[[], Awaitable[int]]
+
+
 @dataclass(frozen=True)
 class Page(Generic[RowT]):
     rows: list[RowT]
     has_next: bool
-    total: int
+    total: Total
 
 
 async def newest_first(

@@ -1,7 +1,7 @@
-"""断保 and 漏保 twice: `cover_gap` (domain/coverage/rules.py) and `gap_condition`
-(domain/coverage/sql.py, what the lists and counts run), person by person, over random
-records: enrolments here in every status, history imported as enrolled or not, in years
-around the one asked for."""
+"""断保 and 漏保 three times: `cover_gap` (domain/coverage/rules.py), and the two SQL shapes
+of domain/coverage/sql.py — `gap_condition` (pages, lists) and `GAP_JOINS` + `gap_flag`
+(counts) — person by person, over random records: enrolments here in every status,
+history imported as enrolled or not, in years around the one asked for."""
 from __future__ import annotations
 
 import random
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from domain.coverage.rules import CoverGap, cover_gap
-from domain.coverage.sql import gap_condition
+from domain.coverage.sql import GAP_JOINS, gap_condition, gap_flag
 from domain.enrollment.rules import ENROLLED, EnrollmentStatus
 from domain.persons.idnumber import make_id_number
 from domain.policy.store import save_policy
@@ -77,17 +77,17 @@ async def _generate(db, tenant_id: int, rng: random.Random) -> dict[int, set[int
     return enrolled
 
 
-async def _sql_gaps(db, tenant_id: int, year: int) -> dict[int, CoverGap]:  # noqa: ANN001
-    found: dict[int, CoverGap] = {}
+async def _sql_gaps(db, tenant_id: int, year: int) -> tuple[dict[int, CoverGap], dict[int, CoverGap]]:  # noqa: ANN001
+    """Person id → gap, by each shape."""
+    shapes: tuple[dict[int, CoverGap], dict[int, CoverGap]] = ({}, {})
     for gap in CoverGap:
-        rows = await db.execute(
-            text(f"SELECT p.id FROM person p WHERE p.tenant_id = :tenant AND {gap_condition(gap)}"),
-            {"tenant": tenant_id, "year": year},
-        )
-        for row in rows:
-            assert row.id not in found, f"person {row.id} has two gaps"
-            found[row.id] = gap
-    return found
+        by_row = f"SELECT p.id FROM person p WHERE p.tenant_id = :tenant AND {gap_condition(gap)}"
+        joined = f"SELECT p.id FROM person p {GAP_JOINS} WHERE p.tenant_id = :tenant AND {gap_flag(gap)}"
+        for found, sql in zip(shapes, (by_row, joined), strict=True):
+            for row in await db.execute(text(sql), {"tenant": tenant_id, "year": year}):
+                assert row.id not in found, f"person {row.id} has two gaps"
+                found[row.id] = gap
+    return shapes
 
 
 def test_gaps_in_sql_equal_the_rule(new_county, owner_db):
@@ -95,7 +95,7 @@ def test_gaps_in_sql_equal_the_rule(new_county, owner_db):
     tenant_id = from_global_id(county.id)[1]
     rng = random.Random(20261202)
 
-    async def run(db) -> tuple[dict[int, set[int]], dict[int, dict[int, CoverGap]]]:  # noqa: ANN001
+    async def run(db) -> tuple[dict[int, set[int]], dict[int, tuple[dict[int, CoverGap], ...]]]:  # noqa: ANN001
         for year in YEARS:
             await save_policy(db, tenant_id, seed("neixiang-2027.json", year), "test")
         enrolled = await _generate(db, tenant_id, rng)
@@ -103,9 +103,10 @@ def test_gaps_in_sql_equal_the_rule(new_county, owner_db):
 
     enrolled, sql = owner_db(run, tenant_id)
     seen: set[CoverGap | None] = set()
-    for year, found in sql.items():
+    for year, (by_row, joined) in sql.items():
         for person_id, years in enrolled.items():
             expected = cover_gap(year, years)
             seen.add(expected)
-            assert found.get(person_id) is expected, (year, person_id, sorted(years))
+            assert by_row.get(person_id) is expected, ("row", year, person_id, sorted(years))
+            assert joined.get(person_id) is expected, ("joined", year, person_id, sorted(years))
     assert seen == {None, *CoverGap}

@@ -1,5 +1,11 @@
-"""The gap rules of rules.py as SQL conditions on a person row (proven equal by
-tests/test_coverage_sql.py). `:year` is the year asked for."""
+"""The gap rules of rules.py in SQL, in two shapes proven equal to them by
+tests/test_coverage_sql.py. `:year` is the year asked for.
+
+- `gap_condition`: a condition on one person row, its look-ups by primary key — a page
+  of 50 reads a few hundred index entries, however large the county.
+- `GAP_JOINS` + `gap_flag`: each person's years gathered once by hash joins — counts
+  over a township or the county read each table once instead of probing per person.
+"""
 from __future__ import annotations
 
 from domain.coverage.rules import CoverGap
@@ -12,14 +18,30 @@ _ENROLLED_STATUSES = ", ".join(f"'{s.value}'" for s in ENROLLED)
 EXPLAINED: tuple[str, ...] = ()
 
 
+def _enrolled_here(years: str, tail: str) -> str:
+    return f"""EXISTS (SELECT 1 FROM enrollment e
+                   WHERE e.tenant_id = {{p}}.tenant_id AND e.person_id = {{p}}.id AND e.year {years}
+                     AND e.status IN ({_ENROLLED_STATUSES}){tail})"""
+
+
+def _enrolled_on_record(years: str, tail: str) -> str:
+    return f"""EXISTS (SELECT 1 FROM enrollment_history h
+                   WHERE h.tenant_id = {{p}}.tenant_id AND h.id_number = {{p}}.id_number AND h.year {years}
+                     AND h.enrolled{tail})"""
+
+
+# Each EXISTS a correlated look-up by primary key: `OFFSET 0` keeps PostgreSQL from
+# hashing a whole year's rows to answer for the 50 persons of a page.
+_PROBE = " OFFSET 0"
+
+
 def _enrolled(years: str) -> str:
     """Enrolled (here, or on the imported record) in a year matching `years` (`= :year`)."""
-    return f"""(EXISTS (SELECT 1 FROM enrollment e
-                    WHERE e.tenant_id = {{p}}.tenant_id AND e.person_id = {{p}}.id AND e.year {years}
-                      AND e.status IN ({_ENROLLED_STATUSES}))
-             OR EXISTS (SELECT 1 FROM enrollment_history h
-                         WHERE h.tenant_id = {{p}}.tenant_id AND h.id_number = {{p}}.id_number AND h.year {years}
-                           AND h.enrolled))"""
+    return f"({_enrolled_here(years, _PROBE)} OR {_enrolled_on_record(years, _PROBE)})"
+
+
+def _not_enrolled(years: str) -> str:
+    return f"(NOT {_enrolled_here(years, _PROBE)} AND NOT {_enrolled_on_record(years, _PROBE)})"
 
 
 def _not_explained() -> str:
@@ -29,7 +51,27 @@ def _not_explained() -> str:
 def gap_condition(gap: CoverGap, person: str = "p") -> str:
     """The person row `person` has `gap` for `:year`."""
     if gap is CoverGap.LAPSED:
-        condition = f"(NOT {_enrolled('= :year')} AND {_enrolled('= :year - 1')} AND {_not_explained()})"
+        condition = f"({_not_enrolled('= :year')} AND {_enrolled('= :year - 1')} AND {_not_explained()})"
     else:
-        condition = f"(NOT {_enrolled('<= :year')} AND {_not_explained()})"
+        condition = f"({_not_enrolled('<= :year')} AND {_not_explained()})"
     return condition.replace("{p}", person)
+
+
+def _years_of(source: str, key: str, where: str) -> str:
+    return f"""(SELECT {key}, bool_or(year = :year) AS now, bool_or(year = :year - 1) AS before
+                  FROM {source} WHERE tenant_id = :tenant AND year <= :year AND {where} GROUP BY {key})"""
+
+
+# Joined to `person p`: `here` (enrolments in this system) and `rec` (the imported record).
+GAP_JOINS = f"""
+LEFT JOIN {_years_of("enrollment", "person_id", f"status IN ({_ENROLLED_STATUSES})")} here ON here.person_id = p.id
+LEFT JOIN {_years_of("enrollment_history", "id_number", "enrolled")} rec ON rec.id_number = p.id_number"""
+
+
+def gap_flag(gap: CoverGap) -> str:
+    """Over `GAP_JOINS`: the person `p` has `gap` for `:year`."""
+    explained = _not_explained().replace("{p}", "p")
+    if gap is CoverGap.LAPSED:
+        return (f"(NOT coalesce(here.now, false) AND NOT coalesce(rec.now, false) "
+                f"AND (coalesce(here.before, false) OR coalesce(rec.before, false)) AND {explained})")
+    return f"(here.person_id IS NULL AND rec.id_number IS NULL AND {explained})"

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from domain.coverage.rules import CoverGap
 from domain.coverage.sql import gap_condition
+from domain.coverage.store import gap_counts
 from domain.enrollment.exemptions import Newborn, declare_exemption
 from domain.enrollment.rules import ExemptionClaim
 from domain.enrollment.store import recompute_persons
@@ -217,8 +218,13 @@ async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str,
             select(*_COLUMNS).where(and_(*page_conditions)).order_by(Person.unit_path, Person.id).limit(first + 1)
         )
     ).all()
+    if query.gap is not None and not (query.search or query.status or query.category):
+        async def gap_total() -> int:
+            counts = await gap_counts(db, query.tenant_id, query.year or 0, [query.path])
+            return counts[query.path][query.gap]
+        return Page([_row(r) for r in rows[:first]], len(rows) > first, gap_total)
     if query.search or query.status or query.category or query.gap:
-        total = await db.scalar(select(func.count()).select_from(Person).where(and_(*conditions)))
-    else:
-        total = await registered_below(db, query.tenant_id, query.path)
-    return Page([_row(r) for r in rows[:first]], len(rows) > first, total)
+        async def total() -> int:
+            return await db.scalar(select(func.count()).select_from(Person).where(and_(*conditions)))
+        return Page([_row(r) for r in rows[:first]], len(rows) > first, total)
+    return Page([_row(r) for r in rows[:first]], len(rows) > first, await registered_below(db, query.tenant_id, query.path))
