@@ -91,7 +91,7 @@ async def _login(info: Info, input: LoginInput) -> LoginPayload:
     )
     principal = None
     if found is not None:
-        context.identity = TokenClaims(found.kind, found.id, found.tenant_id)
+        context.identity = TokenClaims(found.kind, found.id, found.tenant_id, found.session_version)
         await context.authenticate()
         principal = context.principal
     if context.db.tenant_id is not None:
