@@ -34,7 +34,7 @@ query($role: Role, $active: Boolean, $first: Int, $after: String) {{
     totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ {USER_FIELDS} }} }}
   }}
 }}"""
-VIEWER = "{ viewer { username role scope { code } } }"
+VIEWER = "{ viewer { username role mustChangePassword scope { code } } }"
 PERSONS = "{ persons(first: 1) { totalCount } }"
 TEMPORARY = "Temp-0rary-pass-77"
 NEW = "My-own-new-pass-42"
@@ -180,7 +180,10 @@ def test_a_reset_password_must_be_changed_before_anything_else(own, new_county, 
 
     temporary = client.login(county.code, "collector", TEMPORARY)
     viewer = client.data(VIEWER, token=temporary)["viewer"]
-    assert viewer == {"username": "collector", "role": "VILLAGE_COLLECTOR", "scope": {"code": county.code + "100201"}}
+    assert viewer == {
+        "username": "collector", "role": "VILLAGE_COLLECTOR", "mustChangePassword": True,
+        "scope": {"code": county.code + "100201"},
+    }
     assert error_code(client.gql(PERSONS, token=temporary)) == "MUST_CHANGE_PASSWORD"
     mixed = client.gql("{ viewer { username } persons(first: 1) { totalCount } }", token=temporary)
     assert mixed["data"] is None and error_code(mixed) == "MUST_CHANGE_PASSWORD"
@@ -201,6 +204,7 @@ def test_a_reset_password_must_be_changed_before_anything_else(own, new_county, 
     changed = mutate(client, CHANGE, temporary, oldPassword=TEMPORARY, newPassword=NEW)
     assert changed["userErrors"] == [] and changed["user"]["mustChangePassword"] is False
     assert error_code(client.gql(VIEWER, token=temporary)) == "UNAUTHENTICATED"
+    assert client.data(VIEWER, token=changed["token"])["viewer"]["mustChangePassword"] is False
     assert client.data(PERSONS, token=changed["token"])["persons"]["totalCount"] >= 0
     assert login(client, county, "collector", TEMPORARY)["token"] is None
     assert client.data(PERSONS, token=client.login(county.code, "collector", NEW))["persons"]["totalCount"] >= 0
