@@ -59,7 +59,7 @@ T = TypeVar("T")
 
 _STATUS = {
     ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404, ErrorCode.NO_POLICY: 404,
-    ErrorCode.TOO_MANY_ROWS: 422,
+    ErrorCode.TOO_MANY_ROWS: 422, ErrorCode.MUST_CHANGE_PASSWORD: 403,
 }
 _SEX = {"M": "男", "F": "女"}
 _MODES = {SubsidyMode.AUTO_ENROLL: "全额资助", SubsidyMode.DEDUCT: "缴费时减免", SubsidyMode.REIMBURSE: "先缴后补"}

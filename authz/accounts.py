@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from authz.login_guard import Attempt, Filing, LoginGuard
@@ -27,12 +27,14 @@ class Authenticated:
     kind: str  # "user" | "operator"
     id: int
     tenant_id: int | None
+    session_version: int = 0
 
 
 @dataclass(frozen=True)
 class _Account:
     id: int
     password_hash: str
+    session_version: int = 0
 
 
 async def _find_operator(db: Db, username: str) -> _Account | None:
@@ -51,12 +53,13 @@ async def _find_user(db: Db, tenant_id: int | None, username: str) -> _Account |
         return None
     row = (
         await db.execute(
-            select(UserAccount.id, UserAccount.password_hash).where(
+            select(UserAccount.id, UserAccount.password_hash, UserAccount.session_version).where(
                 UserAccount.tenant_id == tenant_id, UserAccount.username == username, UserAccount.active
             )
         )
     ).first()
-    return _Account(row.id, row.password_hash) if row else None
+    # A deactivated account is not found: its login fails like an unknown username's.
+    return _Account(row.id, row.password_hash, row.session_version) if row else None
 
 
 async def authenticate(
@@ -89,7 +92,14 @@ async def authenticate(
         await guard.failed(db, keys, now, filing)
         return None
     await guard.succeeded(db, keys)
-    return Authenticated("operator" if attempt.tenant_code is None else "user", account.id, tenant_id)
+    if tenant_id is None:
+        return Authenticated("operator", account.id, None)
+    await db.execute(
+        update(UserAccount)
+        .where(UserAccount.tenant_id == tenant_id, UserAccount.id == account.id)
+        .values(last_login_at=now)
+    )
+    return Authenticated("user", account.id, tenant_id, account.session_version)
 
 
 @dataclass(frozen=True)

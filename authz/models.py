@@ -46,6 +46,7 @@ class UserAccount(SQLModel, table=True):
             "role NOT IN ('TOWNSHIP_STAFF', 'VILLAGE_COLLECTOR') OR scope_unit_id IS NOT NULL",
             name="app_user_scope_check",
         ),
+        CheckConstraint("session_version >= 0", name="app_user_session_version_check"),
     )
 
     tenant_id: int = Field(sa_column=tenant_id_column())
@@ -57,6 +58,13 @@ class UserAccount(SQLModel, table=True):
     scope_unit_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default="true"))
     created_at: datetime | None = Field(default=None, sa_column=created_at_column())
+    # Day two (migration 0015a). Tokens carry the session version they were issued
+    # under; moving it (deactivation, a reset, a change of password) refuses them all.
+    session_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    must_change_password: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="false")
+    )
+    last_login_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class LoginThrottle(SQLModel, table=True):

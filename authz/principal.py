@@ -24,6 +24,10 @@ class Principal:
     department: DepartmentCode | None = None
     scope_unit_id: int | None = None
     scope_path: str = COUNTY_SCOPE
+    # An administrator reset the password: until the user sets their own, the token
+    # may call `viewer` and `changePassword` only (schema/password_gate.py).
+    must_change_password: bool = False
+    session_version: int = 0
 
     @property
     def subject(self) -> str:
@@ -47,19 +51,24 @@ class Principal:
 _USER = text(
     """
     SELECT u.id, u.username, u.role, d.code AS department, u.scope_unit_id,
-           coalesce(s.path, '/') AS scope_path, t.code AS tenant_code, t.authz_version
+           coalesce(s.path, '/') AS scope_path, t.code AS tenant_code, t.authz_version,
+           u.must_change_password, u.session_version
       FROM app_user u
       JOIN tenant t ON t.id = u.tenant_id
       LEFT JOIN department d ON d.tenant_id = u.tenant_id AND d.id = u.department_id
       LEFT JOIN unit s ON s.tenant_id = u.tenant_id AND s.id = u.scope_unit_id
      WHERE u.tenant_id = :tenant AND u.id = :id AND u.active
+       AND (CAST(:session AS int) IS NULL OR u.session_version = :session)
     """
 )
 _OPERATOR = text("SELECT id, username FROM platform_operator WHERE id = :id AND active")
 
 
-async def load_user(db: Db, tenant_id: int, user_id: int) -> Principal | None:
-    row = (await db.execute(_USER, {"tenant": tenant_id, "id": user_id})).mappings().first()
+async def load_user(db: Db, tenant_id: int, user_id: int, session_version: int | None = None) -> Principal | None:
+    """An active user; with `session_version` (a token's), only if it is still current:
+    a token issued before a deactivation or a password reset loads nobody."""
+    params = {"tenant": tenant_id, "id": user_id, "session": session_version}
+    row = (await db.execute(_USER, params)).mappings().first()
     if row is None:
         return None
     return Principal(
@@ -73,6 +82,8 @@ async def load_user(db: Db, tenant_id: int, user_id: int) -> Principal | None:
         department=DepartmentCode(row["department"]) if row["department"] else None,
         scope_unit_id=row["scope_unit_id"],
         scope_path=row["scope_path"],
+        must_change_password=row["must_change_password"],
+        session_version=row["session_version"],
     )
 
 

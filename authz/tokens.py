@@ -1,5 +1,7 @@
 """Signed, expiring bearer tokens (HS256). They say who you are, never what you may
-do: role and scope are re-read from the database on every request."""
+do: role and scope are re-read from the database on every request. A token names the
+session version of its account (`sv`); the account's current one must match, so a
+deactivation or a password reset ends every session at once, not at expiry."""
 from __future__ import annotations
 
 import time
@@ -10,6 +12,7 @@ import jwt
 _ALGORITHM = "HS256"
 _ISSUER = "zhengjiao"
 BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1  # app_user.session_version is an integer column
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class TokenClaims:
     kind: str  # "user" or "operator"
     subject_id: int
     tenant_id: int | None
+    session_version: int = 0
 
 
 def issue_token(secret: str, claims: TokenClaims, ttl_seconds: int) -> str:
@@ -25,6 +29,7 @@ def issue_token(secret: str, claims: TokenClaims, ttl_seconds: int) -> str:
         "iss": _ISSUER,
         "sub": f"{claims.kind}:{claims.subject_id}",
         "tid": claims.tenant_id,
+        "sv": claims.session_version,
         "iat": now,
         "exp": now + ttl_seconds,
     }
@@ -34,13 +39,15 @@ def issue_token(secret: str, claims: TokenClaims, ttl_seconds: int) -> str:
 def read_token(secret: str, token: str) -> TokenClaims | None:
     try:
         payload = jwt.decode(
-            token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iat"]}
+            token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iat", "sv"]}
         )
         kind, _, subject = str(payload["sub"]).partition(":")
-        tenant_id = payload.get("tid")
+        tenant_id, version = payload.get("tid"), payload["sv"]
         if kind not in ("user", "operator") or not _is_key(int(subject)) or not (tenant_id is None or _is_key(tenant_id)):
             return None
-        return TokenClaims(kind=kind, subject_id=int(subject), tenant_id=tenant_id)
+        if type(version) is not int or not 0 <= version <= INT_MAX:
+            return None
+        return TokenClaims(kind=kind, subject_id=int(subject), tenant_id=tenant_id, session_version=version)
     except (jwt.PyJWTError, ValueError, KeyError):
         return None
 

@@ -26,11 +26,17 @@ class Viewer:
     username: str
     role: RoleEnum
     department: DepartmentCodeEnum | None
+    must_change_password: bool = strawberry.field(
+        description="An administrator reset the password: only changePassword and viewer answer until it is changed."
+    )
     principal: strawberry.Private[Principal]
 
     @classmethod
     def of(cls, principal: Principal) -> Viewer:
-        return cls(username=principal.username, role=principal.role, department=principal.department, principal=principal)
+        return cls(
+            username=principal.username, role=principal.role, department=principal.department,
+            must_change_password=principal.must_change_password, principal=principal,
+        )
 
     @strawberry.field(description="The unit the caller works in; null for county-wide roles.")
     async def scope(self, info: Info) -> UnitType | None:
@@ -91,7 +97,7 @@ async def _login(info: Info, input: LoginInput) -> LoginPayload:
     )
     principal = None
     if found is not None:
-        context.identity = TokenClaims(found.kind, found.id, found.tenant_id)
+        context.identity = TokenClaims(found.kind, found.id, found.tenant_id, found.session_version)
         await context.authenticate()
         principal = context.principal
     if context.db.tenant_id is not None:

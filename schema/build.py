@@ -23,6 +23,7 @@ from schema.extensions import (
 from schema.limits import DocumentLimits, Limits
 from schema.login_gate import LoginGate
 from schema.login_limit import OneLoginPerRequest
+from schema.password_gate import PasswordChangeGate
 from schema.redaction import MaskWholeIdNumbers
 from schema.root import TYPES, Mutation, Query
 
@@ -51,6 +52,7 @@ def build_schema(
         partial(AddValidationRules, [OneLoginPerRequest]),
         LoginGate,
         RequestTransaction,
+        PasswordChangeGate,
         LogErrors,
         MaskWholeIdNumbers,
     ]

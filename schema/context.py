@@ -16,7 +16,7 @@ from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.clock import Clock
 from tenants.messages import DEFAULT_LOCALE, negotiate
-from tenants.problems import ErrorCode, Rejected
+from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 if TYPE_CHECKING:
@@ -53,6 +53,9 @@ class Context:
     principal: Principal | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
     edge_problems: EdgeProblems | None = None  # a mutation's bad argument values (schema/edge.py)
+    # The operation asks only for what a user whose password was reset may do (`viewer`,
+    # `changePassword`; schema/password_gate.py). Downloads never do.
+    password_change_only: bool = False
 
     @property
     def locale(self) -> str:
@@ -71,12 +74,16 @@ class Context:
         if identity.kind == "operator":
             self.principal = await load_operator(self.db, identity.subject_id)
         elif identity.tenant_id is not None:
-            self.principal = await load_user(self.db, identity.tenant_id, identity.subject_id)
+            self.principal = await load_user(
+                self.db, identity.tenant_id, identity.subject_id, identity.session_version
+            )
 
     # -- for queries: exceptions that reach the client unmasked
     def caller(self) -> Principal:
         if self.principal is None:
             raise PublicError(ErrorCode.UNAUTHENTICATED)
+        if self._must_change_password():
+            raise PublicError(ErrorCode.MUST_CHANGE_PASSWORD)
         return self.principal
 
     def county_caller(self) -> Principal:
@@ -99,7 +106,13 @@ class Context:
     def mutation_caller(self) -> Principal:
         if self.principal is None:
             raise Rejected([UNAUTHENTICATED])
+        if self._must_change_password():
+            raise Rejected([Problem(ErrorCode.MUST_CHANGE_PASSWORD)])
         return self.principal
+
+    def _must_change_password(self) -> bool:
+        """A reset password not yet changed, and a request asking for more than that."""
+        return self.principal is not None and self.principal.must_change_password and not self.password_change_only
 
     async def require(self, obj: str, act: str, at_path: str | None = None) -> Principal:
         principal = self.mutation_caller()

@@ -30,6 +30,7 @@ from schema.refunds import RefundMutations, RefundQueries, resolve_refund_node
 from schema.relay import Node, from_global_id
 from schema.subsidy_lists import SubsidyMutations, SubsidyQueries
 from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_unit_node
+from schema.users import UserMutations, UserQueries, resolve_user_node
 
 _NODE_RESOLVERS = {
     "Unit": resolve_unit_node,
@@ -37,6 +38,7 @@ _NODE_RESOLVERS = {
     "Payment": resolve_payment_node,
     "Refund": resolve_refund_node,
     "PaymentImport": resolve_payment_import_node,
+    "User": resolve_user_node,
 }
 
 
@@ -46,6 +48,7 @@ class Query(
     RemittanceQueries, ReimbursementQueries, ReconciliationQueries,
     QuotaQueries, ProgressQueries, FieldListQueries, AssessmentQueries,
     PaymentImportQueries, EnrollmentHistoryQueries, CoverageQueries,
+    UserQueries,
 ):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -65,6 +68,7 @@ class Mutation(
     RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
     PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations,
+    UserMutations,
 ):
     pass
 

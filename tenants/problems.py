@@ -185,6 +185,9 @@ class ErrorCode(StrEnum):
     INVALID_ASSESSMENT = "INVALID_ASSESSMENT"
     NO_ASSESSMENT_RULES = "NO_ASSESSMENT_RULES"
     NO_SNAPSHOT = "NO_SNAPSHOT"
+    # day two: accounts (deactivateUser, reactivateUser, resetPassword, changePassword)
+    MUST_CHANGE_PASSWORD = "MUST_CHANGE_PASSWORD"
+    OWN_ACCOUNT = "OWN_ACCOUNT"
 
 
 Params = Mapping[str, Any]
