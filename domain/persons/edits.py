@@ -223,8 +223,12 @@ async def changes_of(db: Db, tenant_id: int, person_ids: list[int]) -> dict[int,
     """Each person's registration history, oldest first."""
     rows = await db.execute(
         text(
-            """SELECT person_id, field, before, after, changed_by, changed_at, reason FROM person_change
-                WHERE tenant_id = :t AND person_id = ANY(CAST(:ids AS bigint[])) ORDER BY person_id, id"""
+            # who: the account's username (the row keeps the audit subject, u:<id>)
+            """SELECT c.person_id, c.field, c.before, c.after, coalesce(u.username, c.changed_by) AS changed_by,
+                      c.changed_at, c.reason
+                 FROM person_change c
+                 LEFT JOIN app_user u ON u.tenant_id = c.tenant_id AND c.changed_by = 'u:' || u.id
+                WHERE c.tenant_id = :t AND c.person_id = ANY(CAST(:ids AS bigint[])) ORDER BY c.person_id, c.id"""
         ),
         {"t": tenant_id, "ids": person_ids},
     )
