@@ -328,3 +328,34 @@ def test_a_transfer_racing_a_payment_leaves_one_consistent_state(client, new_cou
         seen = read(client, county.tokens["medical"], person["idNumber"])
         assert seen["unit"]["code"] == county.code + "300202" and seen["enrollment"]["status"] == "PAID"
     no_drift(owner_db, county)
+
+
+def test_events_and_history_are_the_countys_own_and_never_rewritten(client, new_county, clock, urls, settings):
+    import psycopg
+
+    from api.database import connection_options
+
+    county, _ = campaign(client, new_county, clock, today=date(2026, 11, 20))
+    person = register(client, county)
+    collector = county.tokens["collector"]
+    assert mutate(client, collector, UPDATE, "updatePerson", person=person["id"], name="张三丰")["userErrors"] == []
+    recorded = mutate(client, collector, RECORD, "recordPersonEvent", person=person["id"], kind="DECEASED", date="2026-11-01")
+    assert recorded["userErrors"] == []
+    tenant = from_global_id(county.id)[1]
+    with psycopg.connect(urls.app, options=connection_options(settings)) as conn:
+        for table in ("person_event", "person_change"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table  # no county set
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant + 10_000),))
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table  # another county
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant),))
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 1, table
+            conn.execute("RESET app.tenant_id")
+        for statement in ("DELETE FROM person_event", "UPDATE person_event SET kind = 'ENLISTED'", "DELETE FROM person_change",
+                          "UPDATE person_change SET after = 'x'"):
+            conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant),))
+            try:
+                conn.execute(statement)
+            except psycopg.errors.InsufficientPrivilege:
+                conn.rollback()
+            else:
+                raise AssertionError(f"{statement} was allowed")
