@@ -359,3 +359,55 @@ def test_events_and_history_are_the_countys_own_and_never_rewritten(client, new_
                 conn.rollback()
             else:
                 raise AssertionError(f"{statement} was allowed")
+
+
+HISTORY = "query($id: String!) { enrollmentHistory(idNumber: $id) { year enrolled } }"
+HISTORY_HEADER = ("证件号码", "姓名", "年度", "参保状态")
+LAPSED = "query { lapsedPersons(year: 2027) { edges { node { idNumber } } } }"
+
+
+def test_history_follows_a_corrected_number_and_an_event_explains_a_lapse(client, new_county, clock, owner_db):
+    from tests.payment_import_support import csv_file, import_history
+
+    county, _ = campaign(client, new_county, clock, today=date(2026, 11, 20))
+    person = register(client, county)
+    medical = county.tokens["medical"]
+    rows = [(person["idNumber"], "", 2025, "已参保"), (person["idNumber"], "", 2026, "已参保")]
+    assert import_history(client, medical, csv_file(rows, header=HISTORY_HEADER))["userErrors"] == []
+    lapsed = {e["node"]["idNumber"] for e in client.data(LAPSED, None, medical)["lapsedPersons"]["edges"]}
+    assert person["idNumber"] in lapsed
+    right = make_id_number("411325", date(1979, 3, 4), 611)
+    corrected = mutate(client, medical, CORRECT, "correctIdNumber", person=person["id"], idNumber=right, reason="身份证复印件")
+    assert corrected["userErrors"] == []
+    assert [(h["year"], h["enrolled"]) for h in client.data(HISTORY, {"id": right}, medical)["enrollmentHistory"]] == [
+        (2025, True), (2026, True)
+    ]
+    assert client.data(HISTORY, {"id": person["idNumber"]}, medical)["enrollmentHistory"] == []
+    lapsed = {e["node"]["idNumber"] for e in client.data(LAPSED, None, medical)["lapsedPersons"]["edges"]}
+    assert right in lapsed  # 断保 still, now under the right number
+    recorded = mutate(client, county.tokens["collector"], RECORD, "recordPersonEvent", person=person["id"], kind="ENLISTED",
+                      date="2026-10-01")
+    assert recorded["userErrors"] == [] and recorded["person"]["enrollment"]["status"] == "EXCUSED"
+    lapsed = {e["node"]["idNumber"] for e in client.data(LAPSED, None, medical)["lapsedPersons"]["edges"]}
+    assert right not in lapsed
+    no_drift(owner_db, county)
+
+
+def test_the_offered_reason_refunds_the_paid_year(client, new_county, clock, owner_db):
+    from tests.payment_support import decide, request_refund
+
+    county, _ = campaign(client, new_county, clock, today=date(2026, 11, 20))
+    person = register(client, county)
+    collector = county.tokens["collector"]
+    paid = pay(client, collector, person["idNumber"], YEAR, "400.00", date(2026, 11, 2))
+    assert paid["userErrors"] == []
+    recorded = mutate(client, collector, RECORD, "recordPersonEvent", person=person["id"], kind="DECEASED", date="2026-11-10")
+    reason = recorded["event"]["refundOffered"]
+    assert reason == "DECEASED" and recorded["event"]["refundYears"] == [YEAR]
+    requested = request_refund(client, collector, paid["payment"]["id"], reason, eventDate="2026-11-10")
+    assert requested["userErrors"] == [], requested
+    assert decide(client, county.tokens["tax"], requested["refund"]["id"])["userErrors"] == []
+    seen = read(client, county.tokens["admin"], person["idNumber"])
+    assert seen["enrollment"]["status"] == "REFUNDED"
+    assert seen["events"][0]["refundOffered"] is None  # nothing paid is left to give back
+    no_drift(owner_db, county)
