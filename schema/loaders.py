@@ -62,3 +62,51 @@ def gap_counts(context: Context, year: int) -> DataLoader[str, dict[CoverGap, in
         return DataLoader(load_fn=load)
 
     return _loader(context, f"gap_counts:{year}", factory)
+
+
+def person_events(context: Context) -> DataLoader[int, list]:
+    """Each person's life events (in force and withdrawn), one query per batch."""
+    from domain.persons.life_events import events_of
+
+    def factory(ctx: Context) -> DataLoader:
+        principal = ctx.county_caller()
+
+        async def load(ids: list[int]) -> list[Any]:
+            found = await events_of(ctx.db, principal.tenant_id, list(ids))
+            return [found[i] for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    return _loader(context, "person_events", factory)
+
+
+def person_changes(context: Context) -> DataLoader[int, list]:
+    """Each person's registration history, one query per batch."""
+    from domain.persons.edits import changes_of
+
+    def factory(ctx: Context) -> DataLoader:
+        principal = ctx.county_caller()
+
+        async def load(ids: list[int]) -> list[Any]:
+            found = await changes_of(ctx.db, principal.tenant_id, list(ids))
+            return [found[i] for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    return _loader(context, "person_changes", factory)
+
+
+def event_refund_years(context: Context) -> DataLoader[int, list[int]]:
+    """Per life event in force: the paid years it offers a refund for."""
+    from domain.persons.life_events import paid_years_offered
+
+    def factory(ctx: Context) -> DataLoader:
+        principal = ctx.county_caller()
+
+        async def load(ids: list[int]) -> list[Any]:
+            found = await paid_years_offered(ctx.db, principal.tenant_id, list(ids))
+            return [found[i] for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    return _loader(context, "event_refund_years", factory)

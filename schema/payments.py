@@ -33,6 +33,7 @@ from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
 from schema.mutations import Audit, run_mutation
 from schema.persons import filter_path
+from schema.refund_reasons import RefundReasonEnum
 from schema.relay import (
     Connection,
     Node,
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 
 
 PaymentStatusEnum = strawberry.enum(PaymentStatus, name="PaymentStatus")
-RefundReasonEnum = strawberry.enum(RefundReason, name="RefundReason")
 RefundPaybackEnum = strawberry.enum(
     RefundPayback, name="RefundPayback",
     description="How a completed refund went back: on the payment's channel (tax bureau) or from a collector's cash book.",

@@ -12,10 +12,12 @@ from domain.persons.idnumber import looks_like_id_number, mask
 from domain.persons.rules import NewPerson, shown_age, shown_birth_date, shown_id_number
 from domain.persons.store import PersonQuery, PersonRow, UnitRef
 from domain.subsidy_lists import store as subsidy_lists_store
+from schema import loaders
 from schema.enrollment import EnrollmentStatusEnum, EnrollmentType, NewbornExemptionInput, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
 from schema.mutations import Audit, object_in_scope, run_mutation
+from schema.person_events import PersonChangeType, PersonEventType
 from schema.relay import (
     Connection,
     Node,
@@ -66,6 +68,17 @@ class PersonType(Node):
         principal = info.context.county_caller()
         rows = await subsidy_lists_store.person_history(info.context.db, principal.tenant_id, self.row.id_number, year)
         return [SubsidyHistoryEntry.of(r) for r in rows]
+
+    @strawberry.field(description="Life events (died, employee insurance, moved out, enlisted), withdrawn ones too.")
+    async def events(self, info: Info) -> list[PersonEventType]:
+        return [PersonEventType.of(r) for r in await loaders.person_events(info.context).load(self.row.id)]
+
+    @strawberry.field(
+        description="Registration history, oldest first. ID numbers are masked for readers who see them masked."
+    )
+    async def changes(self, info: Info) -> list[PersonChangeType]:
+        rows = await loaders.person_changes(info.context).load(self.row.id)
+        return [PersonChangeType.of(r, self.whole) for r in rows]
 
     @strawberry.field(description="The person's enrolment for a benefit year; null if the year has no policy.")
     async def enrollment(self, info: Info, year: int) -> EnrollmentType | None:

@@ -20,6 +20,7 @@ from schema.payment_imports import (
     resolve_payment_import_node,
 )
 from schema.payments import PaymentMutations, PaymentQueries, resolve_payment_node
+from schema.person_edits import PersonEditMutations, resolve_person_event_node
 from schema.persons import PersonMutations, PersonQueries, resolve_person_node
 from schema.policy import PolicyMutations, PolicyQueries
 from schema.progress.assessment import AssessmentQueries
@@ -39,6 +40,7 @@ _NODE_RESOLVERS = {
     "Refund": resolve_refund_node,
     "PaymentImport": resolve_payment_import_node,
     "User": resolve_user_node,
+    "PersonEvent": resolve_person_event_node,
 }
 
 
@@ -67,7 +69,7 @@ class Mutation(
     AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations, PaymentMutations, RefundMutations,
     RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
-    PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations,
+    PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations, PersonEditMutations,
     UserMutations,
 ):
     pass

@@ -188,6 +188,14 @@ class ErrorCode(StrEnum):
     # day two: accounts (deactivateUser, reactivateUser, resetPassword, changePassword)
     MUST_CHANGE_PASSWORD = "MUST_CHANGE_PASSWORD"
     OWN_ACCOUNT = "OWN_ACCOUNT"
+    # day two: persons (updatePerson, correctIdNumber, transferPerson, life events)
+    NOTHING_TO_CHANGE = "NOTHING_TO_CHANGE"
+    ID_NUMBER_UNCHANGED = "ID_NUMBER_UNCHANGED"
+    ID_NUMBER_IN_USE = "ID_NUMBER_IN_USE"
+    SAME_UNIT = "SAME_UNIT"
+    EVENT_BEFORE_BIRTH = "EVENT_BEFORE_BIRTH"
+    EVENT_EXISTS = "EVENT_EXISTS"
+    EVENT_WITHDRAWN = "EVENT_WITHDRAWN"
 
 
 Params = Mapping[str, Any]

@@ -15,7 +15,11 @@ _ENROLLED_STATUSES = ", ".join(f"'{s.value}'" for s in ENROLLED)
 
 # What explains an absence (life events, roster findings): each an `EXISTS (…)` on the
 # person `{p}` for `:year`.
-EXPLAINED: tuple[str, ...] = ()
+EXPLAINED: tuple[str, ...] = (
+    # a life event in force (died, employee insurance, moved out, enlisted: domain/persons/events.py)
+    """EXISTS (SELECT 1 FROM person_event ev
+                WHERE ev.tenant_id = {p}.tenant_id AND ev.person_id = {p}.id AND ev.withdrawn_at IS NULL)""",
+)
 
 
 def _enrolled_here(years: str, tail: str) -> str:

@@ -44,6 +44,9 @@ class EnrollmentStatus(StrEnum):
     SUBSIDIZED = "SUBSIDIZED"
     REFUNDED = "REFUNDED"
     EXEMPT = "EXEMPT"  # a newborn's birth year, without paying: a parent is insured in the city (内乡)
+    # A life event before the window closed (died, employee insurance, moved out,
+    # enlisted; domain/persons/events.py): not required to enrol, nothing to collect.
+    EXCUSED = "EXCUSED"
 
 
 # Enrolled for the year: counted in progress, as a year of cover for waiting periods, and

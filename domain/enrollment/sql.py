@@ -13,9 +13,9 @@ from domain.payments.rules import PaymentStatus
 from domain.policy.rules import SubsidyMode
 from domain.refunds.rules import RefundReason, RefundStatus
 
-UNPAID, PAID, SUBSIDIZED, REFUNDED, EXEMPT = (
+UNPAID, PAID, SUBSIDIZED, REFUNDED, EXEMPT, EXCUSED = (
     EnrollmentStatus.UNPAID, EnrollmentStatus.PAID, EnrollmentStatus.SUBSIDIZED, EnrollmentStatus.REFUNDED,
-    EnrollmentStatus.EXEMPT,
+    EnrollmentStatus.EXEMPT, EnrollmentStatus.EXCUSED,
 )
 
 
@@ -92,6 +92,13 @@ def tally_upsert(source: str) -> str:
     RETURNING 1"""
 
 
+# A life event in force (domain/persons/events.py) dated before the year's window closed:
+# the year is EXCUSED instead of UNPAID (a fully subsidised year stays SUBSIDIZED).
+EXCUSED_BY_EVENT = """EXISTS (SELECT 1 FROM person_event ev
+                WHERE ev.tenant_id = :tenant AND ev.person_id = s.person_id AND ev.withdrawn_at IS NULL
+                  AND ev.date <= y.window_end)"""
+
+
 # Payments own PAID and REFUNDED, a newborn's exemption owns EXEMPT (declared and
 # withdrawn by domain/enrollment/exemptions.py): only the other years follow their subsidy.
 _KEEPS_STATUS = f"e.status IN ('{PAID}', '{REFUNDED}', '{EXEMPT}')"
@@ -112,7 +119,8 @@ amounts AS (
     SELECT s.person_id, s.unit_id, s.unit_path,
            b.code, b.mode, coalesce(b.amount, 0) AS subsidy,
            CASE WHEN b.mode = '{SubsidyMode.REIMBURSE}' THEN y.standard ELSE y.standard - coalesce(b.amount, 0) END AS due,
-           CASE WHEN b.mode = '{SubsidyMode.REIMBURSE}' THEN b.amount ELSE 0 END AS reimburse
+           CASE WHEN b.mode = '{SubsidyMode.REIMBURSE}' THEN b.amount ELSE 0 END AS reimburse,
+           {EXCUSED_BY_EVENT} AS excused
       FROM selected s
       JOIN year_policy y ON y.tenant_id = :tenant AND y.year = :year
       LEFT JOIN best b ON b.person_id = s.person_id
@@ -120,7 +128,7 @@ amounts AS (
 -- Nothing left to collect: enrolled by the subsidy, benefits from 1 January. `stored`:
 -- the person has this year's row (read once here, so the insert below need not look).
 computed AS MATERIALIZED (
-    SELECT a.*, CASE WHEN a.due = 0 THEN '{SUBSIDIZED}' ELSE '{UNPAID}' END AS status,
+    SELECT a.*, CASE WHEN a.due = 0 THEN '{SUBSIDIZED}' WHEN a.excused THEN '{EXCUSED}' ELSE '{UNPAID}' END AS status,
            CASE WHEN a.due = 0 THEN CAST(:benefit_start AS date) END AS benefit_start,
            e.person_id IS NOT NULL AS stored
       FROM amounts a

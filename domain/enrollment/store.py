@@ -166,7 +166,7 @@ async def recompute_persons(db: Db, tenant_id: int, person_ids: list[int], years
     """A few persons (a registration), for every policy year or the ones given. Waits
     for a list upload of those years in progress (the years' policy rows, shared): a
     person registered while a list naming them is uploaded is then recomputed from it."""
-    years = await _share_years(db, tenant_id, years)
+    years = await share_years(db, tenant_id, years)
     total = 0
     for year in years:
         total += await _run(db, tenant_id, year, persons_where(BY_IDS), {"person_ids": person_ids})
@@ -194,7 +194,7 @@ async def recompute_selected(db: Db, tenant_id: int, year: int, selected: str, p
     return await _run(db, tenant_id, year, selected, params, hashing=count >= _HASH_FROM)
 
 
-async def _share_years(db: Db, tenant_id: int, years: list[int] | None) -> list[int]:
+async def share_years(db: Db, tenant_id: int, years: list[int] | None) -> list[int]:
     rows = await db.execute(
         text(
             """SELECT year FROM year_policy

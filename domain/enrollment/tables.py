@@ -61,6 +61,7 @@ class EnrollmentTally(SQLModel, table=True):
     subsidized: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     refunded: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     exempt: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    excused: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Enrollment(SQLModel, table=True):

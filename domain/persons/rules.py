@@ -54,14 +54,24 @@ def check_new_person(person: NewPerson) -> tuple[list[Problem], IdNumber | None]
         parsed = parse_id_number(person.id_number)
     except IdNumberError as error:
         problems.append(error.at("idNumber"))
-    name = person.name.strip()
-    if not name:
-        problems.append(Problem(ErrorCode.EMPTY_NAME, ["name"]))
-    elif fault := name_problem(name, MAX_NAME_LENGTH):
-        problems.append(Problem(ErrorCode.INVALID_NAME, ["name"], fault.params, fault.variant))
-    if person.phone and not _PHONE.match(person.phone.strip()):
-        problems.append(Problem(ErrorCode.INVALID_PHONE, ["phone"]))
+    problems += check_details(person.name, person.phone)
     return problems, parsed
+
+
+def check_details(name: str | None, phone: str | None) -> list[Problem]:
+    """The registration details' rules (at registration and when they change): a name
+    safe to print (no leading = + - @, no control characters), a phone that looks like
+    one. None: not given."""
+    problems: list[Problem] = []
+    if name is not None:
+        name = name.strip()
+        if not name:
+            problems.append(Problem(ErrorCode.EMPTY_NAME, ["name"]))
+        elif fault := name_problem(name, MAX_NAME_LENGTH):
+            problems.append(Problem(ErrorCode.INVALID_NAME, ["name"], fault.params, fault.variant))
+    if phone and not _PHONE.match(phone.strip()):
+        problems.append(Problem(ErrorCode.INVALID_PHONE, ["phone"]))
+    return problems
 
 
 def age_at(birth: date, on: date) -> int:

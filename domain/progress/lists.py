@@ -66,8 +66,11 @@ UNPAID = "e.status = 'UNPAID'"
 PAID = "e.status = 'PAID'"
 
 
-# (an exempt newborn used no subsidy: its parent's cover enrolled it)
-SUBSIDIZED = "e.subsidy_category IS NOT NULL AND e.subsidy_amount > 0 AND e.status NOT IN ('REFUNDED', 'EXEMPT')"
+# (an exempt newborn used no subsidy: its parent's cover enrolled it; an excused year —
+# died, moved out … before the window closed — uses none either)
+SUBSIDIZED = (
+    "e.subsidy_category IS NOT NULL AND e.subsidy_amount > 0 AND e.status NOT IN ('REFUNDED', 'EXEMPT', 'EXCUSED')"
+)
 
 
 async def _rows(db: Db, tenant_id: int, year: int, path: str, condition: str, limit: int) -> list[ListRow]:

@@ -37,6 +37,7 @@ class Counts:
     subsidized: int = 0
     refunded: int = 0
     exempt: int = 0
+    excused: int = 0  # a life event before the window closed: not required to enrol
 
     @property
     def enrolled(self) -> int:
@@ -44,6 +45,7 @@ class Counts:
 
     @property
     def persons(self) -> int:
+        """The persons who must enrol (应保尽保): the excused are not among them."""
         return self.unpaid + self.paid + self.subsidized + self.refunded + self.exempt
 
 

@@ -119,7 +119,7 @@ _CHILD_COUNTS = text(
     """
     SELECT split_part(t.unit_path, '/', :segment)::bigint AS unit_id,
            sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded,
-           sum(t.exempt) AS exempt
+           sum(t.exempt) AS exempt, sum(t.excused) AS excused
       FROM enrollment_tally t
      WHERE t.tenant_id = :tenant AND t.year = :year AND t.unit_path ^@ :path
      GROUP BY 1
@@ -133,7 +133,10 @@ async def child_counts(db: Db, tenant_id: int, year: int, parent_path: str, pare
     rows = await db.execute(
         _CHILD_COUNTS, {"tenant": tenant_id, "year": year, "path": parent_path, "segment": parent_depth + 2}
     )
-    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt)) for r in rows if r.unit_id}
+    return {
+        r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt), int(r.excused))
+        for r in rows if r.unit_id
+    }
 
 
 async def targets_for(db: Db, tenant_id: int, year: int, units: Iterable[UnitRow]) -> dict[int, int]:
@@ -157,7 +160,7 @@ _ALL_COUNTS = text(
     """
     SELECT a.id::bigint AS unit_id,
            sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded,
-           sum(t.exempt) AS exempt
+           sum(t.exempt) AS exempt, sum(t.excused) AS excused
       FROM enrollment_tally t
       CROSS JOIN LATERAL unnest(string_to_array(btrim(t.unit_path, '/'), '/')) AS a(id)
      WHERE t.tenant_id = :tenant AND t.year = :year
@@ -169,7 +172,7 @@ _ALL_COUNTS = text(
 async def all_counts(db: Db, tenant_id: int, year: int) -> dict[int, Counts]:
     """Every unit's subtree at once: each tally row counts for each unit on its path."""
     rows = await db.execute(_ALL_COUNTS, {"tenant": tenant_id, "year": year})
-    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt)) for r in rows}
+    return {r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt), int(r.excused)) for r in rows}
 
 
 async def all_units(db: Db, tenant_id: int) -> list[UnitRow]:
@@ -193,15 +196,15 @@ async def take_snapshot(db: Db, tenant_id: int, year: int, day: date) -> int:
         text(
             """
             INSERT INTO progress_snapshot AS s (tenant_id, year, day, unit_id, parent_id, target, unpaid, paid,
-                                                subsidized, refunded, rank, siblings, exempt)
+                                                subsidized, refunded, rank, siblings, exempt, excused)
             SELECT :tenant, :year, :day, i.* FROM unnest(
                 CAST(:units AS bigint[]), CAST(:parents AS bigint[]), CAST(:targets AS int[]), CAST(:unpaid AS int[]),
                 CAST(:paid AS int[]), CAST(:subsidized AS int[]), CAST(:refunded AS int[]), CAST(:ranks AS int[]),
-                CAST(:siblings AS int[]), CAST(:exempt AS int[])) AS i
+                CAST(:siblings AS int[]), CAST(:exempt AS int[]), CAST(:excused AS int[])) AS i
             ON CONFLICT (tenant_id, year, day, unit_id) DO UPDATE SET
                 parent_id = EXCLUDED.parent_id, target = EXCLUDED.target, unpaid = EXCLUDED.unpaid,
                 paid = EXCLUDED.paid, subsidized = EXCLUDED.subsidized, refunded = EXCLUDED.refunded,
-                exempt = EXCLUDED.exempt, rank = EXCLUDED.rank, siblings = EXCLUDED.siblings, taken_at = now()
+                exempt = EXCLUDED.exempt, excused = EXCLUDED.excused, rank = EXCLUDED.rank, siblings = EXCLUDED.siblings, taken_at = now()
             """
         ),
         {
@@ -211,6 +214,7 @@ async def take_snapshot(db: Db, tenant_id: int, year: int, day: date) -> int:
             "paid": [r.counts.paid for r in rows], "subsidized": [r.counts.subsidized for r in rows],
             "refunded": [r.counts.refunded for r in rows], "ranks": [r.rank for r in rows],
             "siblings": [r.siblings for r in rows], "exempt": [r.counts.exempt for r in rows],
+            "excused": [r.counts.excused for r in rows],
         },
     )
     return len(rows)
@@ -218,7 +222,7 @@ async def take_snapshot(db: Db, tenant_id: int, year: int, day: date) -> int:
 
 _LATEST = text(
     """
-    SELECT DISTINCT ON (s.unit_id) s.unit_id, s.day, s.target, s.unpaid, s.paid, s.subsidized, s.refunded, s.exempt
+    SELECT DISTINCT ON (s.unit_id) s.unit_id, s.day, s.target, s.unpaid, s.paid, s.subsidized, s.refunded, s.exempt, s.excused
       FROM progress_snapshot s
      WHERE s.tenant_id = :tenant AND s.year = :year AND s.unit_id = ANY(CAST(:units AS bigint[])) AND s.day <= :day
      ORDER BY s.unit_id, s.day DESC
@@ -229,7 +233,7 @@ _LATEST = text(
 async def snapshot_figures(db: Db, tenant_id: int, year: int, unit_ids: list[int], day: date) -> dict[int, tuple[date, int, Counts]]:
     """Each unit's latest snapshot on or before `day`: (its day, target, counts)."""
     rows = await db.execute(_LATEST, {"tenant": tenant_id, "year": year, "units": unit_ids, "day": day})
-    return {r.unit_id: (r.day, r.target, Counts(r.unpaid, r.paid, r.subsidized, r.refunded, r.exempt)) for r in rows}
+    return {r.unit_id: (r.day, r.target, Counts(r.unpaid, r.paid, r.subsidized, r.refunded, r.exempt, r.excused)) for r in rows}
 
 
 async def snapshot_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None, day: date) -> list[UnitProgress]:
@@ -262,12 +266,13 @@ async def unit_history(
     if unit_id is None:
         sql = """SELECT day, sum(target) AS target, sum(unpaid) AS unpaid, sum(paid) AS paid,
                         sum(subsidized) AS subsidized, sum(refunded) AS refunded, sum(exempt) AS exempt,
+                        sum(excused) AS excused,
                         NULL::int AS rank, NULL::int AS siblings
                    FROM progress_snapshot
                   WHERE tenant_id = :tenant AND year = :year AND parent_id IS NULL AND day BETWEEN :first AND :last
                   GROUP BY day ORDER BY day"""
     else:
-        sql = """SELECT day, target, unpaid, paid, subsidized, refunded, exempt, rank, siblings
+        sql = """SELECT day, target, unpaid, paid, subsidized, refunded, exempt, excused, rank, siblings
                    FROM progress_snapshot
                   WHERE tenant_id = :tenant AND year = :year AND unit_id = :unit AND day BETWEEN :first AND :last
                   ORDER BY day"""
@@ -275,7 +280,8 @@ async def unit_history(
     flagged = await _called_in_days(db, tenant_id, year, unit_id, first, last, call_in_bottom) if unit_id else set()
     return [
         Point(
-            r.day, int(r.target), Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt)),
+            r.day, int(r.target),
+            Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt), int(r.excused)),
             r.rank, r.siblings, called_in=r.day in flagged,
         )
         for r in rows
@@ -324,7 +330,8 @@ _RECOUNT = """
            count(*) FILTER (WHERE e.status = 'UNPAID') AS unpaid, count(*) FILTER (WHERE e.status = 'PAID') AS paid,
            count(*) FILTER (WHERE e.status = 'SUBSIDIZED') AS subsidized,
            count(*) FILTER (WHERE e.status = 'REFUNDED') AS refunded,
-           count(*) FILTER (WHERE e.status = 'EXEMPT') AS exempt
+           count(*) FILTER (WHERE e.status = 'EXEMPT') AS exempt,
+           count(*) FILTER (WHERE e.status = 'EXCUSED') AS excused
       FROM enrollment e JOIN person p ON p.tenant_id = e.tenant_id AND p.id = e.person_id
      WHERE e.tenant_id = :tenant AND e.year = :year
      GROUP BY p.unit_id, p.unit_path
@@ -334,20 +341,20 @@ _RECOUNT = """
 _DRIFT = text(
     f"""
     WITH recount AS ({_RECOUNT}),
-    tally AS (SELECT unit_id, unit_path, unpaid, paid, subsidized, refunded, exempt FROM enrollment_tally
+    tally AS (SELECT unit_id, unit_path, unpaid, paid, subsidized, refunded, exempt, excused FROM enrollment_tally
                WHERE tenant_id = :tenant AND year = :year)
     SELECT coalesce(r.unit_id, t.unit_id) AS unit_id, coalesce(r.unit_path, t.unit_path) AS unit_path,
            coalesce(t.unpaid, 0) AS t_unpaid, coalesce(t.paid, 0) AS t_paid,
            coalesce(t.subsidized, 0) AS t_subsidized, coalesce(t.refunded, 0) AS t_refunded,
-           coalesce(t.exempt, 0) AS t_exempt,
+           coalesce(t.exempt, 0) AS t_exempt, coalesce(t.excused, 0) AS t_excused,
            coalesce(r.unpaid, 0) AS r_unpaid, coalesce(r.paid, 0) AS r_paid,
            coalesce(r.subsidized, 0) AS r_subsidized, coalesce(r.refunded, 0) AS r_refunded,
-           coalesce(r.exempt, 0) AS r_exempt
+           coalesce(r.exempt, 0) AS r_exempt, coalesce(r.excused, 0) AS r_excused
       FROM recount r FULL JOIN tally t ON t.unit_id = r.unit_id
      WHERE (coalesce(t.unpaid, 0), coalesce(t.paid, 0), coalesce(t.subsidized, 0), coalesce(t.refunded, 0),
-            coalesce(t.exempt, 0))
+            coalesce(t.exempt, 0), coalesce(t.excused, 0))
            IS DISTINCT FROM (coalesce(r.unpaid, 0), coalesce(r.paid, 0), coalesce(r.subsidized, 0),
-                             coalesce(r.refunded, 0), coalesce(r.exempt, 0))
+                             coalesce(r.refunded, 0), coalesce(r.exempt, 0), coalesce(r.excused, 0))
     """
 )
 
@@ -363,14 +370,14 @@ class Drift:
 async def recount(db: Db, tenant_id: int, year: int) -> dict[int, Counts]:
     """Per leaf unit, counted from the enrolment rows themselves (slow; for checks)."""
     rows = await db.execute(text(_RECOUNT), {"tenant": tenant_id, "year": year})
-    return {r.unit_id: Counts(r.unpaid, r.paid, r.subsidized, r.refunded, r.exempt) for r in rows}
+    return {r.unit_id: Counts(r.unpaid, r.paid, r.subsidized, r.refunded, r.exempt, r.excused) for r in rows}
 
 
 async def tally_drift(db: Db, tenant_id: int, year: int) -> list[Drift]:
     rows = await db.execute(_DRIFT, {"tenant": tenant_id, "year": year})
     return [
-        Drift(r.unit_id, r.unit_path, Counts(r.t_unpaid, r.t_paid, r.t_subsidized, r.t_refunded, r.t_exempt),
-              Counts(r.r_unpaid, r.r_paid, r.r_subsidized, r.r_refunded, r.r_exempt))
+        Drift(r.unit_id, r.unit_path, Counts(r.t_unpaid, r.t_paid, r.t_subsidized, r.t_refunded, r.t_exempt, r.t_excused),
+              Counts(r.r_unpaid, r.r_paid, r.r_subsidized, r.r_refunded, r.r_exempt, r.r_excused))
         for r in rows
     ]
 
@@ -385,15 +392,16 @@ async def repair_tallies(db: Db, tenant_id: int, year: int) -> list[Drift]:
             text(
                 """
                 INSERT INTO enrollment_tally (tenant_id, year, unit_id, unit_path, unpaid, paid, subsidized, refunded,
-                                              exempt)
-                VALUES (:tenant, :year, :unit, :path, :unpaid, :paid, :subsidized, :refunded, :exempt)
+                                              exempt, excused)
+                VALUES (:tenant, :year, :unit, :path, :unpaid, :paid, :subsidized, :refunded, :exempt, :excused)
                 ON CONFLICT (tenant_id, year, unit_id) DO UPDATE SET unpaid = EXCLUDED.unpaid, paid = EXCLUDED.paid,
-                    subsidized = EXCLUDED.subsidized, refunded = EXCLUDED.refunded, exempt = EXCLUDED.exempt
+                    subsidized = EXCLUDED.subsidized, refunded = EXCLUDED.refunded, exempt = EXCLUDED.exempt,
+                    excused = EXCLUDED.excused
                 """
             ),
             {"tenant": tenant_id, "year": year, "unit": d.unit_id, "path": d.unit_path, "unpaid": d.recount.unpaid,
              "paid": d.recount.paid, "subsidized": d.recount.subsidized, "refunded": d.recount.refunded,
-             "exempt": d.recount.exempt},
+             "exempt": d.recount.exempt, "excused": d.recount.excused},
         )
     return drift
 

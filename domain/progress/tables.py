@@ -65,6 +65,7 @@ class ProgressSnapshot(SQLModel, table=True):
     subsidized: int = Field(sa_column=Column(Integer, nullable=False))
     refunded: int = Field(sa_column=Column(Integer, nullable=False))
     exempt: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    excused: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     rank: int = Field(sa_column=Column(Integer, nullable=False))
     siblings: int = Field(sa_column=Column(Integer, nullable=False))  # ranked among this many
     taken_at: datetime | None = Field(default=None, sa_column=created_at_column("taken_at"))

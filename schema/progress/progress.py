@@ -48,12 +48,16 @@ class QuotaProgressType:
     rank: int = strawberry.field(description="Among its siblings: higher rate first, equal rates share a rank.")
     siblings: int = strawberry.field(description="Ranked among this many units.")
     remaining: int = strawberry.field(description="Persons still missing to reach the target.")
-    persons: int
+    persons: int = strawberry.field(description="Persons who must enrol (应保尽保): every status but EXCUSED.")
     paid: int
     subsidized: int
     unpaid: int
     refunded: int
     exempt: int = strawberry.field(description="Newborns enrolled for their birth year without paying (a parent insured).")
+    excused: int = strawberry.field(
+        description="Not required to enrol: a life event (died, employee insurance, moved out, enlisted) before the "
+        "window closed."
+    )
     measured_on: date | None = strawberry.field(description="The snapshot day of the figures; null: live.")
     year: strawberry.Private[int]
     unit_path: strawberry.Private[str]
@@ -69,7 +73,8 @@ class QuotaProgressType:
             unit=UnitType.from_row(row.unit), target=row.target, enrolled=c.enrolled, rate=float(row.rate),
             percent=_percent(c.enrolled, row.target), rank=row.rank, siblings=row.siblings,
             remaining=max(0, row.target - c.enrolled), persons=c.persons, paid=c.paid, subsidized=c.subsidized,
-            unpaid=c.unpaid, refunded=c.refunded, exempt=c.exempt, measured_on=row.measured_on, called_in=row.called_in,
+            unpaid=c.unpaid, refunded=c.refunded, exempt=c.exempt, excused=c.excused, measured_on=row.measured_on,
+            called_in=row.called_in,
             year=year, unit_path=row.unit.path,
         )
 
