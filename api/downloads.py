@@ -3,6 +3,7 @@
     GET /downloads/{year}/units/{unitCode}/unpaid.xlsx           未缴费人员名单 (催缴)
     GET /downloads/{year}/units/{unitCode}/lapsed.xlsx           断保人员名单
     GET /downloads/{year}/units/{unitCode}/never-enrolled.xlsx   漏保人员名单
+    GET /downloads/{year}/units/{unitCode}/roster-findings.xlsx  部门名册比对人员名单
     GET /downloads/{year}/units/{unitCode}/paid-posting.xlsx     已缴费人员公示 (张榜公示)
     GET /downloads/{year}/units/{unitCode}/subsidy-posting.xlsx  资助参保人员公示
     GET /downloads/{year}/units/{unitCode}/subsidy-funding.xlsx  资助资金分担表 (per child unit)
@@ -48,7 +49,7 @@ from schema.context import Context
 from schema.edge import YEARS
 from schema.errors import PublicError
 from tenants.audit import write_audit
-from tenants.messages import error_json, negotiate
+from tenants.messages import error_json, negotiate, text
 from tenants.onboarding import tenant_by_id
 from tenants.problems import ErrorCode, Params
 from tenants.session import Db
@@ -63,6 +64,8 @@ _STATUS = {
 }
 _SEX = {"M": "男", "F": "女"}
 _MODES = {SubsidyMode.AUTO_ENROLL: "全额资助", SubsidyMode.DEDUCT: "缴费时减免", SubsidyMode.REIMBURSE: "先缴后补"}
+_STATUSES = {"UNPAID": "未缴费", "PAID": "已缴费", "SUBSIDIZED": "资助参保", "REFUNDED": "已退费", "EXEMPT": "免缴",
+             "EXCUSED": "无需参保", "": "未登记年度"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,16 @@ def _gap_columns(whole: bool) -> tuple[Column, ...]:
     return tuple(c for c in _unpaid_columns(whole) if c[0] not in ("应缴金额（元）", "资助类别"))
 
 
+def _roster_columns(whole: bool) -> tuple[Column, ...]:
+    """Who a department's roster names, and what the roster says."""
+    return (
+        *_gap_columns(whole),
+        ("名册", lambda r, _: text("term.RosterKind." + (r.roster or ""), "zh_CN"), 18),
+        ("日期", lambda r, _: r.event_date.isoformat() if r.event_date else "", 12),
+        ("本年度状态", lambda r, _: _STATUSES.get(r.status, r.status), 10),
+    )
+
+
 _PAID_POSTING: tuple[Column, ...] = (
     ("村/社区", lambda r, _: r.village, 14), ("姓名", lambda r, _: r.name, 10),
     ("证件号码", lambda _, shown: shown.id_number, 22), ("个人缴费（元）", lambda r, _: r.paid_amount, 14),
@@ -120,6 +133,8 @@ SHEETS = {
               footer="上年度已参保、本年度尚未参保的人员（含历史参保记录），请逐户动员续保。"),
         Sheet("never-enrolled", "漏保人员名单", progress_lists.never_enrolled, _gap_columns, public=False,
               footer="已登记但从未参保的居民，请逐户核实并动员参保。"),
+        Sheet("roster-findings", "部门名册比对人员名单", progress_lists.roster_found, _roster_columns, public=False,
+              footer="职工医保参保、死亡、异地参保人员：本年度无需催缴；已缴费的可按对应原因办理退费。"),
         Sheet(
             "paid-posting", "城乡居民医保已缴费人员公示", progress_lists.paid, lambda _: _PAID_POSTING, public=True,
             footer="公示期不少于5个工作日。如有异议，请向村（社区）征缴经办人员或乡镇征缴专班反映。",

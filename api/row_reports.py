@@ -40,6 +40,8 @@ async def _may_read(context: Context, report: StoredReport) -> bool:
         return await context.may(category_object(report.year, report.category_code or ""), "read")
     if report.kind is RowReportKind.PAYMENT_IMPORT:
         return await may_list_imports(context)
+    if report.kind is RowReportKind.ROSTER:
+        return await context.may("roster", "upload")
     return await context.may("history", "import")
 
 

@@ -9,6 +9,7 @@ import domain.persons.tables  # noqa: F401
 import domain.policy.tables  # noqa: F401
 import domain.progress.tables  # noqa: F401
 import domain.refunds.tables  # noqa: F401
+import domain.rosters.tables  # noqa: F401
 import domain.row_reports.tables  # noqa: F401
 import domain.subsidy_lists.tables  # noqa: F401
 import tenants.audit  # noqa: F401

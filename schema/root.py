@@ -29,6 +29,7 @@ from schema.progress.progress import ProgressMutations, ProgressQueries
 from schema.progress.quotas import QuotaMutations, QuotaQueries
 from schema.refunds import RefundMutations, RefundQueries, resolve_refund_node
 from schema.relay import Node, from_global_id
+from schema.rosters import RosterMutations, RosterQueries, resolve_roster_batch_node, resolve_roster_finding_node
 from schema.subsidy_lists import SubsidyMutations, SubsidyQueries
 from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_unit_node
 from schema.users import UserMutations, UserQueries, resolve_user_node
@@ -41,6 +42,8 @@ _NODE_RESOLVERS = {
     "PaymentImport": resolve_payment_import_node,
     "User": resolve_user_node,
     "PersonEvent": resolve_person_event_node,
+    "RosterBatch": resolve_roster_batch_node,
+    "RosterFinding": resolve_roster_finding_node,
 }
 
 
@@ -50,7 +53,7 @@ class Query(
     RemittanceQueries, ReimbursementQueries, ReconciliationQueries,
     QuotaQueries, ProgressQueries, FieldListQueries, AssessmentQueries,
     PaymentImportQueries, EnrollmentHistoryQueries, CoverageQueries,
-    UserQueries,
+    UserQueries, RosterQueries,
 ):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -70,7 +73,7 @@ class Mutation(
     RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
     PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations, PersonEditMutations,
-    UserMutations,
+    UserMutations, RosterMutations,
 ):
     pass
 

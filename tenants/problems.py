@@ -196,6 +196,8 @@ class ErrorCode(StrEnum):
     EVENT_BEFORE_BIRTH = "EVENT_BEFORE_BIRTH"
     EVENT_EXISTS = "EVENT_EXISTS"
     EVENT_WITHDRAWN = "EVENT_WITHDRAWN"
+    # data matching: rosters from other departments (uploadRoster)
+    MISSING_DATE = "MISSING_DATE"
 
 
 Params = Mapping[str, Any]

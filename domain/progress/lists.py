@@ -43,6 +43,8 @@ class ListRow:
     subsidy_amount: Decimal
     subsidy_mode: str | None
     benefit_start: date | None
+    roster: str | None = None  # roster findings: the roster's kind (domain/rosters)
+    event_date: date | None = None  # and the date it gives
 
 
 _SELECT = """
@@ -133,3 +135,30 @@ async def never_enrolled(db: Db, tenant_id: int, year: int, path: str, limit: in
 async def subsidy_recipients(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
     """Persons a subsidy applies to this year (八公山: 财政资助人员名单 posted in every village)."""
     return await _rows(db, tenant_id, year, path, SUBSIDIZED, limit)
+
+
+# The newest version of each roster kind of the year (domain/rosters/store.py).
+_FOUND = """
+    SELECT coalesce(top.name, '') AS township, v.name AS village, p.name, p.id_number, p.sex, p.birth_date, p.phone,
+           coalesce(e.status, ''), coalesce(e.amount_due, 0), coalesce(e.paid_amount, 0), NULL, 0, NULL, NULL,
+           f.kind, f.event_date
+      FROM roster_finding f
+      JOIN person p ON p.tenant_id = f.tenant_id AND p.id = f.person_id
+      LEFT JOIN enrollment e ON e.tenant_id = p.tenant_id AND e.person_id = p.id AND e.year = :year
+      JOIN unit v ON v.tenant_id = p.tenant_id AND v.id = p.unit_id
+      LEFT JOIN unit top ON top.tenant_id = p.tenant_id AND top.id = split_part(p.unit_path, '/', 2)::bigint
+     WHERE f.tenant_id = :tenant AND f.year = :year AND p.unit_path ^@ :path
+       AND f.batch_id IN (SELECT DISTINCT ON (kind) id FROM roster_batch
+                           WHERE tenant_id = :tenant AND year = :year ORDER BY kind, version DESC)
+     ORDER BY p.unit_path, p.id, f.kind
+     LIMIT :limit
+"""
+
+
+async def roster_found(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
+    """Persons on a department's roster of the year (职工医保, 死亡, 异地参保): not to chase."""
+    result = await db.execute(text(_FOUND), {"tenant": tenant_id, "year": year, "path": path, "limit": limit + 1})
+    rows = [ListRow(*r) for r in result]
+    if len(rows) > limit:
+        raise TooManyRows(limit)
+    return rows

@@ -19,6 +19,7 @@ class RowReportKind(StrEnum):
     SUBSIDY_LIST = "SUBSIDY_LIST"
     PAYMENT_IMPORT = "PAYMENT_IMPORT"
     HISTORY_IMPORT = "HISTORY_IMPORT"
+    ROSTER = "ROSTER"
 
 
 @dataclass(frozen=True)
