@@ -30,6 +30,7 @@ from schema.refunds import RefundMutations, RefundQueries, resolve_refund_node
 from schema.relay import Node, from_global_id
 from schema.subsidy_lists import SubsidyMutations, SubsidyQueries
 from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_unit_node
+from schema.unit_changes import UnitChangeMutations
 
 _NODE_RESOLVERS = {
     "Unit": resolve_unit_node,
@@ -65,6 +66,7 @@ class Mutation(
     RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
     PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations,
+    UnitChangeMutations,
 ):
     pass
 

@@ -185,6 +185,12 @@ class ErrorCode(StrEnum):
     INVALID_ASSESSMENT = "INVALID_ASSESSMENT"
     NO_ASSESSMENT_RULES = "NO_ASSESSMENT_RULES"
     NO_SNAPSHOT = "NO_SNAPSHOT"
+    # day two: units (updateUnit, mergeUnits, retireUnit; retired units refused as targets)
+    UNIT_RETIRED = "UNIT_RETIRED"
+    MERGE_SAME_UNIT = "MERGE_SAME_UNIT"
+    MERGE_LEVEL_MISMATCH = "MERGE_LEVEL_MISMATCH"
+    UNIT_NOT_EMPTY = "UNIT_NOT_EMPTY"
+    UNIT_BUSY = "UNIT_BUSY"
 
 
 Params = Mapping[str, Any]

@@ -25,13 +25,14 @@ class UnitRow:
     kind: UnitKind
     path: str
     depth: int
+    retired: bool = False  # merged or emptied (day two): kept for history, takes nothing new
 
 
-_COLUMNS = (Unit.id, Unit.parent_id, Unit.code, Unit.name, Unit.kind, Unit.path, Unit.depth)
+_COLUMNS = (Unit.id, Unit.parent_id, Unit.code, Unit.name, Unit.kind, Unit.path, Unit.depth, Unit.retired)
 
 
 def _row(r) -> UnitRow:  # noqa: ANN001
-    return UnitRow(r.id, r.parent_id, r.code, r.name, UnitKind(r.kind), r.path, r.depth)
+    return UnitRow(r.id, r.parent_id, r.code, r.name, UnitKind(r.kind), r.path, r.depth, r.retired)
 
 
 def visible_to(scope_path: str):  # noqa: ANN201 (a SQL expression)
