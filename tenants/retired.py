@@ -9,12 +9,13 @@ from tenants.session import Db
 
 
 async def lock_for_registration(db: Db, tenant_id: int, unit_id: int, field: str = "unit") -> str:
-    """A unit about to receive a person, FOR SHARE (registrations do not wait on each
-    other, a merge waits for them and they for a merge): its path as of now, or
-    UNIT_RETIRED when it was merged or retired meanwhile."""
+    """A unit about to receive a person, FOR KEY SHARE: registrations neither wait on
+    each other nor on the persons counter's UPDATE (two registrations of one number
+    would deadlock under FOR SHARE), but a merge's FOR UPDATE waits for them and they
+    for it. Its path as of now, or UNIT_RETIRED when it was merged or retired meanwhile."""
     row = (
         await db.execute(
-            text("SELECT code, name, path, retired FROM unit WHERE tenant_id = :t AND id = :id FOR SHARE"),
+            text("SELECT code, name, path, retired FROM unit WHERE tenant_id = :t AND id = :id FOR KEY SHARE"),
             {"t": tenant_id, "id": unit_id},
         )
     ).first()

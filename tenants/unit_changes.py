@@ -12,7 +12,7 @@ retired, never deleted: old payments, refunds and snapshots still name it.
 Locks, always in this order, so a merge and a payment never wait on each other crosswise:
 
 1. the unit rows (source subtree and target) FOR UPDATE, by id. A registration takes
-   its unit FOR SHARE first (`lock_for_registration`), so it either lands before the
+   its unit FOR KEY SHARE first (`lock_for_registration`), so it either lands before the
    merge (and moves with it) or, after it, finds the unit retired;
 2. the persons, by the UPDATE that moves them. `record_payment` reads its person FOR
    SHARE before it locks the enrolment: a payment under way finishes first (its row is

@@ -97,7 +97,7 @@ async def register_person(
         )
     if problems:
         raise Rejected(problems)
-    # The unit FOR SHARE, its path read under the lock: a merge under way finishes first
+    # The unit FOR KEY SHARE, its path read under the lock: a merge under way finishes first
     # (the unit is then retired: refused) or waits for this registration (day two).
     unit_path = await lock_for_registration(db, tenant_id, unit.id)
     # ON CONFLICT: of two concurrent registrations one inserts, the other finds the row.
