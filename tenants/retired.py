@@ -8,6 +8,11 @@ from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 
+def label(code: str, name: str) -> str:
+    """How messages name a unit: its code and its name."""
+    return f"{code} {name}"
+
+
 async def lock_for_registration(db: Db, tenant_id: int, unit_id: int, field: str = "unit") -> str:
     """A unit about to receive a person, FOR KEY SHARE: registrations neither wait on
     each other nor on the persons counter's UPDATE (two registrations of one number
@@ -22,7 +27,7 @@ async def lock_for_registration(db: Db, tenant_id: int, unit_id: int, field: str
     if row is None:
         raise Rejected([Problem(ErrorCode.NOT_FOUND, [field], variant="UNIT")])
     if row.retired:
-        raise Rejected([Problem(ErrorCode.UNIT_RETIRED, [field], {"unit": f"{row.code} {row.name}"})])
+        raise Rejected([Problem(ErrorCode.UNIT_RETIRED, [field], {"unit": label(row.code, row.name)})])
     return row.path
 
 
@@ -36,4 +41,4 @@ async def retired_problems(db: Db, tenant_id: int, fields: dict[int, list[str]])
                  WHERE tenant_id = :t AND id = ANY(CAST(:ids AS bigint[])) AND retired"""),
         {"t": tenant_id, "ids": list(fields)},
     )
-    return [Problem(ErrorCode.UNIT_RETIRED, fields[r.id], {"unit": f"{r.code} {r.name}"}) for r in rows]
+    return [Problem(ErrorCode.UNIT_RETIRED, fields[r.id], {"unit": label(r.code, r.name)}) for r in rows]

@@ -341,16 +341,17 @@ def test_payments_racing_a_merge_leave_one_consistent_state(client, new_county, 
     set_quotas(client, admin, 2027, {source: 24, target: 6})
     outcomes: list[list] = []
     merged: list[dict] = []
-    start = threading.Barrier(2)
+    under_way = threading.Event()
 
     def payer() -> None:
-        start.wait()
-        for person in people:
+        for n, person in enumerate(people):
+            if n == 4:
+                under_way.set()  # the merge starts while the next 20 payments go on
             outcomes.append(codes(pay(client, collector, person, 2027, "400.00", IN_WINDOW)))
 
     def merger() -> None:
-        start.wait()
-        time.sleep(random.uniform(0.05, 0.3))
+        under_way.wait(60)
+        time.sleep(random.uniform(0, 0.1))
         merged.append(merge(client, admin, source, target))
 
     threads = [threading.Thread(target=payer), threading.Thread(target=merger)]
@@ -367,3 +368,19 @@ def test_payments_racing_a_merge_leave_one_consistent_state(client, new_county, 
     assert (line["target"], line["persons"], line["paid"]) == (30, 24, 24)
     held = client.data(HELD, {"year": 2027}, collector)["cashHeld"]
     assert [(h["payments"], h["amount"]) for h in held] == [(24, "9600.00")]
+    # it was a race: payments were written before the merge and after it
+    order = [r[0] for r in audit_rows(owner_db, county, "recordPayment")]
+    assert order and set(order) == {"ok"}
+    assert 0 < _payments_before_merge(owner_db, county) < len(people)
+
+
+def _payments_before_merge(owner_db, county) -> int:
+    async def read(db):
+        return await db.scalar(
+            text("""SELECT count(*) FROM audit_log p, audit_log m
+                     WHERE p.tenant_id = :t AND m.tenant_id = :t AND p.operation = 'recordPayment'
+                       AND m.operation = 'mergeUnits' AND m.outcome = 'ok' AND p.id < m.id"""),
+            {"t": tenant_of(county)},
+        )
+
+    return owner_db(read, tenant_of(county))
