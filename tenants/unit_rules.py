@@ -31,7 +31,7 @@ class UnitState:
     def label(self) -> str:
         return f"{self.code} {self.name}"
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, object]:
         """What the audit trail keeps of it (before → after)."""
         return {"code": self.code, "name": self.name, "kind": str(self.kind), "path": self.path,
                 "retired": self.retired, "persons": self.persons}

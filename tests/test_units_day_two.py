@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from schema.relay import from_global_id
 from tests.payment_support import campaign, new_person, pay, tally_matches_recount
-from tests.quota_support import by_code, progress, set_quotas, subtree_recount
+from tests.quota_support import UNPAID, by_code, progress, set_quotas, subtree_recount
 from tests.support import CREATE_USER, PASSWORD, PERSONS, REGISTER, UNIT_BY_CODE, new_id_number
 
 UPDATE = """
@@ -193,6 +193,9 @@ def test_merge_villages_moves_persons_payments_cash_quotas_and_collector(client,
         15, recount["persons"], recount["enrolled"], recount["paid"], recount["unpaid"]
     )
     assert (line["persons"], line["paid"]) == (4, 2)
+    unpaid = client.data(UNPAID, {"year": 2027, "unit": target, "first": 50}, collector)["unpaidPersons"]
+    assert unpaid["totalCount"] == recount["unpaid"] == 2
+    assert {e["node"]["unit"]["code"] for e in unpaid["edges"]} == {county.code + "300202"}
     top = by_code(progress(client, admin, 2027))[county.code + "300"]
     assert (top["persons"], top["enrolled"]) == (4, 2)
     tallies, counted = tally_matches_recount(owner_db, county.id)
@@ -234,6 +237,11 @@ def test_township_merge_moves_villages_under_the_target(client, new_county, cloc
     assert pay(client, county.tokens["collector2"], in_source[0], 2027, "400.00", IN_WINDOW)["userErrors"] == []
     set_quotas(client, admin, 2027, {source: 20, target: 30, county.units["300201"]: 8})
     target_path = unit_node(client, county, target)["path"]
+    staff = client.data(CREATE_USER, {"input": {"username": "banchang", "password": PASSWORD, "role": "TOWNSHIP_STAFF",
+                                                "scope": source}}, admin)["createUser"]
+    assert staff["userErrors"] == []
+    banchang = client.login(county.code, "banchang", PASSWORD)
+    assert set(persons_seen(client, banchang)) == set(in_source)
 
     result = merge(client, admin, source, target)
     assert result["userErrors"] == []
@@ -245,6 +253,8 @@ def test_township_merge_moves_villages_under_the_target(client, new_county, cloc
     # the target township's staff sees the persons of the villages it received
     seen = persons_seen(client, county.tokens["township"])
     assert set(seen) == {*in_source, in_target}
+    # the old township's staff now work for the new one
+    assert set(persons_seen(client, banchang)) == {*in_source, in_target}
     top = by_code(progress(client, admin, 2027))
     assert county.code + "300" not in top
     line = top[county.code + "100"]
