@@ -18,9 +18,12 @@ Locks, always in this order, so a merge and a payment never wait on each other c
    SHARE before it locks the enrolment: a payment under way finishes first (its row is
    then moved by the later statements, which see it); a later one waits and reads the
    moved person;
-3. `enrollment` IN SHARE MODE (as `repair_tallies`): enrolment writers in flight finish
+3. the payments and remittances, by the UPDATEs that move them: a refund or a
+   declaration holding one of those rows finishes first (it takes the enrolment and
+   tally locks only after its row lock, and the merge holds none of those yet);
+4. `enrollment` IN SHARE MODE (as `repair_tallies`): enrolment writers in flight finish
    first, later ones wait for the commit, so no status change lands on a moved tally;
-4. tallies, payments, remittances, users, quotas.
+5. tallies, users, quotas, the unit rows' new paths.
 
 A deadlock or serialization failure despite this (a request doing several mutations
 holding other locks) rolls the attempt back and tries again; `UNIT_BUSY` if it keeps
@@ -168,8 +171,8 @@ async def merge_units(db: Db, tenant_id: int, source_id: int, target_id: int, to
     report.children = sorted(u.code for u in locked.values() if u.parent_id == source_id)
     moved = {"t": tenant_id, "from": source_id, "into": target_id, "from_path": source.path, "into_path": target.path}
     report.persons = await _move_persons(db, moved)
-    await db.execute(text("LOCK TABLE enrollment IN SHARE MODE"))
-    await _move_tallies(db, moved)
+    # Payments and remittances before the table lock: a refund or a declaration holding
+    # one of their rows finishes first (it takes `enrollment` after its row lock).
     report.payments = await _count(db, """UPDATE payment
            SET unit_id = CASE WHEN unit_id = :from THEN :into ELSE unit_id END,
                unit_path = :into_path || substr(unit_path, length(:from_path) + 1)
@@ -177,6 +180,8 @@ async def merge_units(db: Db, tenant_id: int, source_id: int, target_id: int, to
     report.remittances = await _count(db, """UPDATE remittance
            SET unit_path = :into_path || substr(unit_path, length(:from_path) + 1)
          WHERE tenant_id = :t AND unit_path ^@ :from_path RETURNING 1""", moved)
+    await db.execute(text("LOCK TABLE enrollment IN SHARE MODE"))
+    await _move_tallies(db, moved)
     report.users = list((await db.execute(
         text("""UPDATE app_user SET scope_unit_id = :into WHERE tenant_id = :t AND scope_unit_id = :from
                 RETURNING id"""), moved,

@@ -394,3 +394,45 @@ def _payments_before_merge(owner_db, county) -> int:
         )
 
     return owner_db(read, tenant_of(county))
+
+
+# --- the quota rule of a merge, pure -----------------------------------------------------
+
+
+def test_merged_quota_sums_what_each_unit_was_measured_against():
+    from tenants.unit_rules import merged_quota
+
+    def after(quotas: dict[str, int], source: str = "/1/", target: str = "/2/"):
+        from domain.progress.rules import rolled_targets
+
+        rolled = rolled_targets(quotas, [source, target])
+        return merged_quota(2027, quotas, rolled[source], rolled[target], source, target).after
+
+    assert after({"/1/": 10, "/2/": 5}) == 15  # two villages
+    assert after({"/1/": 10}) == 10  # the target had none
+    assert after({"/2/": 5}) is None  # nothing to move
+    assert after({}) is None
+    # townships: quotas of the villages below move with them and roll up by themselves …
+    assert after({"/1/11/": 4, "/2/21/": 6}) is None
+    # … unless the target has its own quota, which wins over those below it
+    assert after({"/1/11/": 4, "/2/": 6}) == 10
+    # a source's own quota joins what the target was measured against
+    assert after({"/1/": 9, "/1/11/": 4, "/2/21/": 6, "/2/22/": 1}) == 16
+
+
+def test_merge_rules_pure():
+    from tenants.kinds import UnitKind
+    from tenants.unit_rules import UnitState, check_merge
+
+    def state(i: int, kind: UnitKind, path: str, retired: bool = False) -> UnitState:
+        return UnitState(i, None, f"c{i}", f"n{i}", kind, path, path.count("/") - 1, retired, 0)
+
+    village, community = state(1, UnitKind.VILLAGE, "/9/1/"), state(2, UnitKind.COMMUNITY, "/9/2/")
+    town, township = state(3, UnitKind.TOWN, "/3/"), state(4, UnitKind.TOWNSHIP, "/4/")
+    assert check_merge(village, community) == [] and check_merge(town, township) == []
+    assert [p.code for p in check_merge(village, town)] == ["MERGE_LEVEL_MISMATCH"]
+    assert [p.code for p in check_merge(state(5, UnitKind.SCHOOL, "/5/"), village)] == ["MERGE_LEVEL_MISMATCH"]
+    special, inner = state(6, UnitKind.SPECIAL, "/6/"), state(7, UnitKind.SPECIAL, "/6/7/")
+    assert [(p.code, p.variant) for p in check_merge(special, inner)] == [("MERGE_SAME_UNIT", "INSIDE")]
+    gone = state(8, UnitKind.VILLAGE, "/9/8/", retired=True)
+    assert [(p.code, p.field) for p in check_merge(gone, village)] == [("UNIT_RETIRED", ["from"])]
