@@ -436,3 +436,44 @@ def test_merge_rules_pure():
     assert [(p.code, p.variant) for p in check_merge(special, inner)] == [("MERGE_SAME_UNIT", "INSIDE")]
     gone = state(8, UnitKind.VILLAGE, "/9/8/", retired=True)
     assert [(p.code, p.field) for p in check_merge(gone, village)] == [("UNIT_RETIRED", ["from"])]
+
+
+def test_registrations_racing_a_merge_land_before_it_or_are_refused(client, new_county, clock, owner_db):
+    county, _ = campaign(client, new_county, clock, today=TODAY)
+    admin = county.tokens["admin"]
+    source, target = county.units["300201"], county.units["300202"]
+    answers: list[list] = []
+    under_way = threading.Event()
+
+    def registrar() -> None:
+        for n in range(16):
+            if n == 3:
+                under_way.set()
+            variables = {"input": {"idNumber": new_id_number(), "name": f"新{n}", "unit": source}}
+            answers.append(codes(client.data(REGISTER, variables, county.tokens["medical"])["registerPerson"]))
+
+    def merger() -> None:
+        under_way.wait(60)
+        assert merge(client, admin, source, target)["userErrors"] == []
+
+    threads = [threading.Thread(target=registrar), threading.Thread(target=merger)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    landed = answers.count([])
+    assert landed + answers.count([("UNIT_RETIRED", ["unit"])]) == 16 and landed >= 3
+    assert persons_seen(client, admin) == {k: county.code + "300202" for k in persons_seen(client, admin)}
+    assert len(persons_seen(client, admin)) == landed
+    tallies, counted = tally_matches_recount(owner_db, county.id)
+    assert tallies == counted
+
+    async def counters(db):
+        rows = await db.execute(
+            text("""SELECT u.code, u.persons, (SELECT count(*) FROM person p WHERE p.tenant_id = u.tenant_id
+                                                AND p.unit_id = u.id) FROM unit u WHERE u.tenant_id = :t"""),
+            {"t": tenant_of(county)},
+        )
+        return [tuple(r) for r in rows if r[1] != r[2]]
+
+    assert owner_db(counters, tenant_of(county)) == []
