@@ -77,6 +77,10 @@ class UnitType(Node):
     async def parent(self, info: Info) -> UnitType | None:
         return await load_unit(info, self.row.parent_id)
 
+    @strawberry.field(description="A merged unit: the unit it went into (mergeUnits), if the caller may see it.")
+    async def merged_into(self, info: Info) -> UnitType | None:
+        return await load_unit(info, self.row.merged_into_id)
+
     @strawberry.field
     async def children(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[UnitType]:
         return await unit_connection(info, self.row.id, first, after)

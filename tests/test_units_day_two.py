@@ -30,7 +30,7 @@ mutation($input: RetireUnitInput!) {
   retireUnit(input: $input) { unit { id code retired } userErrors { field code message } }
 }"""
 
-NODE = "query($id: ID!) { node(id: $id) { ... on Unit { code name path retired parent { code } } } }"
+NODE = "query($id: ID!) { node(id: $id) { ... on Unit { code name path retired parent { code } mergedInto { code } } } }"
 HELD = "query($year: Int!) { cashHeld(year: $year) { username payments amount unit { code } } }"
 IN_WINDOW = date(2026, 10, 8)
 TODAY = date(2026, 10, 10)
@@ -184,6 +184,7 @@ def test_merge_villages_moves_persons_payments_cash_quotas_and_collector(client,
     # the old village: retired, still readable, out of live progress; quotas summed
     old = unit_node(client, county, source)
     assert old["retired"] is True and old["code"] == county.code + "300201"
+    assert old["mergedInto"] == {"code": county.code + "300202"}
     township = county.units["300"]
     rows = by_code(progress(client, admin, 2027, township))
     assert list(rows) == [county.code + "300202"]
