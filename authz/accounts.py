@@ -16,6 +16,7 @@ from tenants.kinds import LEAF_KINDS, TOWNSHIP_LEVEL, DepartmentCode, UnitKind
 from tenants.models import Department, Tenant, Unit
 from tenants.onboarding import bump_authz_version
 from tenants.problems import ErrorCode, Problem, Rejected
+from tenants.retired import retired_problems
 from tenants.session import Db
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
@@ -152,6 +153,8 @@ async def check_role_sense(db: Db, tenant_id: int, user: NewUser) -> tuple[list[
             problems.append(Problem(ErrorCode.INVALID_SCOPE, ["scope"], {"kind": kind}, "COLLECTOR"))
         elif user.role is Role.TOWNSHIP_STAFF and kind not in TOWNSHIP_LEVEL | {UnitKind.SPECIAL}:
             problems.append(Problem(ErrorCode.INVALID_SCOPE, ["scope"], {"kind": kind}, "TOWNSHIP"))
+        else:
+            problems += await retired_problems(db, tenant_id, {user.scope_unit_id: ["scope"]})
     if user.role is Role.DEPARTMENT_STAFF:
         if user.department is None:
             problems.append(Problem(ErrorCode.DEPARTMENT_REQUIRED, ["department"]))

@@ -78,6 +78,13 @@ class Context:
                 self.db, identity.tenant_id, identity.subject_id, identity.session_version
             )
 
+    async def reload_principal(self) -> None:
+        """The caller as the database has it now, and fresh loaders: a merge of units
+        (day two) committed while this request waited on its locks may have moved the
+        caller's scope along with the rows it acts on."""
+        self.loaders.clear()
+        await self.authenticate()
+
     # -- for queries: exceptions that reach the client unmasked
     def caller(self) -> Principal:
         if self.principal is None:

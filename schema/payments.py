@@ -206,6 +206,8 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
     recorder = Recorder(principal.subject, principal.id, await _recorder_kind(info, principal))
     recorded = await record_payment(context.db, principal.tenant_id, person, policy, new, recorder, context.services.clock.now())
     payment = recorded.payment
+    if payment.unit_path != person.unit_path and not recorded.replayed:
+        await context.reload_principal()  # the person's village was merged meanwhile
     audit.entity, audit.entity_id = "payment", payment.id
     audit.after = {
         "idNumber": mask(person.id_number), "year": payment.year, "amount": str(payment.amount),

@@ -32,6 +32,7 @@ from schema.relay import Node, from_global_id
 from schema.rosters import RosterMutations, RosterQueries, resolve_roster_batch_node, resolve_roster_finding_node
 from schema.subsidy_lists import SubsidyMutations, SubsidyQueries
 from schema.tenants import TenantMutations, TenantQueries, TenantType, resolve_unit_node
+from schema.unit_changes import UnitChangeMutations
 from schema.users import UserMutations, UserQueries, resolve_user_node
 
 _NODE_RESOLVERS = {
@@ -73,7 +74,7 @@ class Mutation(
     RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
     PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations, PersonEditMutations,
-    UserMutations, RosterMutations,
+    UserMutations, RosterMutations, UnitChangeMutations,
 ):
     pass
 

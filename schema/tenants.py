@@ -30,6 +30,7 @@ from tenants.onboarding import (
     validate_onboarding,
 )
 from tenants.problems import ErrorCode, Problem, Rejected
+from tenants.retired import retired_problems
 from tenants.tree import (
     ROOT,
     UnitSpec,
@@ -61,15 +62,24 @@ class UnitType(Node):
     name: str
     kind: UnitKindEnum
     path: str
+    retired: bool = strawberry.field(description="Merged into another unit or closed (day two): kept for history, "
+                                     "takes no new persons, transfers, quotas or user scopes.")
     row: strawberry.Private[UnitRow]
 
     @classmethod
     def from_row(cls, row: UnitRow) -> UnitType:
-        return cls(id=to_global_id("Unit", row.id), code=row.code, name=row.name, kind=row.kind, path=row.path, row=row)
+        return cls(
+            id=to_global_id("Unit", row.id), code=row.code, name=row.name, kind=row.kind, path=row.path,
+            retired=row.retired, row=row,
+        )
 
     @strawberry.field
     async def parent(self, info: Info) -> UnitType | None:
         return await load_unit(info, self.row.parent_id)
+
+    @strawberry.field(description="A merged unit: the unit it went into (mergeUnits), if the caller may see it.")
+    async def merged_into(self, info: Info) -> UnitType | None:
+        return await load_unit(info, self.row.merged_into_id)
 
     @strawberry.field
     async def children(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[UnitType]:
@@ -197,6 +207,8 @@ async def _add_units(info: Info, input: AddUnitsInput, audit: Audit) -> list[Uni
         found = await find_anchor(context.db, tenant_id, parent_id) if parent_id is not None else None
         if found is None:
             raise Rejected([Problem(ErrorCode.NOT_FOUND, ["parent"], variant="UNIT")])
+        if retired := await retired_problems(context.db, tenant_id, {found.id: ["parent"]}):
+            raise Rejected(retired)
         anchor = found
     flat = flatten(to_specs(input.units))
     taken = await existing_codes(context.db, tenant_id, [u.code for u in flat])

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -58,6 +59,8 @@ class Unit(SQLModel, table=True):
     __tablename__ = "unit"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "parent_id"], ["unit.tenant_id", "unit.id"]),
+        ForeignKeyConstraint(["tenant_id", "merged_into_id"], ["unit.tenant_id", "unit.id"], name="unit_merged_into_fkey"),
+        CheckConstraint("retired OR merged_into_id IS NULL", name="unit_merged_retired_check"),
         UniqueConstraint("tenant_id", "code"),
         enum_check("kind", UnitKind, "unit_kind_check"),
         CheckConstraint("length(btrim(name)) > 0", name="unit_name_check"),
@@ -77,6 +80,11 @@ class Unit(SQLModel, table=True):
     # Persons registered directly in this unit, moved with each registration: a
     # township's total is a sum over its few units, not a count of 60,000 rows.
     persons: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Day two: a merged or emptied division is retired, never deleted: old payments,
+    # refunds, snapshots and the audit trail still name it (migration 0015c).
+    retired: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    merged_into_id: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class Department(SQLModel, table=True):

@@ -198,6 +198,12 @@ class ErrorCode(StrEnum):
     EVENT_WITHDRAWN = "EVENT_WITHDRAWN"
     # data matching: rosters from other departments (uploadRoster)
     MISSING_DATE = "MISSING_DATE"
+    # day two: units (updateUnit, mergeUnits, retireUnit; retired units refused as targets)
+    UNIT_RETIRED = "UNIT_RETIRED"
+    MERGE_SAME_UNIT = "MERGE_SAME_UNIT"
+    MERGE_LEVEL_MISMATCH = "MERGE_LEVEL_MISMATCH"
+    UNIT_NOT_EMPTY = "UNIT_NOT_EMPTY"
+    UNIT_BUSY = "UNIT_BUSY"
 
 
 Params = Mapping[str, Any]

@@ -25,13 +25,17 @@ class UnitRow:
     kind: UnitKind
     path: str
     depth: int
+    retired: bool = False  # merged or emptied (day two): kept for history, takes nothing new
+    merged_into_id: int | None = None  # a merged unit: the unit it went into
 
 
-_COLUMNS = (Unit.id, Unit.parent_id, Unit.code, Unit.name, Unit.kind, Unit.path, Unit.depth)
+_COLUMNS = (
+    Unit.id, Unit.parent_id, Unit.code, Unit.name, Unit.kind, Unit.path, Unit.depth, Unit.retired, Unit.merged_into_id,
+)
 
 
 def _row(r) -> UnitRow:  # noqa: ANN001
-    return UnitRow(r.id, r.parent_id, r.code, r.name, UnitKind(r.kind), r.path, r.depth)
+    return UnitRow(r.id, r.parent_id, r.code, r.name, UnitKind(r.kind), r.path, r.depth, r.retired, r.merged_into_id)
 
 
 def visible_to(scope_path: str):  # noqa: ANN201 (a SQL expression)

@@ -31,7 +31,7 @@ from domain.payments.rules import (
     check_new_payment,
     shanghai_day,
 )
-from domain.persons.store import PersonRow
+from domain.persons.store import PersonRow, person_for_share
 from domain.policy.rules import YearPolicy
 from tenants.pages import Page, newest_first
 from tenants.problems import ErrorCode, Problem, Rejected
@@ -286,6 +286,9 @@ async def record_payment(
     problems = check_new_payment(new, now)
     if problems:
         raise Rejected(problems)
+    # Before the enrolment lock (tenants/unit_changes.py orders its locks so): the
+    # person's unit as it is now, if a merge of their village moved them meanwhile.
+    person = await person_for_share(db, tenant_id, person.id)
     enrollment = await _lock_enrollment(db, tenant_id, person.id, new.year)
     if enrollment is None:
         raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": new.year})])

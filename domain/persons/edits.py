@@ -18,6 +18,7 @@ from domain.persons.rules import PERSON_UNIT_KINDS, check_details
 from domain.persons.store import PersonRow, UnitRef, count_registered, holder_label
 from tenants.kinds import UnitKind
 from tenants.problems import ErrorCode, Problem, Rejected
+from tenants.retired import retired_problems
 from tenants.session import Db
 
 _PERSON_COLUMNS = "id, id_number, name, birth_date, sex, unit_id, unit_path, registered_on"
@@ -185,6 +186,9 @@ async def transfer(
     old_id, old_path = person.row.unit_id, person.row.unit_path
     if to.id == old_id:
         raise Rejected([Problem(ErrorCode.SAME_UNIT, ["to"])])
+    retired = await retired_problems(db, tenant_id, {to.id: ["to"]})
+    if retired:
+        raise Rejected(retired)
     await share_years(db, tenant_id, None)
     years = (
         await db.execute(

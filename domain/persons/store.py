@@ -22,6 +22,7 @@ from tenants.kinds import UnitKind
 from tenants.models import Unit
 from tenants.pages import Page
 from tenants.problems import ErrorCode, Problem, Rejected
+from tenants.retired import lock_for_registration
 from tenants.session import Db
 from tenants.tree import starts_with
 
@@ -97,6 +98,9 @@ async def register_person(
         )
     if problems:
         raise Rejected(problems)
+    # The unit FOR KEY SHARE, its path read under the lock: a merge under way finishes first
+    # (the unit is then retired: refused) or waits for this registration (day two).
+    unit_path = await lock_for_registration(db, tenant_id, unit.id)
     # ON CONFLICT: of two concurrent registrations one inserts, the other finds the row.
     inserted = (
         await db.execute(
@@ -108,7 +112,7 @@ async def register_person(
                 birth_date=parsed.birth_date,
                 sex=parsed.sex,
                 unit_id=unit.id,
-                unit_path=unit.path,
+                unit_path=unit_path,
                 phone=(person.phone or "").strip() or None,
                 registered_on=today,
                 created_by=actor,
@@ -161,6 +165,17 @@ async def person_by_id_number(db: Db, tenant_id: int, scope_path: str, raw: str)
         )
     ).first()
     return _row(row) if row else None
+
+
+async def person_for_share(db: Db, tenant_id: int, person_id: int) -> PersonRow:
+    """The person read again FOR SHARE: a merge moving them (day two) finishes first
+    and its unit is what this returns, or waits until this transaction ends."""
+    row = (
+        await db.execute(
+            select(*_COLUMNS).where(Person.tenant_id == tenant_id, Person.id == person_id).with_for_update(read=True)
+        )
+    ).one()
+    return _row(row)
 
 
 async def persons_by_ids(db: Db, tenant_id: int, scope_path: str, ids: list[int]) -> dict[int, PersonRow]:

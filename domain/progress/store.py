@@ -44,6 +44,7 @@ from domain.progress.tables import Quota
 from tenants.kinds import UnitKind
 from tenants.models import Unit
 from tenants.problems import ErrorCode, Problem, Rejected
+from tenants.retired import retired_problems
 from tenants.session import Db
 from tenants.units import UnitRow
 
@@ -99,15 +100,19 @@ async def enrolled_by_day(
     return {r.unit_id: int(r.enrolled) for r in rows}
 
 
-_UNIT_COLUMNS = "u.id, u.parent_id, u.code, u.name, u.kind, u.path, u.depth"
+_UNIT_COLUMNS = "u.id, u.parent_id, u.code, u.name, u.kind, u.path, u.depth, u.retired"
 
 
 def _unit(r) -> UnitRow:  # noqa: ANN001
-    return UnitRow(r.id, r.parent_id, r.code, r.name, UnitKind(r.kind), r.path, r.depth)
+    return UnitRow(r.id, r.parent_id, r.code, r.name, UnitKind(r.kind), r.path, r.depth, r.retired)
 
 
-async def child_units(db: Db, tenant_id: int, parent_id: int | None) -> list[UnitRow]:
+async def child_units(db: Db, tenant_id: int, parent_id: int | None, *, retired: bool = False) -> list[UnitRow]:
+    """The children of a unit (the top level for None). Retired units (merged or
+    emptied, day two) only with `retired`: live progress ranks the units that collect."""
     condition = "u.parent_id IS NULL" if parent_id is None else "u.parent_id = :parent"
+    if not retired:
+        condition += " AND NOT u.retired"
     rows = await db.execute(
         text(f"SELECT {_UNIT_COLUMNS} FROM unit u WHERE u.tenant_id = :tenant AND {condition} ORDER BY u.code"),
         {"tenant": tenant_id, "parent": parent_id},
@@ -176,7 +181,10 @@ async def all_counts(db: Db, tenant_id: int, year: int) -> dict[int, Counts]:
 
 
 async def all_units(db: Db, tenant_id: int) -> list[UnitRow]:
-    rows = await db.execute(text(f"SELECT {_UNIT_COLUMNS} FROM unit u WHERE u.tenant_id = :tenant"), {"tenant": tenant_id})
+    """The units that collect: retired ones take no snapshot (their past ones stay)."""
+    rows = await db.execute(
+        text(f"SELECT {_UNIT_COLUMNS} FROM unit u WHERE u.tenant_id = :tenant AND NOT u.retired"), {"tenant": tenant_id}
+    )
     return [_unit(r) for r in rows]
 
 
@@ -238,11 +246,14 @@ async def snapshot_figures(db: Db, tenant_id: int, year: int, unit_ids: list[int
 
 async def snapshot_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None, day: date) -> list[UnitProgress]:
     """The ranking as it stood on `day` (一周一排名: the ranking of any past day).
-    A unit with no snapshot by then counts as zero."""
-    children = await child_units(db, tenant_id, parent.id if parent else None)
+    A unit with no snapshot by then counts as zero; a retired unit shows only where it
+    had a snapshot by then (it was still collecting)."""
+    children = await child_units(db, tenant_id, parent.id if parent else None, retired=True)
     found = await snapshot_figures(db, tenant_id, year, [u.id for u in children], day)
     rows = []
     for u in children:
+        if u.retired and u.id not in found:
+            continue
         on, target, counts = found.get(u.id, (None, 0, Counts()))
         rows.append(UnitProgress(u, target, counts, measured_on=on))
     return ranked(rows)
@@ -438,6 +449,8 @@ async def set_quotas(db: Db, tenant_id: int, year: int, entries: list[QuotaEntry
             problems.append(
                 Problem(ErrorCode.NOT_FOUND, ["quotas", str(index), "unit"], {"index": index + 1}, "QUOTA_UNIT")
             )
+    fields = {e.unit_id: ["quotas", str(i), "unit"] for i, e in enumerate(entries) if e.unit_id in codes}
+    problems += await retired_problems(db, tenant_id, fields)
     if problems:
         raise Rejected(problems)
     current = {r.unit_id: r for r in await quota_rows(db, tenant_id, year)}

@@ -7,7 +7,7 @@
 - row_report_kind_check: the ROSTER kind.
 
 Revision ID: 0016b
-Revises: 0015b
+Revises: 0015c
 """
 import sqlalchemy as sa
 from alembic import op
@@ -17,7 +17,7 @@ from migrations.metadata import enum_checks
 from migrations.rls import grant_sequences, protect_tenant_table
 
 revision = "0016b"
-down_revision = "0015b"
+down_revision = "0015c"
 branch_labels = None
 depends_on = None
 
