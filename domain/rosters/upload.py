@@ -56,9 +56,9 @@ class RosterReport:
 _COLUMN_OF = {"EMPTY_ROW": None, "INVALID_DATE": "event_date", "MISSING_DATE": "event_date",
               "EVENT_IN_FUTURE": "event_date", "EVENT_BEFORE_BIRTH": "event_date", "NAME_MISMATCH": "name"}
 
-_STAGE = """
-CREATE TEMP TABLE roster_stage (
-    row_number int PRIMARY KEY, id_number text, name text, event_date date, error text, person_id bigint
+_RAW = """
+CREATE TEMP TABLE roster_raw (
+    row_number int PRIMARY KEY, id_number text, name text, event_date date, error text
 ) ON COMMIT DROP
 """
 
@@ -131,24 +131,27 @@ async def _stage(db: Db, table: Table, mapping: dict[str, int], today: date) -> 
     stager = _Stager(mapping, today)
     async with db.driver() as conn:
         async with conn.cursor() as cursor:
-            await cursor.execute("DROP TABLE IF EXISTS roster_stage")
-            await cursor.execute(_STAGE)
-            async with cursor.copy("COPY roster_stage (row_number, id_number, name, event_date, error) FROM STDIN") as copy:
+            for name in ("roster_raw", "roster_stage"):
+                await cursor.execute(f"DROP TABLE IF EXISTS {name}")
+            await cursor.execute(_RAW)
+            async with cursor.copy("COPY roster_raw (row_number, id_number, name, event_date, error) FROM STDIN") as copy:
                 for row in stager.rows(table):
                     await copy.write_row(row)
-            await cursor.execute("ANALYZE roster_stage")
+            await cursor.execute("ANALYZE roster_raw")
 
 
 # The person of each good row; a registered person's name and birth date checked (a
-# wrong number on a death roster must not mark a living neighbour dead).
+# wrong number on a death roster must not mark a living neighbour dead). One pass that
+# writes a new table: cheaper than updating half the rows of the staged one.
 _MATCH = """
-UPDATE roster_stage s
-   SET person_id = p.id,
-       error = CASE WHEN s.name <> '' AND s.name <> p.name THEN 'NAME_MISMATCH'
-                    WHEN s.event_date < p.birth_date THEN 'EVENT_BEFORE_BIRTH' END
-  FROM person p
- WHERE p.tenant_id = :tenant AND p.id_number = s.id_number AND s.error IS NULL
+CREATE TEMP TABLE roster_stage ON COMMIT DROP AS
+SELECT r.row_number, r.id_number, r.name, r.event_date, p.id AS person_id,
+       coalesce(r.error, CASE WHEN r.name <> '' AND r.name <> p.name THEN 'NAME_MISMATCH'
+                              WHEN r.event_date < p.birth_date THEN 'EVENT_BEFORE_BIRTH' END) AS error
+  FROM roster_raw r
+  LEFT JOIN person p ON p.tenant_id = :tenant AND p.id_number = r.id_number AND r.error IS NULL
 """
+
 
 _COUNTS = """
 SELECT count(*) AS total,
@@ -206,8 +209,8 @@ SELECT f.person_id, f.event_id, f.event_date
 
 # What this upload changes, for the findings and the recompute.
 _TOUCHED = """
-CREATE TEMP TABLE roster_recorded (id bigint, person_id bigint) ON COMMIT DROP;
-CREATE TEMP TABLE roster_withdrawn (person_id bigint) ON COMMIT DROP;
+CREATE TEMP TABLE roster_recorded (id bigint, person_id bigint, date date) ON COMMIT DROP;
+CREATE TEMP TABLE roster_withdrawn (person_id bigint, date date) ON COMMIT DROP;
 """
 
 # An event a version recorded ends when the new one drops the person or gives another date.
@@ -218,8 +221,8 @@ WITH withdrawn AS (
      WHERE ev.tenant_id = :t AND ev.id = r.event_id AND ev.withdrawn_at IS NULL
        AND NOT EXISTS (SELECT 1 FROM roster_stage s
                         WHERE s.person_id = r.person_id AND s.error IS NULL AND s.event_date = r.event_date)
-    RETURNING ev.person_id)
-INSERT INTO roster_withdrawn SELECT person_id FROM withdrawn
+    RETURNING ev.person_id, ev.date)
+INSERT INTO roster_withdrawn SELECT person_id, date FROM withdrawn
 """
 
 _RECORD = """
@@ -229,8 +232,8 @@ WITH recorded AS (
       FROM roster_stage s
      WHERE s.error IS NULL AND s.person_id IS NOT NULL
     ON CONFLICT (tenant_id, person_id, kind) WHERE withdrawn_at IS NULL DO NOTHING
-    RETURNING id, person_id)
-INSERT INTO roster_recorded SELECT id, person_id FROM recorded
+    RETURNING id, person_id, date)
+INSERT INTO roster_recorded SELECT id, person_id, date FROM recorded
 """
 
 # Each finding names its event: the one just recorded, or the one the previous version
@@ -253,6 +256,18 @@ SELECT p.id_number FROM person p
 """
 
 
+async def _years_reached(db: Db, tenant_id: int) -> list[int]:
+    """The policy years an event of this upload can excuse: those whose window closes on
+    or after the earliest event date recorded or withdrawn (domain/persons/events.py)."""
+    rows = await db.execute(
+        text("""SELECT year FROM year_policy WHERE tenant_id = :t AND window_end >= (
+                    SELECT min(date) FROM (SELECT date FROM roster_recorded UNION ALL SELECT date FROM roster_withdrawn) d)
+                 ORDER BY year"""),
+        {"t": tenant_id},
+    )
+    return [r.year for r in rows]
+
+
 async def _apply(db: Db, tenant_id: int, upload: RosterFile, batch: tuple[int, int], actor: str) -> tuple[int, int]:
     """The version's findings and events; (events recorded, events withdrawn)."""
     batch_id, version = batch
@@ -260,7 +275,6 @@ async def _apply(db: Db, tenant_id: int, upload: RosterFile, batch: tuple[int, i
     params = {"t": tenant_id, "kind": upload.kind.value, "year": upload.year, "batch": batch_id, "by": actor}
     for name in ("roster_previous", "roster_recorded", "roster_withdrawn"):
         await db.execute(text(f"DROP TABLE IF EXISTS {name}"))
-    await db.execute(text("CREATE INDEX ON roster_stage (person_id)"))
     await db.execute(text(_PREVIOUS), params)
     await db.execute(text(_TOUCHED))
     withdrawn = (await db.execute(text(_WITHDRAW), params)).rowcount
@@ -269,7 +283,7 @@ async def _apply(db: Db, tenant_id: int, upload: RosterFile, batch: tuple[int, i
     await db.execute(text("ANALYZE roster_recorded; ANALYZE roster_withdrawn; ANALYZE roster_previous"))
     await db.execute(text(_FINDINGS), params)
     if recorded or withdrawn:
-        for year in await share_years(db, tenant_id, None):
+        for year in await share_years(db, tenant_id, await _years_reached(db, tenant_id)):
             await recompute_selected_id_numbers(db, tenant_id, year, _TOUCHED_NUMBERS, {"t": tenant_id})
     return recorded, withdrawn
 
@@ -288,6 +302,7 @@ async def upload_roster(db: Db, tenant_id: int, upload: RosterFile, actor: str, 
     table, mapping = _read(upload)
     await _stage(db, table, mapping, today)
     await db.execute(text(_MATCH), {"tenant": tenant_id})
+    await db.execute(text("CREATE INDEX ON roster_stage (person_id); ANALYZE roster_stage"))
     counts = dict((await db.execute(text(_COUNTS))).mappings().one())
     if counts["total"] == 0:
         raise Rejected([Problem(ErrorCode.EMPTY_FILE, ["file"], {"fileName": upload.file_name})])

@@ -64,7 +64,6 @@ def upgrade() -> None:
         sa.Column("row_number", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["tenant_id", "batch_id"], ["roster_batch.tenant_id", "roster_batch.id"]),
         sa.ForeignKeyConstraint(["tenant_id", "person_id"], ["person.tenant_id", "person.id"]),
-        sa.ForeignKeyConstraint(["tenant_id", "event_id"], ["person_event.tenant_id", "person_event.id"]),
         sa.PrimaryKeyConstraint("tenant_id", "id"),
         sa.UniqueConstraint("tenant_id", "batch_id", "person_id"),
     )
