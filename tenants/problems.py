@@ -185,6 +185,9 @@ class ErrorCode(StrEnum):
     INVALID_ASSESSMENT = "INVALID_ASSESSMENT"
     NO_ASSESSMENT_RULES = "NO_ASSESSMENT_RULES"
     NO_SNAPSHOT = "NO_SNAPSHOT"
+    # data matching: duplicate enrolment across counties (重复参保)
+    ENROLLED_ELSEWHERE = "ENROLLED_ELSEWHERE"
+    CASE_CLOSED = "CASE_CLOSED"
 
 
 Params = Mapping[str, Any]
