@@ -16,7 +16,6 @@ from authz.throttle_rules import LoginLimits
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE, parse_share
 from tenants.messages import DEFAULT_LOCALE, configured_locale
 
-
 # Fingerprints must agree across every process of the platform, so the development
 # default is a constant (tests, demo); production sets its own.
 DEVELOPMENT_MATCH_SECRET = "zhengjiao-development-match-secret"

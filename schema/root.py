@@ -14,6 +14,7 @@ from schema.enrollment import (
     EnrollmentHistoryQueries,
     NewbornExemptionMutations,
 )
+from schema.matching import MatchingMutations, MatchingQueries, resolve_duplicate_case_node
 from schema.payment_imports import (
     PaymentImportMutations,
     PaymentImportQueries,
@@ -37,6 +38,7 @@ _NODE_RESOLVERS = {
     "Payment": resolve_payment_node,
     "Refund": resolve_refund_node,
     "PaymentImport": resolve_payment_import_node,
+    "DuplicateCase": resolve_duplicate_case_node,
 }
 
 
@@ -45,7 +47,7 @@ class Query(
     AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries, PaymentQueries, RefundQueries,
     RemittanceQueries, ReimbursementQueries, ReconciliationQueries,
     QuotaQueries, ProgressQueries, FieldListQueries, AssessmentQueries,
-    PaymentImportQueries, EnrollmentHistoryQueries, CoverageQueries,
+    PaymentImportQueries, EnrollmentHistoryQueries, CoverageQueries, MatchingQueries,
 ):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -64,7 +66,7 @@ class Mutation(
     AccountMutations, TenantMutations, PersonMutations, PolicyMutations, SubsidyMutations, PaymentMutations, RefundMutations,
     RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
-    PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations,
+    PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations, MatchingMutations,
 ):
     pass
 

@@ -67,11 +67,14 @@ BEGIN
         PERFORM pg_advisory_xact_lock({_YEAR_LOCK}, p_year);
     END IF;
     INSERT INTO enrolment_fingerprint (tenant_id, year, person_id, fingerprint, since, at_school)
-    SELECT p_tenant, p_year, p.id, {_FINGERPRINT}, clock_timestamp(), u.kind = 'SCHOOL'
+    SELECT p_tenant, p_year, p.id, {_FINGERPRINT}, coalesce(pay.paid_at, clock_timestamp()), u.kind = 'SCHOOL'
       FROM unnest(p_enrolled) AS e(id)
       JOIN person p ON p.tenant_id = p_tenant AND p.id = e.id
       JOIN unit u ON u.tenant_id = p_tenant AND u.id = p.unit_id
      CROSS JOIN match_key k
+      -- enrolled by a payment: since it was paid (a channel file may bring it days later)
+      LEFT JOIN payment pay ON pay.tenant_id = p_tenant AND pay.person_id = p.id AND pay.year = p_year
+                           AND pay.status = 'ACCEPTED'
     ON CONFLICT (tenant_id, year, person_id) DO NOTHING;
     FOR r IN
         SELECT m.person_id, m.since, m.at_school, o.tenant_id AS other_tenant, o.person_id AS other_person,
