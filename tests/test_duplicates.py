@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
@@ -13,8 +13,8 @@ import pytest
 from api.database import connection_options
 from domain.matching.rules import Facts, Side, Situation, Suggestion, suggest
 from schema.relay import from_global_id
-from tests.payment_import_support import csv_file, import_payments
-from tests.payment_support import campaign, decide, pay, shanghai
+from tests.payment_import_support import csv_file
+from tests.payment_support import campaign, decide, shanghai
 from tests.subsidy_support import csv_list, register_person, upload
 from tests.support import REGISTER
 
@@ -282,7 +282,7 @@ def test_keeping_records_the_person_stays_and_releases_the_other_side(client, tw
     assert [(c["status"], c["resolvedHere"]) for c in cases(client, county_a.tokens["medical"])] == [("RELEASED", False)]
 
 
-_T0 = datetime(2026, 9, 1, 10, tzinfo=timezone.utc)
+_T0 = datetime(2026, 9, 1, 10, tzinfo=UTC)
 _LATER = _T0 + timedelta(hours=1)
 
 
