@@ -64,9 +64,12 @@ class DuplicateCaseType(Node):
     )
     def suggestion(self, info: Info) -> str | None:
         key = self.row.suggestion
-        return text(key.value, info.context.locale) if key else None
+        return text(f"term.Suggestion.{key.value}", info.context.locale) if key else None
 
-    @strawberry.field(description="The catalogue key of `suggestion` (duplicate.suggest.*), for front ends.")
+    @strawberry.field(
+        description="`suggestion` as a code for front ends: RELEASE_EMPLOYEE, KEEP_CHOSEN, RELEASE_CHOSEN, "
+        "KEEP_STUDENT, RELEASE_STUDENT, KEEP_LATER or RELEASE_LATER."
+    )
     def suggestion_key(self) -> str | None:
         key = self.row.suggestion
         return key.value if key else None

@@ -10,7 +10,7 @@ person stays:
 3. students (在校学生) stay where they study (the county that holds them at a school);
 4. otherwise the later registration place (the county that enrolled them last).
 
-`suggest` returns a message key of the catalogue (`duplicate.suggest.*`), shown in the
+`suggest` returns a `Suggestion`, worded by the catalogue (`term.Suggestion.*`) in the
 reader's language; None when nothing decides (both enrolled at the same moment).
 """
 from __future__ import annotations
@@ -48,15 +48,15 @@ class Situation:
 
 
 class Suggestion(StrEnum):
-    """Message keys (tenants/locale/*/zhengjiao.po)."""
+    """What this county should do, and why (worded: `term.Suggestion.<name>`)."""
 
-    RELEASE_EMPLOYEE = "duplicate.suggest.release_employee"
-    KEEP_CHOSEN = "duplicate.suggest.keep_chosen"
-    RELEASE_CHOSEN = "duplicate.suggest.release_chosen"
-    KEEP_STUDENT = "duplicate.suggest.keep_student"
-    RELEASE_STUDENT = "duplicate.suggest.release_student"
-    KEEP_LATER = "duplicate.suggest.keep_later"
-    RELEASE_LATER = "duplicate.suggest.release_later"
+    RELEASE_EMPLOYEE = "RELEASE_EMPLOYEE"
+    KEEP_CHOSEN = "KEEP_CHOSEN"
+    RELEASE_CHOSEN = "RELEASE_CHOSEN"
+    KEEP_STUDENT = "KEEP_STUDENT"
+    RELEASE_STUDENT = "RELEASE_STUDENT"
+    KEEP_LATER = "KEEP_LATER"
+    RELEASE_LATER = "RELEASE_LATER"
 
 
 def suggest(situation: Situation) -> Suggestion | None:
