@@ -282,6 +282,25 @@ def test_keeping_records_the_person_stays_and_releases_the_other_side(client, tw
     assert [(c["status"], c["resolvedHere"]) for c in cases(client, county_a.tokens["medical"])] == [("RELEASED", False)]
 
 
+def test_an_enrolment_ending_otherwise_closes_the_open_case_on_both_sides(client, two_counties):
+    county_a, county_b = two_counties
+    number = register_person(client, county_a, date(1960, 6, 6), "放弃人")
+    register_same(client, county_b, number, "放弃人")
+    record(client, county_a.tokens["collector"], number, "G-A")
+    paid_b = record(client, county_b.tokens["collector"], number, "G-B", hour=11)
+    assert [c["status"] for c in cases(client, county_a.tokens["medical"])] == ["OPEN"]
+    # B's payer gives up (reason 6) before the window closed: approved, B's enrolment ends
+    refund = client.data(
+        """mutation($input: RequestRefundInput!) { requestRefund(input: $input) { refund { id } userErrors { code } } }""",
+        {"input": {"payment": paid_b["payment"]["id"], "reason": "GAVE_UP", "eventDate": "2026-09-01"}},
+        county_b.tokens["medical"],
+    )["requestRefund"]
+    assert refund["userErrors"] == []
+    assert decide(client, county_b.tokens["tax"], refund["refund"]["id"])["userErrors"] == []
+    assert [(c["status"], c["resolvedHere"]) for c in cases(client, county_b.tokens["medical"])] == [("RELEASED", True)]
+    assert [(c["status"], c["resolvedHere"]) for c in cases(client, county_a.tokens["medical"])] == [("KEPT", False)]
+
+
 _T0 = datetime(2026, 9, 1, 10, tzinfo=UTC)
 _LATER = _T0 + timedelta(hours=1)
 

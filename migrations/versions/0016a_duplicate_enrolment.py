@@ -27,6 +27,9 @@ depends_on = None
 # advisory lock classes (pg_advisory_xact_lock(int, int)): one year's enrolments, one pair of cases
 _YEAR_LOCK = 20160
 _PAIR_LOCK = 20161
+# The plpgsql functions plan every statement for the call at hand (plan_cache_mode
+# force_custom_plan): a plan cached after a few one-person payments (transition tables
+# and arrays of one row: nested loops) would otherwise meet a 10,000-row import.
 # Up to this many persons enrolled in one statement lock their fingerprints one by one
 # (a payment, a small list); more lock the whole year (a 100,000-row list), so two
 # counties enrolling one person at the same moment still see each other.
@@ -36,7 +39,7 @@ _FINGERPRINT = "sha256(k.opad || sha256(k.ipad || convert_to(p.id_number, 'UTF8'
 
 _APPLY = f"""
 CREATE FUNCTION match_apply(p_tenant bigint, p_year int, p_enrolled bigint[], p_ended bigint[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_bound text := coalesce(current_setting('app.tenant_id', true), '');
     r record;
@@ -45,6 +48,21 @@ BEGIN
     IF cardinality(p_ended) > 0 THEN
         DELETE FROM enrolment_fingerprint f USING unnest(p_ended) AS e(id)
          WHERE f.tenant_id = p_tenant AND f.year = p_year AND f.person_id = e.id;
+        -- The enrolment ended here (a refund approved, a list version): no duplicate any
+        -- more; open cases close, released here, kept there.
+        FOR r IN
+            UPDATE duplicate_case c
+               SET status = 'RELEASED', resolved_here = true, resolved_by = 'system', resolved_at = now()
+              FROM unnest(p_ended) AS e(id)
+             WHERE c.tenant_id = p_tenant AND c.year = p_year AND c.person_id = e.id AND c.status = 'OPEN'
+            RETURNING c.pair_id, c.other_tenant_id
+        LOOP
+            PERFORM set_config('app.tenant_id', r.other_tenant_id::text, true);
+            UPDATE duplicate_case
+               SET status = 'KEPT', resolved_here = false, resolved_at = now()
+             WHERE tenant_id = r.other_tenant_id AND pair_id = r.pair_id AND status = 'OPEN';
+            PERFORM set_config('app.tenant_id', v_bound, true);
+        END LOOP;
     END IF;
     IF coalesce(cardinality(p_enrolled), 0) = 0 THEN
         RETURN;
@@ -105,7 +123,7 @@ END $$
 
 _INSERTED = f"""
 CREATE FUNCTION match_enrollment_inserted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
 DECLARE g record;
 BEGIN
     FOR g IN SELECT tenant_id, year, array_agg(person_id) AS ids FROM new_rows
@@ -119,7 +137,7 @@ END $$
 
 _UPDATED = f"""
 CREATE FUNCTION match_enrollment_updated() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
 DECLARE g record;
 BEGIN
     FOR g IN SELECT n.tenant_id, n.year,
@@ -138,7 +156,7 @@ END $$
 
 _DELETED = f"""
 CREATE FUNCTION match_enrollment_deleted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
 DECLARE g record;
 BEGIN
     FOR g IN SELECT tenant_id, year, array_agg(person_id) AS ids FROM old_rows
@@ -169,7 +187,7 @@ $$
 
 _RESOLVE = f"""
 CREATE FUNCTION match_resolve_case(p_case bigint, p_keep boolean, p_note text, p_by text) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_bound text := coalesce(current_setting('app.tenant_id', true), '');
     v_tenant bigint := NULLIF(v_bound, '')::bigint;
