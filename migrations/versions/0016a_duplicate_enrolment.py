@@ -138,15 +138,31 @@ END $$
 _UPDATED = f"""
 CREATE FUNCTION match_enrollment_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
-DECLARE g record;
+DECLARE
+    g record;
+    v_nestloop text := current_setting('enable_nestloop');
+    v_tenants bigint[];
+    v_years int[];
+    v_ids bigint[];
+    v_enrolled boolean[];
 BEGIN
-    FOR g IN SELECT n.tenant_id, n.year,
-                    coalesce(array_agg(n.person_id) FILTER (WHERE n.status IN {ENROLLED_SQL}), '{{}}') AS enrolled,
-                    coalesce(array_agg(n.person_id) FILTER (WHERE n.status NOT IN {ENROLLED_SQL}), '{{}}') AS ended
-               FROM new_rows n
-               JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.year = n.year AND o.person_id = n.person_id
-              WHERE (n.status IN {ENROLLED_SQL}) <> (o.status IN {ENROLLED_SQL})
-              GROUP BY n.tenant_id, n.year
+    -- The transition tables carry no statistics: a nested loop over a 10,000-row
+    -- payment file's old and new rows took 15 s. Joined by hashing, for this statement only.
+    PERFORM set_config('enable_nestloop', 'off', true);
+    SELECT array_agg(n.tenant_id), array_agg(n.year), array_agg(n.person_id), array_agg(n.status IN {ENROLLED_SQL})
+      INTO v_tenants, v_years, v_ids, v_enrolled
+      FROM new_rows n
+      JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.year = n.year AND o.person_id = n.person_id
+     WHERE (n.status IN {ENROLLED_SQL}) <> (o.status IN {ENROLLED_SQL});
+    PERFORM set_config('enable_nestloop', v_nestloop, true);
+    IF v_ids IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR g IN SELECT x.tenant_id, x.year,
+                    coalesce(array_agg(x.person_id) FILTER (WHERE x.enrolled), '{{}}') AS enrolled,
+                    coalesce(array_agg(x.person_id) FILTER (WHERE NOT x.enrolled), '{{}}') AS ended
+               FROM unnest(v_tenants, v_years, v_ids, v_enrolled) AS x(tenant_id, year, person_id, enrolled)
+              GROUP BY x.tenant_id, x.year
     LOOP
         PERFORM match_apply(g.tenant_id, g.year, g.enrolled, g.ended);
     END LOOP;
@@ -262,7 +278,8 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.LargeBinary(), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
         sa.Column("at_school", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id", "person_id"], ["person.tenant_id", "person.id"]),
+        # (no key to person: one check per row, 10 % of a 10,000-row import's check; persons
+        # are never deleted, and the rows come from person itself)
         sa.PrimaryKeyConstraint("tenant_id", "year", "person_id"),
     )
     op.create_index("enrolment_fingerprint_match", "enrolment_fingerprint", ["year", "fingerprint"])
