@@ -86,7 +86,7 @@ async def opened_now(db: Db, tenant_id: int, year: int, person_ids: list[int] | 
     rows = await db.execute(
         text(
             f"""SELECT {CASE_COLUMNS} FROM {_SOURCE}
-                 WHERE c.tenant_id = :t AND c.year = :year AND c.created_at = now()
+                 WHERE c.tenant_id = :t AND c.year = :year AND c.status = 'OPEN' AND c.created_at = now()
                    AND (CAST(:ids AS bigint[]) IS NULL OR c.person_id = ANY(CAST(:ids AS bigint[])))
                  ORDER BY c.id"""
         ),

@@ -27,9 +27,6 @@ depends_on = None
 # advisory lock classes (pg_advisory_xact_lock(int, int)): one year's enrolments, one pair of cases
 _YEAR_LOCK = 20160
 _PAIR_LOCK = 20161
-# The plpgsql functions plan every statement for the call at hand (plan_cache_mode
-# force_custom_plan): a plan cached after a few one-person payments (transition tables
-# and arrays of one row: nested loops) would otherwise meet a 10,000-row import.
 # Up to this many persons enrolled in one statement lock their fingerprints one by one
 # (a payment, a small list); more lock the whole year (a 100,000-row list), so two
 # counties enrolling one person at the same moment still see each other.
@@ -39,7 +36,7 @@ _FINGERPRINT = "sha256(k.opad || sha256(k.ipad || convert_to(p.id_number, 'UTF8'
 
 _APPLY = f"""
 CREATE FUNCTION match_apply(p_tenant bigint, p_year int, p_enrolled bigint[], p_ended bigint[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_bound text := coalesce(current_setting('app.tenant_id', true), '');
     r record;
@@ -123,7 +120,7 @@ END $$
 
 _INSERTED = f"""
 CREATE FUNCTION match_enrollment_inserted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE g record;
 BEGIN
     FOR g IN SELECT tenant_id, year, array_agg(person_id) AS ids FROM new_rows
@@ -147,7 +144,8 @@ DECLARE
     v_enrolled boolean[];
 BEGIN
     -- The transition tables carry no statistics: a nested loop over a 10,000-row
-    -- payment file's old and new rows took 15 s. Joined by hashing, for this statement only.
+    -- payment file's old and new rows took 15 s. Joined by hashing, for this statement
+    -- only, and planned for each call (a plan cached after one-row payments would not do).
     PERFORM set_config('enable_nestloop', 'off', true);
     SELECT array_agg(n.tenant_id), array_agg(n.year), array_agg(n.person_id), array_agg(n.status IN {ENROLLED_SQL})
       INTO v_tenants, v_years, v_ids, v_enrolled
@@ -172,7 +170,7 @@ END $$
 
 _DELETED = f"""
 CREATE FUNCTION match_enrollment_deleted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE g record;
 BEGIN
     FOR g IN SELECT tenant_id, year, array_agg(person_id) AS ids FROM old_rows
@@ -203,7 +201,7 @@ $$
 
 _RESOLVE = f"""
 CREATE FUNCTION match_resolve_case(p_case bigint, p_keep boolean, p_note text, p_by text) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_bound text := coalesce(current_setting('app.tenant_id', true), '');
     v_tenant bigint := NULLIF(v_bound, '')::bigint;
