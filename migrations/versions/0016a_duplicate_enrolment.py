@@ -41,6 +41,9 @@ DECLARE
     v_bound text := coalesce(current_setting('app.tenant_id', true), '');
     r record;
     v_pair uuid;
+    v_ids bigint[];
+    v_fingerprints bytea[];
+    v_school boolean[];
 BEGIN
     IF cardinality(p_ended) > 0 THEN
         DELETE FROM enrolment_fingerprint f USING unnest(p_ended) AS e(id)
@@ -67,35 +70,44 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM match_key) THEN
         RAISE EXCEPTION 'match_key is not installed (zhengjiao migrate installs it)';
     END IF;
-    IF cardinality(p_enrolled) <= {_LOCK_EACH_UP_TO} THEN
+    -- The persons' fingerprints, once (those already on record were matched then).
+    SELECT array_agg(p.id), array_agg({_FINGERPRINT}), array_agg(u.kind = 'SCHOOL')
+      INTO v_ids, v_fingerprints, v_school
+      FROM unnest(p_enrolled) AS e(id)
+      JOIN person p ON p.tenant_id = p_tenant AND p.id = e.id
+      JOIN unit u ON u.tenant_id = p_tenant AND u.id = p.unit_id
+     CROSS JOIN match_key k
+     WHERE NOT EXISTS (SELECT 1 FROM enrolment_fingerprint f
+                        WHERE f.tenant_id = p_tenant AND f.year = p_year AND f.person_id = p.id);
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+    IF cardinality(v_ids) <= {_LOCK_EACH_UP_TO} THEN
         PERFORM pg_advisory_xact_lock_shared({_YEAR_LOCK}, p_year);
         FOR r IN
-            SELECT DISTINCT ('x' || encode(substr({_FINGERPRINT}, 1, 8), 'hex'))::bit(64)::bigint AS key
-              FROM unnest(p_enrolled) AS e(id)
-              JOIN person p ON p.tenant_id = p_tenant AND p.id = e.id
-             CROSS JOIN match_key k
-             ORDER BY 1
+            SELECT DISTINCT ('x' || encode(substr(f, 1, 8), 'hex'))::bit(64)::bigint AS key
+              FROM unnest(v_fingerprints) AS f ORDER BY 1
         LOOP
             PERFORM pg_advisory_xact_lock(r.key);
         END LOOP;
     ELSE
         PERFORM pg_advisory_xact_lock({_YEAR_LOCK}, p_year);
     END IF;
-    INSERT INTO enrolment_fingerprint (tenant_id, year, person_id, fingerprint, since, at_school)
-    SELECT p_tenant, p_year, p.id, {_FINGERPRINT}, coalesce(pay.paid_at, clock_timestamp()), u.kind = 'SCHOOL'
-      FROM unnest(p_enrolled) AS e(id)
-      JOIN person p ON p.tenant_id = p_tenant AND p.id = e.id
-      JOIN unit u ON u.tenant_id = p_tenant AND u.id = p.unit_id
-     CROSS JOIN match_key k
-      -- enrolled by a payment: since it was paid (a channel file may bring it days later)
-      LEFT JOIN payment pay ON pay.tenant_id = p_tenant AND pay.person_id = p.id AND pay.year = p_year
-                           AND pay.status = 'ACCEPTED'
-    ON CONFLICT (tenant_id, year, person_id) DO NOTHING;
+    -- (the enrolment rows are locked by the statement that fired this: no concurrent
+    -- insert of the same person-year, so no ON CONFLICT and its per-row cost)
     FOR r IN
+        WITH written AS (
+            INSERT INTO enrolment_fingerprint (tenant_id, year, person_id, fingerprint, since, at_school)
+            SELECT p_tenant, p_year, x.id, x.fingerprint, coalesce(pay.paid_at, clock_timestamp()), x.at_school
+              FROM unnest(v_ids, v_fingerprints, v_school) AS x(id, fingerprint, at_school)
+              -- enrolled by a payment: since it was paid (a channel file may bring it days later)
+              LEFT JOIN payment pay ON pay.tenant_id = p_tenant AND pay.person_id = x.id AND pay.year = p_year
+                                   AND pay.status = 'ACCEPTED'
+            RETURNING person_id, fingerprint, since, at_school
+        )
         SELECT m.person_id, m.since, m.at_school, o.tenant_id AS other_tenant, o.person_id AS other_person,
                o.since AS other_since, o.at_school AS other_at_school
-          FROM unnest(p_enrolled) AS e(id)
-          JOIN enrolment_fingerprint m ON m.tenant_id = p_tenant AND m.year = p_year AND m.person_id = e.id
+          FROM written m
           JOIN enrolment_fingerprint o ON o.year = p_year AND o.fingerprint = m.fingerprint AND o.tenant_id <> p_tenant
     LOOP
         v_pair := gen_random_uuid();
