@@ -1,7 +1,7 @@
 """Benchmark: what the cross-county duplicate check (重复参保) adds to recordPayment and importPayments.
 
     ZHENGJIAO_BENCH_DATA_DIR=/tmp/zj-bench-dup .venv/bin/python bench/duplicates.py \
-        [--persons 100000] [--other 0.1] [--requests 400] [--rows 10000] [--rounds 2]
+        [--persons 100000] [--other 0.01] [--requests 200] [--rows 5000] [--rounds 4]
 
 The check is the triggers of migration 0016a on `enrollment`: an enrolment change writes
 the person's fingerprint (HMAC-SHA256 of the ID number) and looks it up among the other
@@ -205,9 +205,9 @@ def trigger_ms(urls, tenant_id: int, sizes: list[int]) -> list[float]:  # noqa: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000, help="demo size when the county is not loaded yet")
-    parser.add_argument("--other", type=float, default=0.1, help="share of the paid persons enrolled elsewhere too")
-    parser.add_argument("--requests", type=int, default=400, help="recordPayment requests per round")
-    parser.add_argument("--rows", type=int, default=10_000, help="rows of each round's channel file")
+    parser.add_argument("--other", type=float, default=0.01, help="share of the paid persons enrolled elsewhere too")
+    parser.add_argument("--requests", type=int, default=200, help="recordPayment requests per round")
+    parser.add_argument("--rows", type=int, default=5_000, help="rows of each round's channel file")
     parser.add_argument("--rounds", type=int, default=4, help="rounds with the check, and as many without")
     parser.add_argument("--probes", type=int, default=50, help="server-side one-person trigger timings")
     args = parser.parse_args(argv)

@@ -301,6 +301,36 @@ def test_an_enrolment_ending_otherwise_closes_the_open_case_on_both_sides(client
     assert [(c["status"], c["resolvedHere"]) for c in cases(client, county_a.tokens["medical"])] == [("KEPT", False)]
 
 
+def test_two_counties_paying_the_same_person_at_once_both_get_one_case(client, two_counties):
+    """Each transaction locks the fingerprint before looking for it elsewhere: the second
+    waits for the first and sees it, whatever the timing."""
+    import threading
+
+    county_a, county_b = two_counties
+    numbers = [register_person(client, county_a, date(1975, 1, 1 + n), f"同时{n}") for n in range(4)]
+    for n, number in enumerate(numbers):
+        register_same(client, county_b, number, f"同时{n}")
+    barrier = threading.Barrier(2)
+    results: dict[str, list] = {"a": [], "b": []}
+
+    def pay_all(side: str, county, prefix: str) -> None:
+        barrier.wait()
+        for n, number in enumerate(numbers):
+            results[side].append(record(client, county.tokens["collector"], number, f"{prefix}-{n}"))
+
+    threads = [threading.Thread(target=pay_all, args=("a", county_a, "CA")),
+               threading.Thread(target=pay_all, args=("b", county_b, "CB"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r["userErrors"] == [] for side in results.values() for r in side)
+    # one warning per person, on whichever side came second
+    assert sum(len(r["warnings"]) for side in results.values() for r in side) == len(numbers)
+    for county in (county_a, county_b):
+        assert sorted(c["person"]["name"] for c in cases(client, county.tokens["medical"])) == [f"同时{n}" for n in range(4)]
+
+
 _T0 = datetime(2026, 9, 1, 10, tzinfo=UTC)
 _LATER = _T0 + timedelta(hours=1)
 
