@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from api.settings import DEVELOPMENT_MATCH_SECRET
 from domain.enrollment.sql import ENROLLED_SQL
+from domain.matching.rules import fingerprint_pads
 from migrations.rls import app_role, protect_tenant_table
 
 revision = "0016a"
@@ -293,6 +295,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "year", "person_id"),
     )
     op.create_index("enrolment_fingerprint_match", "enrolment_fingerprint", ["year", "fingerprint"])
+    # The development key until `zhengjiao migrate` installs the configured one (api/migrate.py).
+    ipad, opad = fingerprint_pads(DEVELOPMENT_MATCH_SECRET)
+    op.get_bind().execute(sa.text("INSERT INTO match_key (id, ipad, opad) VALUES (true, :i, :o)"), {"i": ipad, "o": opad})
     op.create_table(
         "duplicate_case",
         sa.Column("tenant_id", sa.BigInteger(), nullable=False),
