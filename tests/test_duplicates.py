@@ -276,6 +276,9 @@ def test_keeping_records_the_person_stays_and_releases_the_other_side(client, tw
     record(client, county_a.tokens["collector"], number, "K-A")
     record(client, county_b.tokens["collector"], number, "K-B")
     [case_b] = cases(client, county_b.tokens["township"])
+    # `unit`: that subtree only
+    assert cases(client, county_b.tokens["medical"], unit=county_b.units["300"]) == []
+    assert [c["id"] for c in cases(client, county_b.tokens["medical"], unit=county_b.units["100201"])] == [case_b["id"]]
     kept = client.data(RESOLVE, {"input": {"case": case_b["id"], "keep": True}}, county_b.tokens["township"])
     assert kept["resolveDuplicate"]["userErrors"] == [] and kept["resolveDuplicate"]["refund"] is None
     assert kept["resolveDuplicate"]["case"]["status"] == "KEPT"
