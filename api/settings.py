@@ -16,6 +16,10 @@ from authz.throttle_rules import LoginLimits
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE, parse_share
 from tenants.messages import DEFAULT_LOCALE, configured_locale
 
+# Fingerprints must agree across every process of the platform, so the development
+# default is a constant (tests, demo); production sets its own.
+DEVELOPMENT_MATCH_SECRET = "zhengjiao-development-match-secret"
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -51,6 +55,8 @@ class Settings:
     owner_role: str = "zhengjiao_owner"
     database_name: str = "zhengjiao"
     secret_key: str = ""
+    # The platform key of ID-number fingerprints for duplicate enrolment (domain/matching).
+    match_secret: str = DEVELOPMENT_MATCH_SECRET
     token_ttl_seconds: int = 8 * 3600
     pool_min: int = 2
     pool_max: int = 10
@@ -97,6 +103,7 @@ def load_settings() -> Settings:
         app_role=os.environ.get("ZHENGJIAO_APP_ROLE", "zhengjiao_app"),
         database_name=os.environ.get("ZHENGJIAO_DATABASE", "zhengjiao"),
         secret_key=os.environ.get("ZHENGJIAO_SECRET_KEY", ""),
+        match_secret=os.environ.get("ZHENGJIAO_MATCH_SECRET", "") or DEVELOPMENT_MATCH_SECRET,
         token_ttl_seconds=_int("ZHENGJIAO_TOKEN_TTL", 8 * 3600),
         pool_min=_int("ZHENGJIAO_POOL_MIN", 2),
         pool_max=_int("ZHENGJIAO_POOL_MAX", 10),
@@ -119,6 +126,8 @@ def load_settings() -> Settings:
         forwarded_allow_ips=os.environ.get("ZHENGJIAO_FORWARDED_ALLOW_IPS") or None,
         locale=configured_locale(os.environ.get("ZHENGJIAO_LOCALE")),
     )
+    if settings.production and settings.match_secret == DEVELOPMENT_MATCH_SECRET:
+        raise RuntimeError("ZHENGJIAO_MATCH_SECRET must be set in production")
     if not settings.secret_key:
         if settings.production:
             raise RuntimeError("ZHENGJIAO_SECRET_KEY must be set in production")

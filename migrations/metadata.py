@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 import authz.models  # noqa: F401
 import domain.cash.tables  # noqa: F401
 import domain.enrollment.tables  # noqa: F401
+import domain.matching.tables  # noqa: F401
 import domain.payments.tables  # noqa: F401
 import domain.persons.tables  # noqa: F401
 import domain.policy.tables  # noqa: F401

@@ -33,6 +33,7 @@ from schema.relay import (
     to_global_id,
 )
 from schema.row_reports import HeldFile, ReportOf, RowReportType, keep_row_report
+from schema.warnings import WarningType, warnings_opened_now
 from tenants.problems import ErrorCode, Problem, Rejected
 
 
@@ -86,6 +87,10 @@ class ImportPaymentsPayload:
     )
     user_errors: list[UserError]
     client_mutation_id: str | None = None
+    warnings: list[WarningType] = strawberry.field(
+        default_factory=list,
+        description="ENROLLED_ELSEWHERE for each person the file enrolled whom another county enrols for the year too.",
+    )
 
     @classmethod
     def of(
@@ -199,4 +204,7 @@ class PaymentImportMutations:
             row_report = await keep_row_report(
                 info, of, held.file, PAYMENT_FILE_ALIASES, report.row_errors, report.rejected
             )
-        return ImportPaymentsPayload.of(report, outcome.errors, input.client_mutation_id, row_report)
+        payload = ImportPaymentsPayload.of(report, outcome.errors, input.client_mutation_id, row_report)
+        if outcome.value is not None and outcome.value.written:
+            payload.warnings = await warnings_opened_now(info, input.year)
+        return payload

@@ -42,6 +42,7 @@ from schema.relay import (
     page_size,
     to_global_id,
 )
+from schema.warnings import WarningType, warnings_opened_now
 from tenants.kinds import DepartmentCode, UnitKind
 from tenants.problems import ErrorCode, Problem, Rejected
 
@@ -181,6 +182,9 @@ class RecordPaymentPayload:
     refund: RefundType | None = strawberry.field(description="The DUPLICATE_PAYMENT refund opened for a duplicate.")
     user_errors: list[UserError]
     client_mutation_id: str | None = None
+    warnings: list[WarningType] = strawberry.field(
+        default_factory=list, description="ENROLLED_ELSEWHERE: the person is enrolled in another county for the year too."
+    )
 
 
 async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Recorded:
@@ -296,7 +300,8 @@ class PaymentMutations:
             principal = info.context.caller()
             refunds = await refunds_of_payments(info.context.db, principal.tenant_id, [recorded.payment.id])
             refund = next((RefundType.of(r) for r in refunds if r.id == recorded.refund_id), None)
+        warnings = await warnings_opened_now(info, recorded.payment.year, [recorded.payment.person_id])
         return RecordPaymentPayload(
             payment=PaymentType.of(recorded.payment), enrollment=enrollment,
-            refund=refund, user_errors=[], client_mutation_id=input.client_mutation_id,
+            refund=refund, user_errors=[], client_mutation_id=input.client_mutation_id, warnings=warnings,
         )

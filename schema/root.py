@@ -14,6 +14,7 @@ from schema.enrollment import (
     EnrollmentHistoryQueries,
     NewbornExemptionMutations,
 )
+from schema.matching import MatchingMutations, MatchingQueries, resolve_duplicate_case_node
 from schema.payment_imports import (
     PaymentImportMutations,
     PaymentImportQueries,
@@ -45,6 +46,7 @@ _NODE_RESOLVERS = {
     "PersonEvent": resolve_person_event_node,
     "RosterBatch": resolve_roster_batch_node,
     "RosterFinding": resolve_roster_finding_node,
+    "DuplicateCase": resolve_duplicate_case_node,
 }
 
 
@@ -53,7 +55,7 @@ class Query(
     AccountQueries, TenantQueries, PersonQueries, PolicyQueries, SubsidyQueries, PaymentQueries, RefundQueries,
     RemittanceQueries, ReimbursementQueries, ReconciliationQueries,
     QuotaQueries, ProgressQueries, FieldListQueries, AssessmentQueries,
-    PaymentImportQueries, EnrollmentHistoryQueries, CoverageQueries,
+    PaymentImportQueries, EnrollmentHistoryQueries, CoverageQueries, MatchingQueries,
     UserQueries, RosterQueries,
 ):
     @strawberry.field(description="Any object by its global ID, if the caller may see it.")
@@ -74,7 +76,7 @@ class Mutation(
     RemittanceMutations, ReimbursementMutations,
     QuotaMutations, ProgressMutations,
     PaymentImportMutations, EnrollmentHistoryMutations, NewbornExemptionMutations, PersonEditMutations,
-    UserMutations, RosterMutations, UnitChangeMutations,
+    UserMutations, RosterMutations, UnitChangeMutations, MatchingMutations,
 ):
     pass
 

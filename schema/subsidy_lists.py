@@ -40,6 +40,7 @@ from schema.relay import (
 )
 from schema.row_reports import HeldFile, ReportOf, RowReportType, keep_row_report
 from schema.tenants import UnitType, load_unit
+from schema.warnings import WarningType, warnings_opened_now
 from tenants.problems import ErrorCode, Problem, Rejected
 
 if TYPE_CHECKING:
@@ -177,6 +178,10 @@ class UploadSubsidyListPayload:
     )
     user_errors: list[UserError]
     client_mutation_id: str | None = None
+    warnings: list[WarningType] = strawberry.field(
+        default_factory=list,
+        description="ENROLLED_ELSEWHERE for each person the version enrolled whom another county enrols for the year too.",
+    )
 
 
 async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit, held: HeldFile) -> UploadReport:
@@ -247,7 +252,10 @@ class SubsidyMutations:
         viewer = info.context.caller()
         of = ReportOf(RowReportKind.SUBSIDY_LIST, input.year, input.category, report.batch_id)
         row_report = await keep_row_report(info, of, held, SUBSIDY_LIST_ALIASES, report.row_errors, report.rows_rejected)
+        # (a dry run's or refused version's enrolments were rolled back, and their cases with them)
+        warnings = await warnings_opened_now(info, input.year) if outcome.value is not None else []
         return UploadSubsidyListPayload(
+            warnings=warnings,
             batch=SubsidyBatchType.of_report(report, getattr(input.file, "filename", None) or "upload"),
             row_errors=row_errors(report.row_errors),
             removals=[SubsidyRemoval.of(r, viewer) for r in report.removals],

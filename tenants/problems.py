@@ -204,6 +204,9 @@ class ErrorCode(StrEnum):
     MERGE_LEVEL_MISMATCH = "MERGE_LEVEL_MISMATCH"
     UNIT_NOT_EMPTY = "UNIT_NOT_EMPTY"
     UNIT_BUSY = "UNIT_BUSY"
+    # data matching: duplicate enrolment across counties (重复参保)
+    ENROLLED_ELSEWHERE = "ENROLLED_ELSEWHERE"
+    CASE_CLOSED = "CASE_CLOSED"
 
 
 Params = Mapping[str, Any]

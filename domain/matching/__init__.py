@@ -1,0 +1,1 @@
+"""Data matching across counties (数据比对): duplicate enrolment (跨统筹区重复参保)."""

@@ -1,0 +1,185 @@
+"""Duplicate enrolment across counties (重复参保) in the API: `duplicateEnrollments`,
+`resolveDuplicate`, and the `warnings` that recordPayment, importPayments and
+uploadSubsidyList return when they enrol a person another county enrols too."""
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from domain.matching import store as matching_store
+from domain.matching.rules import DuplicateCaseStatus
+from domain.matching.store import CaseRow
+from domain.payments.store import payments_by_ids
+from domain.policy import store as policy_store
+from domain.refunds import store as refunds_store
+from domain.refunds.rules import RefundReason, RefundRequest
+from schema.errors import UserError
+from schema.mutations import Audit, object_in_scope, run_mutation
+from schema.payments import RefundType, load_person
+from schema.persons import filter_path
+from schema.relay import Connection, Node, connection, decode_cursor, page_size, to_global_id
+from schema.warnings import day as _day
+from tenants.messages import text
+from tenants.problems import ErrorCode, Problem, Rejected
+
+if TYPE_CHECKING:
+    from schema.persons import PersonType
+
+PersonRef = Annotated["PersonType", strawberry.lazy("schema.persons")]
+DuplicateCaseStatusEnum = strawberry.enum(DuplicateCaseStatus, name="DuplicateCaseStatus")
+
+
+@strawberry.type(name="DuplicateCase", description="A person this county enrols for `year` whom another county enrols too.")
+class DuplicateCaseType(Node):
+    year: int
+    other_tenant_code: str
+    other_tenant_name: str
+    other_since: date = strawberry.field(description="Since when the other county enrols the person (Beijing day).")
+    status: DuplicateCaseStatusEnum
+    resolved_here: bool | None = strawberry.field(
+        description="True: this county resolved it; false: the other county did (this side's status is the other half)."
+    )
+    note: str | None
+    row: strawberry.Private[CaseRow]
+
+    @classmethod
+    def of(cls, row: CaseRow) -> DuplicateCaseType:
+        return cls(
+            id=to_global_id("DuplicateCase", row.id), year=row.year, other_tenant_code=row.other_code,
+            other_tenant_name=row.other_name, other_since=_day(row.other_since),
+            status=DuplicateCaseStatus(row.status), resolved_here=row.resolved_here,
+            note=row.note if row.resolved_here else None, row=row,
+        )
+
+    @strawberry.field(description="Since when this county enrols the person (Beijing day).")
+    def since(self) -> date:
+        return _day(self.row.since)
+
+    @strawberry.field(
+        description="The national rule's advice for this county (employee insurance first; students where they "
+        "study; otherwise the later registration place), in the request's language; null when nothing decides."
+    )
+    def suggestion(self, info: Info) -> str | None:
+        key = self.row.suggestion
+        return text(f"term.Suggestion.{key.value}", info.context.locale) if key else None
+
+    @strawberry.field(
+        description="`suggestion` as a code for front ends: RELEASE_EMPLOYEE, KEEP_CHOSEN, RELEASE_CHOSEN, "
+        "KEEP_STUDENT, RELEASE_STUDENT, KEEP_LATER or RELEASE_LATER."
+    )
+    def suggestion_key(self) -> str | None:
+        key = self.row.suggestion
+        return key.value if key else None
+
+    @strawberry.field
+    async def person(self, info: Info) -> PersonRef:
+        return await load_person(info, self.row.person_id)
+
+
+@strawberry.input
+class ResolveDuplicateInput:
+    case: strawberry.ID
+    keep: bool = strawberry.field(
+        description="true: the person stays here; false: released here — a DUPLICATE_ENROLLMENT refund is requested "
+        "when the year was paid (the enrolment ends when it is approved)."
+    )
+    note: str | None = None
+
+
+@strawberry.type
+class ResolveDuplicatePayload:
+    case: DuplicateCaseType | None
+    refund: RefundType | None
+    user_errors: list[UserError]
+
+
+async def _resolve(info: Info, input: ResolveDuplicateInput, audit: Audit) -> tuple[CaseRow, int | None]:
+    context = info.context
+    principal = context.mutation_caller()
+
+    async def load(tenant_id: int, pk: int) -> CaseRow | None:
+        return await matching_store.case_in_scope(context.db, tenant_id, principal.scope_path, pk)
+
+    case = await object_in_scope(context, input.case, "DuplicateCase", load, ("duplicate", "resolve"), "case", "duplicate_case")
+    await context.require("duplicate", "resolve", case.unit_path)
+    audit.entity, audit.entity_id = "duplicate_case", case.id
+    audit.before = {"status": case.status}
+    note = input.note.strip() or None if input.note else None
+    outcome = await matching_store.resolve_case(context.db, case.id, input.keep, note, principal.subject)
+    if outcome != "RESOLVED":
+        status = DuplicateCaseStatus(outcome) if outcome in DuplicateCaseStatus.__members__ else DuplicateCaseStatus.OPEN
+        raise Rejected([Problem(ErrorCode.CASE_CLOSED, ["case"], {"status": status})])
+    refund_id = None if input.keep else await _request_release_refund(info, case, note)
+    audit.after = {"status": "KEPT" if input.keep else "RELEASED", "refund": refund_id}
+    return case, refund_id
+
+
+async def _request_release_refund(info: Info, case: CaseRow, note: str | None) -> int | None:
+    """Released and paid: the DUPLICATE_ENROLLMENT refund (reason 4) through the usual
+    request path and its rules; the event is the day the person became enrolled twice."""
+    context = info.context
+    principal = context.mutation_caller()
+    payment_id = await matching_store.accepted_payment_id(context.db, principal.tenant_id, case.person_id, case.year)
+    if payment_id is None:
+        return None
+    await context.require("refund", "request", case.unit_path)
+    payment = (await payments_by_ids(context.db, principal.tenant_id, "/", [payment_id]))[payment_id]
+    policy = await policy_store.load_policy(context.db, principal.tenant_id, case.year)
+    request = RefundRequest(
+        reason=RefundReason.DUPLICATE_ENROLLMENT, note=note, event_date=_day(max(case.since, case.other_since)),
+    )
+    row = await refunds_store.request_refund(
+        context.db, principal.tenant_id, payment, policy, request, principal.subject, context.services.clock.today()
+    )
+    return row.id
+
+
+@strawberry.type
+class MatchingQueries:
+    @strawberry.field(
+        description="重复参保: persons of the caller's scope (or of `unit`) whom another county enrols for `year` too, "
+        "newest first. 医保局 county-wide, township staff in scope."
+    )
+    async def duplicate_enrollments(
+        self, info: Info, year: int, status: DuplicateCaseStatusEnum | None = None, unit: strawberry.ID | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[DuplicateCaseType]:
+        context = info.context
+        principal = await context.check("duplicate", "read")
+        path = await filter_path(info, principal, unit)
+        size = page_size(first, context.services.page_default, context.services.page_max)
+        cursor = decode_cursor(after, 1)
+        page = await matching_store.list_cases(
+            context.db, principal.tenant_id, path, year, DuplicateCaseStatus(status.value) if status else None,
+            size, cursor[0] if cursor else None,
+        )
+        return connection(page, after=after, node=DuplicateCaseType.of, cursor=lambda r: [r.id])
+
+
+async def resolve_duplicate_case_node(info: Info, pk: int) -> DuplicateCaseType | None:
+    principal = await info.context.check("duplicate", "read")
+    row = await matching_store.case_in_scope(info.context.db, principal.tenant_id, principal.scope_path, pk)
+    return DuplicateCaseType.of(row) if row else None
+
+
+@strawberry.type
+class MatchingMutations:
+    @strawberry.mutation(
+        description="Resolve a duplicate enrolment case (医保局, township staff in scope): keep the person here, or "
+        "release them (a DUPLICATE_ENROLLMENT refund is requested when paid). Closes the other county's side too."
+    )
+    async def resolve_duplicate(self, info: Info, input: ResolveDuplicateInput) -> ResolveDuplicatePayload:
+        outcome = await run_mutation(info, "resolveDuplicate", lambda audit: _resolve(info, input, audit))
+        if outcome.value is None:
+            return ResolveDuplicatePayload(case=None, refund=None, user_errors=outcome.errors)
+        case, refund_id = outcome.value
+        principal = info.context.caller()
+        fresh = await matching_store.case_in_scope(info.context.db, principal.tenant_id, principal.scope_path, case.id)
+        refund = None
+        if refund_id is not None:
+            found = await refunds_store.refund_in_scope(info.context.db, principal.tenant_id, "/", refund_id)
+            refund = RefundType.of(found[0]) if found else None
+        return ResolveDuplicatePayload(case=DuplicateCaseType.of(fresh) if fresh else None, refund=refund, user_errors=[])

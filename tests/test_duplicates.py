@@ -1,0 +1,387 @@
+"""重复参保 across counties: fingerprints, warnings, cases on both sides, resolution,
+and what a county can (not) learn about another."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+
+from api.database import connection_options
+from domain.matching.rules import Facts, Side, Situation, Suggestion, suggest
+from schema.relay import from_global_id
+from tests.payment_import_support import csv_file
+from tests.payment_support import campaign, decide, shanghai
+from tests.subsidy_support import csv_list, register_person, upload
+from tests.support import REGISTER
+
+YEAR = 2027
+WINDOW = date(2026, 9, 1)
+
+RECORD = """
+mutation($input: RecordPaymentInput!) {
+  recordPayment(input: $input) {
+    payment { id status }
+    userErrors { field code message }
+    warnings { code message params { name value } }
+  }
+}"""
+
+CASES = """
+query($year: Int!, $status: DuplicateCaseStatus, $unit: ID) {
+  duplicateEnrollments(year: $year, status: $status, unit: $unit) {
+    totalCount
+    edges { node { id year otherTenantCode otherTenantName otherSince since status resolvedHere note
+                   suggestion suggestionKey person { name } } }
+  }
+}"""
+
+RESOLVE = """
+mutation($input: ResolveDuplicateInput!) {
+  resolveDuplicate(input: $input) {
+    case { id status resolvedHere note }
+    refund { id reason status amount }
+    userErrors { field code message }
+  }
+}"""
+
+IMPORT = """
+mutation($input: ImportPaymentsInput!) {
+  importPayments(input: $input) { accepted rejected warnings { code message params { name value } } userErrors { code } }
+}"""
+
+UPLOAD = """
+mutation($input: UploadSubsidyListInput!) {
+  uploadSubsidyList(input: $input) {
+    batch { rowsAccepted } rowErrors { code } userErrors { code }
+    warnings { code message params { name value } }
+  }
+}"""
+
+
+@pytest.fixture
+def two_counties(client, new_county, clock):
+    """Two counties (A, B) in their 2027 campaign on its first day, in one database."""
+    county_a, _ = campaign(client, new_county, clock)
+    county_b, _ = campaign(client, new_county, clock)
+    return county_a, county_b
+
+
+def register_same(client, county, id_number: str, name: str = "重复人", unit: str = "100201") -> None:
+    variables = {"input": {"idNumber": id_number, "name": name, "unit": county.units[unit]}}
+    payload = client.data(REGISTER, variables, county.tokens["admin"])["registerPerson"]
+    assert payload["userErrors"] == [], payload
+
+
+def record(client, token, id_number, receipt, hour: int = 10):
+    variables = {"input": {"idNumber": id_number, "year": YEAR, "amount": "400", "channel": "CASH_AGENT",
+                           "paidAt": shanghai(WINDOW, hour).isoformat(), "receiptNo": receipt}}
+    return client.data(RECORD, variables, token)["recordPayment"]
+
+
+def cases(client, token, **variables) -> list[dict]:
+    data = client.data(CASES, {"year": YEAR, **variables}, token)["duplicateEnrollments"]
+    assert data["totalCount"] == len(data["edges"])
+    return [e["node"] for e in data["edges"]]
+
+
+def tenant_id(county) -> int:
+    return from_global_id(county.id)[1]
+
+
+@pytest.fixture
+def app_conn(urls, settings):
+    with psycopg.connect(urls.app, options=connection_options(settings)) as conn:
+        yield conn
+
+
+def bind(conn, county) -> None:
+    conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant_id(county)),))
+
+
+def test_paid_in_both_counties_warns_opens_two_cases_and_one_resolution_closes_both(client, two_counties, owner_db):
+    county_a, county_b = two_counties
+    number = register_person(client, county_a, date(1985, 3, 4), "重复人")
+    register_same(client, county_b, number)
+
+    first = record(client, county_a.tokens["collector"], number, "DUP-A-1")
+    assert first["userErrors"] == [] and first["warnings"] == []
+    second = record(client, county_b.tokens["collector"], number, "DUP-B-1", hour=11)
+    assert second["userErrors"] == [] and second["payment"]["status"] == "ACCEPTED"  # a warning, not a refusal
+    [warning] = second["warnings"]
+    assert warning["code"] == "ENROLLED_ELSEWHERE"
+    params = {p["name"]: p["value"] for p in warning["params"]}
+    assert params["otherTenantCode"] == county_a.code and params["year"] == str(YEAR)
+    assert f"测试县{county_a.code}" in warning["message"] and "重复人" in warning["message"]
+    assert number not in json.dumps(second)
+
+    [case_a] = cases(client, county_a.tokens["medical"])
+    [case_b] = cases(client, county_b.tokens["medical"])
+    assert (case_a["status"], case_a["otherTenantCode"]) == ("OPEN", county_b.code)
+    assert (case_b["status"], case_b["otherTenantCode"]) == ("OPEN", county_a.code)
+    assert case_a["otherSince"] == case_b["since"] == "2026-09-01"
+    # B enrolled later: the later registration place keeps (unless the person chooses otherwise)
+    assert case_b["suggestionKey"] == Suggestion.KEEP_LATER and "后参保地" in case_b["suggestion"]
+    assert case_a["suggestionKey"] == Suggestion.RELEASE_LATER
+    # township staff in scope see it; a collector may not
+    assert [c["id"] for c in cases(client, county_a.tokens["township"])] == [case_a["id"]]
+    assert client.gql(CASES, {"year": YEAR}, county_a.tokens["collector"])["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # another county's case id is simply not found
+    foreign = client.data(RESOLVE, {"input": {"case": case_b["id"], "keep": True}}, county_a.tokens["medical"])
+    assert [e["code"] for e in foreign["resolveDuplicate"]["userErrors"]] == ["NOT_FOUND"]
+    assert cases(client, county_b.tokens["medical"], status="OPEN")[0]["id"] == case_b["id"]
+
+    # A releases: the DUPLICATE_ENROLLMENT refund is requested; both sides close
+    released = client.data(
+        RESOLVE, {"input": {"case": case_a["id"], "keep": False, "note": "本人选择在B县参保"}}, county_a.tokens["medical"]
+    )["resolveDuplicate"]
+    assert released["userErrors"] == []
+    assert released["case"] == {"id": case_a["id"], "status": "RELEASED", "resolvedHere": True, "note": "本人选择在B县参保"}
+    assert (released["refund"]["reason"], released["refund"]["status"], released["refund"]["amount"]) == (
+        "DUPLICATE_ENROLLMENT", "REQUESTED", "400.00")
+    [closed_b] = cases(client, county_b.tokens["medical"])
+    assert (closed_b["status"], closed_b["resolvedHere"], closed_b["note"]) == ("KEPT", False, None)
+    assert cases(client, county_b.tokens["medical"], status="OPEN") == []
+    again = client.data(RESOLVE, {"input": {"case": closed_b["id"], "keep": False}}, county_b.tokens["medical"])
+    assert [e["code"] for e in again["resolveDuplicate"]["userErrors"]] == ["CASE_CLOSED"]
+    assert cases(client, county_b.tokens["medical"])[0]["status"] == "KEPT"  # nothing changed
+
+    # the refund approved: A's enrolment ends, and its fingerprint with it
+    approved = decide(client, county_a.tokens["tax"], released["refund"]["id"])
+    assert approved["userErrors"] == []
+    fingerprints = owner_db(lambda db: _fingerprints(db, number))
+    assert [t for t, _ in fingerprints] == [tenant_id(county_b)]
+
+    audit = owner_db(lambda db: _audit(db, "resolveDuplicate"), tenant_id(county_a))
+    assert ("ok", "duplicate_case") in audit
+
+
+async def _fingerprints(db, number: str):
+    from sqlalchemy import text
+
+    rows = await db.execute(
+        text("SELECT f.tenant_id, f.fingerprint FROM enrolment_fingerprint f WHERE f.year = :y AND f.fingerprint = "
+             "(SELECT sha256(k.opad || sha256(k.ipad || convert_to(:n, 'UTF8'))) FROM match_key k) ORDER BY 1"),
+        {"y": YEAR, "n": number},
+    )
+    return [(r[0], bytes(r[1])) for r in rows]
+
+
+async def _audit(db, operation: str):
+    from sqlalchemy import text
+
+    rows = await db.execute(text("SELECT outcome, entity FROM audit_log WHERE operation = :o"), {"o": operation})
+    return [tuple(r) for r in rows]
+
+
+def test_fingerprint_is_hmac_sha256_of_the_number_with_the_platform_secret(client, two_counties, owner_db, settings):
+    county_a, _ = two_counties
+    number = register_person(client, county_a, date(1979, 1, 2))
+    assert record(client, county_a.tokens["collector"], number, "FP-1")["userErrors"] == []
+    [(tenant, fingerprint)] = owner_db(lambda db: _fingerprints(db, number))
+    assert tenant == tenant_id(county_a)
+    assert fingerprint == hmac.new(settings.match_secret.encode(), number.encode(), hashlib.sha256).digest()
+
+
+def test_serving_role_cannot_read_fingerprints_nor_write_cases(app_conn, two_counties):
+    county_a, _ = two_counties
+    bind(app_conn, county_a)
+    for statement in (
+        "SELECT * FROM enrolment_fingerprint",
+        "SELECT * FROM match_key",
+        "SELECT match_apply(1, 2027, '{}', '{}')",
+        "SELECT match_refingerprint()",
+        "INSERT INTO duplicate_case (tenant_id, year, person_id, pair_id, other_tenant_id, since, at_school, other_since,"
+        " other_at_school) VALUES (1, 2027, 1, gen_random_uuid(), 2, now(), false, now(), false)",
+        "UPDATE duplicate_case SET status = 'KEPT'",
+    ):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app_conn.execute(statement)
+        app_conn.rollback()
+        bind(app_conn, county_a)
+
+
+def test_match_function_answers_only_about_the_callers_own_persons(client, two_counties, new_county, app_conn, clock):
+    county_a, county_b = two_counties
+    county_c, _ = campaign(client, new_county, clock)
+    number = register_person(client, county_a, date(1990, 7, 8), "甲")
+    register_same(client, county_b, number, "甲")
+    assert record(client, county_a.tokens["collector"], number, "M-A")["userErrors"] == []
+    assert record(client, county_b.tokens["collector"], number, "M-B")["warnings"]
+
+    bind(app_conn, county_b)
+    rows = app_conn.execute("SELECT * FROM match_elsewhere(%s)", (YEAR,)).fetchall()
+    assert [(r[1], r[2]) for r in rows] == [(county_a.code, f"测试县{county_a.code}")]
+    assert all(number not in str(value) for r in rows for value in r)
+    # C does not have the person: nothing, whatever it asks for
+    bind(app_conn, county_c)
+    assert app_conn.execute("SELECT * FROM match_elsewhere(%s)", (YEAR,)).fetchall() == []
+    assert app_conn.execute("SELECT * FROM match_elsewhere(%s, %s)", (YEAR, [rows[0][0]])).fetchall() == []
+    # no county bound: nothing
+    app_conn.execute("SELECT set_config('app.tenant_id', '', false)")
+    assert app_conn.execute("SELECT * FROM match_elsewhere(%s)", (YEAR,)).fetchall() == []
+    # C cannot close A's or B's cases either
+    bind(app_conn, county_c)
+    case_ids = [r[0] for r in app_conn.execute("SELECT id FROM duplicate_case").fetchall()]
+    assert case_ids == []  # row-level security: its own cases only
+    assert app_conn.execute("SELECT match_resolve_case(1, true, null, 'x')").fetchone()[0] == "NOT_FOUND"
+
+
+def test_import_and_list_upload_warn_about_persons_enrolled_elsewhere(client, two_counties):
+    county_a, county_b = two_counties
+    paid = register_person(client, county_a, date(1970, 2, 3), "导入人")
+    listed = register_person(client, county_a, date(1950, 4, 5), "特困人")
+    register_same(client, county_b, paid, "导入人")
+    register_same(client, county_b, listed, "特困人")
+    assert record(client, county_a.tokens["collector"], paid, "IMP-A")["userErrors"] == []
+    assert record(client, county_a.tokens["collector"], listed, "IMP-A2")["userErrors"] == []
+
+    moment = shanghai(WINDOW, 11).isoformat(sep=" ")
+    data = csv_file([(paid, "导入人", "400", "微信", moment, "WX-DUP-1")])
+    body = client.upload(IMPORT, {"input": {"year": YEAR, "file": None}}, "variables.input.file", "c.csv", data,
+                         county_b.tokens["tax"])
+    result = body["data"]["importPayments"]
+    assert result["accepted"] == 1 and result["userErrors"] == []
+    assert [w["code"] for w in result["warnings"]] == ["ENROLLED_ELSEWHERE"]
+    assert "导入人" in result["warnings"][0]["message"] and paid not in json.dumps(result)
+
+    listing = csv_list([("特困人", listed, "张庄村", "2026-08-01", "")])
+    body = client.upload(UPLOAD, {"input": {"year": YEAR, "category": "tekun", "file": None}}, "variables.input.file",
+                         "l.csv", listing, county_b.tokens["civil"])
+    uploaded = body["data"]["uploadSubsidyList"]
+    assert uploaded["userErrors"] == [] and uploaded["batch"]["rowsAccepted"] == 1
+    assert [w["code"] for w in uploaded["warnings"]] == ["ENROLLED_ELSEWHERE"]
+    assert listed not in json.dumps(uploaded)
+    assert sorted(c["person"]["name"] for c in cases(client, county_a.tokens["medical"])) == ["导入人", "特困人"]
+
+
+def test_dry_run_list_upload_opens_no_case(client, two_counties):
+    county_a, county_b = two_counties
+    listed = register_person(client, county_a, date(1951, 4, 5), "试算人")
+    register_same(client, county_b, listed, "试算人")
+    assert record(client, county_a.tokens["collector"], listed, "DRY-A")["userErrors"] == []
+    result = upload(client, county_b.tokens["civil"], YEAR, "tekun", csv_list([("试算人", listed, "张庄村", "", "")]),
+                    dry_run=True)
+    assert result["userErrors"] == []
+    assert cases(client, county_a.tokens["medical"]) == [] and cases(client, county_b.tokens["medical"]) == []
+
+
+def test_keeping_records_the_person_stays_and_releases_the_other_side(client, two_counties):
+    county_a, county_b = two_counties
+    number = register_person(client, county_a, date(1988, 8, 8), "留下")
+    register_same(client, county_b, number, "留下")
+    record(client, county_a.tokens["collector"], number, "K-A")
+    record(client, county_b.tokens["collector"], number, "K-B")
+    [case_b] = cases(client, county_b.tokens["township"])
+    # `unit`: that subtree only
+    assert cases(client, county_b.tokens["medical"], unit=county_b.units["300"]) == []
+    assert [c["id"] for c in cases(client, county_b.tokens["medical"], unit=county_b.units["100201"])] == [case_b["id"]]
+    kept = client.data(RESOLVE, {"input": {"case": case_b["id"], "keep": True}}, county_b.tokens["township"])
+    assert kept["resolveDuplicate"]["userErrors"] == [] and kept["resolveDuplicate"]["refund"] is None
+    assert kept["resolveDuplicate"]["case"]["status"] == "KEPT"
+    assert [(c["status"], c["resolvedHere"]) for c in cases(client, county_a.tokens["medical"])] == [("RELEASED", False)]
+
+
+def test_an_enrolment_ending_otherwise_closes_the_open_case_on_both_sides(client, two_counties):
+    county_a, county_b = two_counties
+    number = register_person(client, county_a, date(1960, 6, 6), "放弃人")
+    register_same(client, county_b, number, "放弃人")
+    record(client, county_a.tokens["collector"], number, "G-A")
+    paid_b = record(client, county_b.tokens["collector"], number, "G-B", hour=11)
+    assert [c["status"] for c in cases(client, county_a.tokens["medical"])] == ["OPEN"]
+    # B's payer gives up (reason 6) before the window closed: approved, B's enrolment ends
+    refund = client.data(
+        """mutation($input: RequestRefundInput!) { requestRefund(input: $input) { refund { id } userErrors { code } } }""",
+        {"input": {"payment": paid_b["payment"]["id"], "reason": "GAVE_UP", "eventDate": "2026-09-01"}},
+        county_b.tokens["medical"],
+    )["requestRefund"]
+    assert refund["userErrors"] == []
+    assert decide(client, county_b.tokens["tax"], refund["refund"]["id"])["userErrors"] == []
+    assert [(c["status"], c["resolvedHere"]) for c in cases(client, county_b.tokens["medical"])] == [("RELEASED", True)]
+    assert [(c["status"], c["resolvedHere"]) for c in cases(client, county_a.tokens["medical"])] == [("KEPT", False)]
+
+
+def test_two_counties_paying_the_same_person_at_once_both_get_one_case(client, two_counties):
+    """Each transaction locks the fingerprint before looking for it elsewhere: the second
+    waits for the first and sees it, whatever the timing."""
+    import threading
+
+    county_a, county_b = two_counties
+    numbers = [register_person(client, county_a, date(1975, 1, 1 + n), f"同时{n}") for n in range(4)]
+    for n, number in enumerate(numbers):
+        register_same(client, county_b, number, f"同时{n}")
+    barrier = threading.Barrier(2)
+    results: dict[str, list] = {"a": [], "b": []}
+
+    def pay_all(side: str, county, prefix: str) -> None:
+        barrier.wait()
+        for n, number in enumerate(numbers):
+            results[side].append(record(client, county.tokens["collector"], number, f"{prefix}-{n}"))
+
+    threads = [threading.Thread(target=pay_all, args=("a", county_a, "CA")),
+               threading.Thread(target=pay_all, args=("b", county_b, "CB"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r["userErrors"] == [] for side in results.values() for r in side)
+    # one warning per person, on whichever side came second
+    assert sum(len(r["warnings"]) for side in results.values() for r in side) == len(numbers)
+    for county in (county_a, county_b):
+        assert sorted(c["person"]["name"] for c in cases(client, county.tokens["medical"])) == [f"同时{n}" for n in range(4)]
+
+
+_T0 = datetime(2026, 9, 1, 10, tzinfo=UTC)
+_LATER = _T0 + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("situation", "expected"),
+    [
+        (Situation(Facts(_T0), Facts(_LATER), employee_insured=True), Suggestion.RELEASE_EMPLOYEE),
+        (Situation(Facts(_T0, True), Facts(_LATER), employee_insured=True), Suggestion.RELEASE_EMPLOYEE),
+        (Situation(Facts(_T0), Facts(_LATER), chosen=Side.HERE), Suggestion.KEEP_CHOSEN),
+        (Situation(Facts(_LATER, True), Facts(_T0), chosen=Side.ELSEWHERE), Suggestion.RELEASE_CHOSEN),
+        (Situation(Facts(_T0, True), Facts(_LATER)), Suggestion.KEEP_STUDENT),
+        (Situation(Facts(_LATER), Facts(_T0, True)), Suggestion.RELEASE_STUDENT),
+        (Situation(Facts(_LATER, True), Facts(_T0, True)), Suggestion.KEEP_LATER),
+        (Situation(Facts(_LATER), Facts(_T0)), Suggestion.KEEP_LATER),
+        (Situation(Facts(_T0), Facts(_LATER)), Suggestion.RELEASE_LATER),
+        (Situation(Facts(_T0), Facts(_T0)), None),
+    ],
+)
+def test_suggestion_rules(situation, expected):
+    assert suggest(situation) == expected
+
+
+CORRECT = """
+mutation($input: CorrectIdNumberInput!) {
+  correctIdNumber(input: $input) { person { id } userErrors { field code message } }
+}"""
+
+
+def test_a_corrected_id_number_is_matched_under_its_new_fingerprint(client, two_counties):
+    """A paid person registered under a wrong number in A; B has the right one, paid. The
+    correction in A finds the duplicate at once (and the old number's fingerprint goes)."""
+    county_a, county_b = two_counties
+    right = register_person(client, county_b, date(1986, 7, 8), "改号人")
+    assert record(client, county_b.tokens["collector"], right, "FIX-B-1")["userErrors"] == []
+    wrong = register_person(client, county_a, date(1986, 7, 9), "改号人")
+    assert record(client, county_a.tokens["collector"], wrong, "FIX-A-1", hour=11)["warnings"] == []
+    assert cases(client, county_a.tokens["medical"]) == []
+
+    person = client.data("query($n: String!) { person(idNumber: $n) { id } }", {"n": wrong},
+                         county_a.tokens["medical"])["person"]["id"]
+    corrected = client.data(CORRECT, {"input": {"person": person, "idNumber": right, "reason": "户口簿"}},
+                            county_a.tokens["medical"])["correctIdNumber"]
+    assert corrected["userErrors"] == []
+    [case_a] = cases(client, county_a.tokens["medical"])
+    [case_b] = cases(client, county_b.tokens["medical"])
+    assert (case_a["otherTenantCode"], case_b["otherTenantCode"]) == (county_b.code, county_a.code)
+
+    # the wrong number is enrolled nowhere now: B paying for it would find no one
+    register_same(client, county_b, wrong, name="另一人")
+    assert record(client, county_b.tokens["collector"], wrong, "FIX-B-2", hour=12)["warnings"] == []
