@@ -385,3 +385,26 @@ def test_a_corrected_id_number_is_matched_under_its_new_fingerprint(client, two_
     # the wrong number is enrolled nowhere now: B paying for it would find no one
     register_same(client, county_b, wrong, name="另一人")
     assert record(client, county_b.tokens["collector"], wrong, "FIX-B-2", hour=12)["warnings"] == []
+
+
+ROSTER = """
+mutation($input: UploadRosterInput!) { uploadRoster(input: $input) { matched userErrors { code } } }"""
+
+
+def test_an_employee_insurance_roster_turns_the_suggestion_to_release(client, two_counties):
+    """Employee insurance comes first: once A's 医保局 finds the person on the employee
+    roster, A is advised to release whoever enrolled later."""
+    county_a, county_b = two_counties
+    number = register_person(client, county_a, date(1984, 2, 3), "职工重复")
+    register_same(client, county_b, number, name="职工重复")
+    assert record(client, county_a.tokens["collector"], number, "EMP-A-1")["userErrors"] == []
+    assert record(client, county_b.tokens["collector"], number, "EMP-B-1", hour=11)["userErrors"] == []
+    [before] = cases(client, county_a.tokens["medical"])
+    assert before["suggestionKey"] == Suggestion.RELEASE_LATER  # A enrolled first
+
+    roster = csv_file([(number, "职工重复", "2026-08-01")], header=("证件号码", "姓名", "参保日期"))
+    body = client.upload(ROSTER, {"input": {"kind": "EMPLOYEE_INSURANCE", "year": YEAR, "file": None}},
+                         "variables.input.file", "职工.csv", roster, county_a.tokens["medical"])
+    assert body["data"]["uploadRoster"]["matched"] == 1
+    [after] = cases(client, county_a.tokens["medical"])
+    assert after["suggestionKey"] == Suggestion.RELEASE_EMPLOYEE and "职工医保" in after["suggestion"]

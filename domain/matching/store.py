@@ -18,7 +18,11 @@ from tenants.session import Db
 CASE_COLUMNS = (
     "c.id, c.year, c.person_id, c.other_tenant_id, t.code AS other_code, t.name AS other_name, c.since, "
     "c.at_school, c.other_since, c.other_at_school, c.status, c.resolved_here, c.note, c.resolved_at, "
-    "p.name AS person_name, p.unit_path"
+    "p.name AS person_name, p.unit_path, "
+    # employee insurance comes first: known here from a life event in force, recorded by
+    # hand or by an employee-insurance roster (domain/rosters)
+    "EXISTS (SELECT 1 FROM person_event ev WHERE ev.tenant_id = c.tenant_id AND ev.person_id = c.person_id"
+    " AND ev.kind = 'JOINED_EMPLOYEE_INSURANCE' AND ev.withdrawn_at IS NULL) AS employee_insured"
 )
 _SOURCE = (
     "duplicate_case c JOIN person p ON p.tenant_id = c.tenant_id AND p.id = c.person_id"
@@ -44,11 +48,13 @@ class CaseRow:
     resolved_at: datetime | None
     person_name: str
     unit_path: str
+    employee_insured: bool
 
     @property
     def suggestion(self) -> Suggestion | None:
         return suggest(
-            Situation(Facts(self.since, self.at_school), Facts(self.other_since, self.other_at_school))
+            Situation(Facts(self.since, self.at_school), Facts(self.other_since, self.other_at_school),
+                      employee_insured=self.employee_insured)
         )
 
 
