@@ -23,8 +23,9 @@ run: $(STAMP)
 	$(BIN)/zhengjiao demo --if-empty
 	$(BIN)/zhengjiao serve --host 127.0.0.1 --port 8000
 
-## make test: the whole suite against a real PostgreSQL
+## make test: the whole suite against a real PostgreSQL (and a real PgBouncer: scripts/ops-tools.sh)
 test: $(STAMP)
+	bash scripts/ops-tools.sh
 	$(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 ## make check: lint (ruff) and types (mypy, strict on the pure rules)

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
 
-from api.database import DatabaseUrls, connection_options, resolve_urls
+from api.database import DatabaseUrls, resolve_urls, serving_connection_kwargs
 from api.downloads import download_routes
 from api.requests import BodyLimit, request_locale, strict_json
 from api.row_reports import row_report_routes
@@ -56,7 +56,7 @@ class Runtime:
             urls.app,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
-            kwargs={"options": connection_options(settings)},
+            kwargs=serving_connection_kwargs(settings),
             close_returns=True,  # SQLAlchemy's close() hands the connection back
             open=False,
         )

@@ -137,6 +137,7 @@ def ensure_roles_and_database(superuser_uri: str, settings: Settings, name: str)
                     sql.Identifier(name), sql.Identifier(settings.owner_role)
                 )
             )
+        serving_role_defaults(conn, settings, name)
 
 
 def drop_database(settings: Settings, name: str) -> None:
@@ -148,3 +149,26 @@ def drop_database(settings: Settings, name: str) -> None:
 
 def connection_options(settings: Settings) -> str:
     return f"-c timezone={settings.time_zone} -c statement_timeout={settings.statement_timeout_ms}"
+
+
+def serving_connection_kwargs(settings: Settings) -> dict[str, object]:
+    """How the serving pool connects. Through PgBouncer in transaction mode a client's
+    transactions land on any server connection: psycopg must not prepare statements
+    (PgBouncer 1.18 does not carry them across), and startup options do not reach the
+    server — the serving role's own defaults (`serving_role_defaults`) carry the time
+    zone and the statement timeout instead. The tenant binding is transaction-local
+    (`set_config(…, true)`), so it never outlives the transaction on a shared connection."""
+    if settings.pooler == "pgbouncer":
+        return {"prepare_threshold": None}
+    return {"options": connection_options(settings)}
+
+
+def serving_role_defaults(conn: psycopg.Connection, settings: Settings, database: str) -> None:
+    """The serving role's time zone and statement timeout in this database: what a
+    connection gets without startup options (through a pooler)."""
+    for name, value in (("timezone", settings.time_zone), ("statement_timeout", str(settings.statement_timeout_ms))):
+        conn.execute(
+            sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
+                sql.Identifier(settings.app_role), sql.Identifier(database), sql.Identifier(name), sql.Literal(value)
+            )
+        )

@@ -60,6 +60,9 @@ class Settings:
     token_ttl_seconds: int = 8 * 3600
     pool_min: int = 2
     pool_max: int = 10
+    # "pgbouncer": the serving connections go through PgBouncer in transaction mode — no
+    # prepared statements, no startup options (the role's defaults carry them).
+    pooler: str | None = None
     statement_timeout_ms: int = 15_000
     max_depth: int = 10
     max_aliases: int = 30
@@ -92,6 +95,16 @@ class Settings:
         return self.env == "production"
 
 
+POOLERS = ("pgbouncer",)
+
+
+def _pooler(raw: str | None) -> str | None:
+    value = (raw or "").strip().lower() or None
+    if value is not None and value not in POOLERS:
+        raise RuntimeError(f"ZHENGJIAO_POOLER must be one of {', '.join(POOLERS)}, not {raw!r}")
+    return value
+
+
 def load_settings() -> Settings:
     env = os.environ.get("ZHENGJIAO_ENV", "development")
     data_dir = Path(os.environ.get("ZHENGJIAO_DATA_DIR", ".zhengjiao")).resolve()
@@ -107,6 +120,7 @@ def load_settings() -> Settings:
         token_ttl_seconds=_int("ZHENGJIAO_TOKEN_TTL", 8 * 3600),
         pool_min=_int("ZHENGJIAO_POOL_MIN", 2),
         pool_max=_int("ZHENGJIAO_POOL_MAX", 10),
+        pooler=_pooler(os.environ.get("ZHENGJIAO_POOLER")),
         statement_timeout_ms=_int("ZHENGJIAO_STATEMENT_TIMEOUT_MS", 15_000),
         page_max=_int("ZHENGJIAO_PAGE_MAX", 500),
         max_depth=_int("ZHENGJIAO_MAX_DEPTH", 10),
