@@ -28,3 +28,16 @@ def grant_platform_table(table: str, verbs: str) -> None:
 def grant_sequences() -> None:
     """Identity sequences: the serving role draws ids (unit trees are numbered up front)."""
     op.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{app_role()}"')
+
+
+def recreate_enum_checks(names: tuple[str, ...]) -> None:
+    """Drop and add again the named CHECK constraints made from enums (tenants/kinds.py
+    `enum_check`), as the models define them now: a closed list grew."""
+    from sqlalchemy.schema import AddConstraint
+
+    from migrations.metadata import enum_checks
+
+    for table, constraint in enum_checks():
+        if constraint.name in names:
+            op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint.name}")
+            op.execute(AddConstraint(constraint))

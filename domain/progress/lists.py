@@ -75,15 +75,17 @@ SUBSIDIZED = (
 )
 
 
-async def _rows(db: Db, tenant_id: int, year: int, path: str, condition: str, limit: int) -> list[ListRow]:
-    result = await db.execute(
-        text(_SELECT.replace("{condition}", condition)),
-        {"tenant": tenant_id, "year": year, "path": path, "limit": limit + 1},
-    )
+async def _fetch(db: Db, sql: str, tenant_id: int, year: int, path: str, limit: int) -> list[ListRow]:
+    """A subtree's rows of one list, or TooManyRows past `limit`."""
+    result = await db.execute(text(sql), {"tenant": tenant_id, "year": year, "path": path, "limit": limit + 1})
     rows = [ListRow(*r) for r in result]
     if len(rows) > limit:
         raise TooManyRows(limit)
     return rows
+
+
+async def _rows(db: Db, tenant_id: int, year: int, path: str, condition: str, limit: int) -> list[ListRow]:
+    return await _fetch(db, _SELECT.replace("{condition}", condition), tenant_id, year, path, limit)
 
 
 async def unpaid(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
@@ -112,14 +114,7 @@ _GAP_SELECT = """
 
 
 async def _gap_rows(db: Db, tenant_id: int, year: int, path: str, gap: CoverGap, limit: int) -> list[ListRow]:
-    result = await db.execute(
-        text(_GAP_SELECT.replace("{condition}", gap_condition(gap))),
-        {"tenant": tenant_id, "year": year, "path": path, "limit": limit + 1},
-    )
-    rows = [ListRow(*r) for r in result]
-    if len(rows) > limit:
-        raise TooManyRows(limit)
-    return rows
+    return await _fetch(db, _GAP_SELECT.replace("{condition}", gap_condition(gap)), tenant_id, year, path, limit)
 
 
 async def lapsed(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
@@ -157,8 +152,4 @@ _FOUND = """
 
 async def roster_found(db: Db, tenant_id: int, year: int, path: str, limit: int = MAX_ROWS) -> list[ListRow]:
     """Persons on a department's roster of the year (职工医保, 死亡, 异地参保): not to chase."""
-    result = await db.execute(text(_FOUND), {"tenant": tenant_id, "year": year, "path": path, "limit": limit + 1})
-    rows = [ListRow(*r) for r in result]
-    if len(rows) > limit:
-        raise TooManyRows(limit)
-    return rows
+    return await _fetch(db, _FOUND, tenant_id, year, path, limit)

@@ -17,10 +17,8 @@ Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.schema import AddConstraint
 
-from migrations.metadata import enum_checks
-from migrations.rls import app_role, grant_sequences, protect_tenant_table
+from migrations.rls import app_role, grant_sequences, protect_tenant_table, recreate_enum_checks
 
 revision = "0013b"
 down_revision = "0013c"
@@ -35,12 +33,6 @@ _ENUM_CHECKS = (
     "newborn_exemption_basis_check",
 )
 
-
-def _recreate_enum_checks() -> None:
-    for table, constraint in enum_checks():
-        if constraint.name in _ENUM_CHECKS:
-            op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint.name}")
-            op.execute(AddConstraint(constraint))
 
 
 def _policy_fields() -> None:
@@ -109,7 +101,7 @@ def upgrade() -> None:
     op.add_column("enrollment_tally", sa.Column("exempt", sa.Integer(), server_default="0", nullable=False))
     op.add_column("progress_snapshot", sa.Column("exempt", sa.Integer(), server_default="0", nullable=False))
     _exemptions()
-    _recreate_enum_checks()
+    recreate_enum_checks(_ENUM_CHECKS)
 
 
 def downgrade() -> None:

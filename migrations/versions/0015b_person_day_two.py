@@ -12,10 +12,8 @@ Revises: 0014
 """
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.schema import AddConstraint
 
-from migrations.metadata import enum_checks
-from migrations.rls import app_role, grant_sequences, protect_tenant_table
+from migrations.rls import app_role, grant_sequences, protect_tenant_table, recreate_enum_checks
 
 revision = "0015b"
 down_revision = "0015a"
@@ -24,12 +22,6 @@ depends_on = None
 
 _ENUM_CHECKS = ("enrollment_status_check", "person_event_kind_check")
 
-
-def _recreate_enum_checks() -> None:
-    for table, constraint in enum_checks():
-        if constraint.name in _ENUM_CHECKS:
-            op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint.name}")
-            op.execute(AddConstraint(constraint))
 
 
 def _events() -> None:
@@ -83,7 +75,7 @@ def upgrade() -> None:
     grant_sequences()
     op.add_column("enrollment_tally", sa.Column("excused", sa.Integer(), server_default="0", nullable=False))
     op.add_column("progress_snapshot", sa.Column("excused", sa.Integer(), server_default="0", nullable=False))
-    _recreate_enum_checks()
+    recreate_enum_checks(_ENUM_CHECKS)
 
 
 def downgrade() -> None:

@@ -11,10 +11,8 @@ Revises: 0015c
 """
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.schema import AddConstraint
 
-from migrations.metadata import enum_checks
-from migrations.rls import grant_sequences, protect_tenant_table
+from migrations.rls import grant_sequences, protect_tenant_table, recreate_enum_checks
 
 revision = "0016b"
 down_revision = "0015c"
@@ -23,12 +21,6 @@ depends_on = None
 
 _ENUM_CHECKS = ("roster_batch_kind_check", "roster_finding_kind_check", "row_report_kind_check")
 
-
-def _enum_checks() -> None:
-    for table, constraint in enum_checks():
-        if constraint.name in _ENUM_CHECKS:
-            op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint.name}")
-            op.execute(AddConstraint(constraint))
 
 
 def upgrade() -> None:
@@ -72,7 +64,7 @@ def upgrade() -> None:
     protect_tenant_table("roster_batch", append_only=True)
     protect_tenant_table("roster_finding", append_only=True)
     grant_sequences()
-    _enum_checks()
+    recreate_enum_checks(_ENUM_CHECKS)
 
 
 def downgrade() -> None:
