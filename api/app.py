@@ -10,7 +10,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -39,6 +39,13 @@ from tenants.messages import error_json, negotiate
 from tenants.problems import ErrorCode
 
 
+def _engine(pool: AsyncConnectionPool) -> AsyncEngine:
+    # hide_parameters: SQL errors in logs never carry ID numbers or password hashes.
+    return create_async_engine(
+        "postgresql+psycopg://", async_creator=pool.getconn, poolclass=NullPool, hide_parameters=True
+    )
+
+
 @dataclass
 class Runtime:
     """What the lifespan opens and every request uses."""
@@ -46,6 +53,7 @@ class Runtime:
     settings: Settings
     urls: DatabaseUrls | None = None
     pool: AsyncConnectionPool | None = None
+    replica_pool: AsyncConnectionPool | None = None
     services: Services | None = None
 
     @contextlib.asynccontextmanager
@@ -61,10 +69,15 @@ class Runtime:
             open=False,
         )
         await self.pool.open(wait=True)
-        # hide_parameters: SQL errors in logs never carry ID numbers or password hashes.
-        engine = create_async_engine(
-            "postgresql+psycopg://", async_creator=self.pool.getconn, poolclass=NullPool, hide_parameters=True
-        )
+        engine = _engine(self.pool)
+        report_engine = None
+        if urls.replica:
+            self.replica_pool = AsyncConnectionPool(
+                urls.replica, min_size=1, max_size=settings.pool_max, kwargs=serving_connection_kwargs(settings),
+                close_returns=True, open=False,
+            )
+            await self.replica_pool.open(wait=True)
+            report_engine = _engine(self.replica_pool)
         self.services = Services(
             engine=engine,
             enforcers=Enforcers(),
@@ -79,12 +92,16 @@ class Runtime:
             list_removal_share=settings.list_removal_share,
             masked_lookups_per_hour=settings.masked_lookups_per_hour,
             locale=settings.locale,
+            report_engine=report_engine,
         )
         try:
             yield
         finally:
             await engine.dispose()
             await self.pool.close()
+            if report_engine is not None and self.replica_pool is not None:
+                await report_engine.dispose()
+                await self.replica_pool.close()
             self.services.passwords.close()
 
 

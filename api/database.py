@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 class DatabaseUrls:
     owner: str  # libpq URI, e.g. postgresql://zhengjiao_owner@/zhengjiao?host=/sock
     app: str
+    replica: str | None = None  # the serving role on a streaming replica, for reports
 
     @property
     def owner_sqlalchemy(self) -> str:
@@ -112,12 +113,14 @@ def resolve_urls(settings: Settings, database: str | None = None) -> DatabaseUrl
     if settings.database_url:
         owner = to_libpq(settings.database_url)
         app = settings.database_app_url or with_user_and_db(owner, settings.app_role)
-        return DatabaseUrls(owner=owner, app=to_libpq(app))
+        replica = to_libpq(settings.database_replica_url) if settings.database_replica_url else None
+        return DatabaseUrls(owner=owner, app=to_libpq(app), replica=replica)
     superuser = start_embedded(settings)
     ensure_roles_and_database(superuser, settings, name)
     return DatabaseUrls(
         owner=with_user_and_db(superuser, settings.owner_role, name),
         app=with_user_and_db(superuser, settings.app_role, name),
+        replica=to_libpq(settings.database_replica_url) if settings.database_replica_url else None,
     )
 
 

@@ -19,9 +19,10 @@ birth date. Every string is a text cell, never a formula. Every download is audi
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from urllib.parse import quote
 import openpyxl
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from sqlalchemy import text as sql_text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -208,7 +210,8 @@ async def _collect(context: Context, sheet: Sheet, year: int, code: str) -> tupl
     await context.check("list", "download")
     unit = await _scoped_unit(context, principal, code)
     try:
-        rows = await sheet.fetch(context.db, principal.tenant_id, year, unit.path)
+        async with report_db(context, principal.tenant_id) as db:
+            rows = await sheet.fetch(db, principal.tenant_id, year, unit.path)
     except TooManyRows as error:
         raise PublicError(ErrorCode.TOO_MANY_ROWS, {"limit": error.limit}) from None
     whole = principal.sees_whole_id_numbers and not sheet.public
@@ -259,6 +262,25 @@ async def in_county(request: Request, collect: Callable[[Context], Awaitable[T]]
             raise
         await transaction.commit()
     return found
+
+
+@contextlib.asynccontextmanager
+async def report_db(context: Context, tenant_id: int) -> AsyncIterator[Db]:
+    """Where a report's rows are read: the replica when one is configured (a read-only
+    transaction bound to the same county), else the request's own transaction. Rights,
+    scope and the audit row stay on the primary, so a lagging replica never lets a
+    deactivated account in, it only shows rows a moment old."""
+    engine = context.services.report_engine
+    if engine is None:
+        yield context.db
+        return
+    async with engine.connect() as conn:
+        await conn.begin()
+        db = Db(conn)
+        await db.execute(sql_text("SET TRANSACTION READ ONLY"))
+        await db.bind_tenant(tenant_id)
+        yield db
+        await conn.rollback()
 
 
 def attachment(data: bytes, ascii_name: str, local_name: str) -> Response:

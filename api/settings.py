@@ -51,6 +51,9 @@ class Settings:
     database_url: str | None = None
     # Serving connection: a NOSUPERUSER NOBYPASSRLS role that owns nothing.
     database_app_url: str | None = None
+    # A streaming replica for reports (the .xlsx field lists); rights, scope and the audit
+    # row stay on the primary.
+    database_replica_url: str | None = None
     app_role: str = "zhengjiao_app"
     owner_role: str = "zhengjiao_owner"
     database_name: str = "zhengjiao"
@@ -113,6 +116,7 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or None,
         database_app_url=os.environ.get("DATABASE_APP_URL") or None,
+        database_replica_url=os.environ.get("DATABASE_REPLICA_URL") or None,
         app_role=os.environ.get("ZHENGJIAO_APP_ROLE", "zhengjiao_app"),
         database_name=os.environ.get("ZHENGJIAO_DATABASE", "zhengjiao"),
         secret_key=os.environ.get("ZHENGJIAO_SECRET_KEY", ""),

@@ -40,6 +40,8 @@ class Services:
     list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE  # see domain/subsidy_lists/rules.py
     masked_lookups_per_hour: int = 30
     locale: str = DEFAULT_LOCALE  # when a request names no language
+    # reports (the field lists) read here when a replica is configured; else `engine`
+    report_engine: AsyncEngine | None = None
 
 
 @dataclass
