@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, the request id, the lifespan."""
+"""The Starlette application: /graphql, the probes (/livez, /readyz, /healthz), the request id, the lifespan."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
@@ -23,6 +22,7 @@ from strawberry.types.unset import UNSET
 
 from api.database import DatabaseUrls, connection_options, resolve_urls
 from api.downloads import download_routes
+from api.health import health_routes
 from api.requests import BodyLimit, request_locale, strict_json
 from api.row_reports import row_report_routes
 from api.settings import Settings, get_settings
@@ -168,15 +168,10 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         multipart_uploads_enabled=True,  # safe: tokens travel only in the Authorization header
     )
 
-    async def healthz(request: Request) -> JSONResponse:
-        async with runtime.services.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return JSONResponse({"status": "ok"})
-
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
+            *health_routes(runtime),
             Route("/templates/subsidy-list.xlsx", subsidy_list_template_endpoint),
             Route("/templates/payment-file.xlsx", payment_file_template_endpoint),
             *download_routes(),
