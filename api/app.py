@@ -23,6 +23,7 @@ from strawberry.types.unset import UNSET
 from api.database import DatabaseUrls, connection_options, resolve_urls
 from api.downloads import download_routes
 from api.health import health_routes
+from api.metrics import metrics_routes, process_ended, time_statements
 from api.requests import BodyLimit, request_locale, strict_json
 from api.row_reports import row_report_routes
 from api.settings import Settings, get_settings
@@ -34,8 +35,10 @@ from authz.tokens import bearer_token, read_token
 from schema.build import build_schema
 from schema.context import Context, Services
 from schema.limits import Limits
+from tenants import metrics
 from tenants.clock import Clock
 from tenants.messages import error_json, negotiate
+from tenants.observe import INVALID_OPERATION, RequestRecord, begin_request, current_request, end_request
 from tenants.problems import ErrorCode
 
 
@@ -65,6 +68,7 @@ class Runtime:
         engine = create_async_engine(
             "postgresql+psycopg://", async_creator=self.pool.getconn, poolclass=NullPool, hide_parameters=True
         )
+        time_statements(engine)
         self.services = Services(
             engine=engine,
             enforcers=Enforcers(),
@@ -86,6 +90,7 @@ class Runtime:
             await engine.dispose()
             await self.pool.close()
             self.services.passwords.close()
+            process_ended()
 
 
 class ZhengjiaoGraphQL(GraphQL):
@@ -103,12 +108,26 @@ class ZhengjiaoGraphQL(GraphQL):
         budget_ms = settings.upload_budget_ms if upload else settings.request_budget_ms
         locale = negotiate(request.headers.get("accept-language"), settings.locale)
         request_locale.set(locale)
+        record = current_request()
         try:
             async with asyncio.timeout(budget_ms / 1000):
-                return await super().run(request, context, root_value)
+                response = await super().run(request, context, root_value)
         except TimeoutError:
+            if record is not None:
+                record.outcome = "timeout"
             error = error_json(ErrorCode.REQUEST_TIMED_OUT, locale, {"seconds": f"{budget_ms / 1000:g}"})
-            return JSONResponse({"data": None, "errors": [error]}, status_code=503)
+            response = JSONResponse({"data": None, "errors": [error]}, status_code=503)
+        finally:
+            if record is not None and request.method == "POST":
+                self._observe(record)
+        return response
+
+    def _observe(self, record: RequestRecord) -> None:
+        if record.outcome is None:  # refused before execution: not JSON, too deep, …
+            record.operation, record.outcome = INVALID_OPERATION, "error"
+        metrics.graphql_request_done(record)
+        if self.runtime.pool is not None:
+            metrics.pool_state(self.runtime.pool.get_stats())
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         services = self.runtime.services
@@ -124,7 +143,8 @@ class ZhengjiaoGraphQL(GraphQL):
 
 
 class CorrelationId:
-    """Gives every request an id, echoed as X-Request-Id and written in error logs."""
+    """Gives every request an id, echoed as X-Request-Id and written in error logs, and
+    the record the metrics and logs read (tenants/observe.py)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -134,6 +154,13 @@ class CorrelationId:
             return await self.app(scope, receive, send)
         correlation_id = uuid.uuid4().hex[:12]
         scope.setdefault("state", {})["correlation_id"] = correlation_id
+        token = begin_request(RequestRecord(request_id=correlation_id, path=scope.get("path", "")))
+        try:
+            await self._call(scope, receive, send, correlation_id)
+        finally:
+            end_request(token)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send, correlation_id: str) -> None:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -172,6 +199,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *health_routes(runtime),
+            *metrics_routes(runtime),
             Route("/templates/subsidy-list.xlsx", subsidy_list_template_endpoint),
             Route("/templates/payment-file.xlsx", payment_file_template_endpoint),
             *download_routes(),

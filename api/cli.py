@@ -22,6 +22,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if args.workers > 1:
+        # Before anything imports prometheus_client: the workers' metrics go to files.
+        from api.metrics import prepare_multiprocess
+
+        prepare_multiprocess(settings.data_dir / "metrics")
+
     import uvicorn
 
     from api.app import create_app
@@ -29,7 +36,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.logs import configure_logging
     from api.migrate import migrate
 
-    settings = get_settings()
     configure_logging()
     urls = resolve_urls(settings)
     if not args.no_migrate:
@@ -38,14 +44,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The login throttle counts per client address: behind a reverse proxy that is the
     # proxy's unless its X-Forwarded-For is trusted (ZHENGJIAO_FORWARDED_ALLOW_IPS).
     proxied = settings.forwarded_allow_ips
-    uvicorn.run(
-        create_app(settings, urls),
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        proxy_headers=bool(proxied),
-        forwarded_allow_ips=proxied,
-    )
+    options = {"host": args.host, "port": args.port, "log_config": None,
+               "proxy_headers": bool(proxied), "forwarded_allow_ips": proxied}
+    if args.workers > 1:
+        # Each worker process builds its own app (and pool) from the environment.
+        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings, urls), **options)
     return 0
 
 
@@ -129,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-migrate", action="store_true")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (each with its own pool of ZHENGJIAO_POOL_MAX)")
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)

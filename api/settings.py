@@ -85,6 +85,8 @@ class Settings:
     locale: str = DEFAULT_LOCALE
     # A list version removing more than this share of its members needs confirmRemovals.
     list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE
+    # Bearer token of /metrics; in production /metrics is off without one (api/metrics.py).
+    metrics_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -125,6 +127,7 @@ def load_settings() -> Settings:
         login=_login_limits(),
         forwarded_allow_ips=os.environ.get("ZHENGJIAO_FORWARDED_ALLOW_IPS") or None,
         locale=configured_locale(os.environ.get("ZHENGJIAO_LOCALE")),
+        metrics_token=os.environ.get("ZHENGJIAO_METRICS_TOKEN") or None,
     )
     if settings.production and settings.match_secret == DEVELOPMENT_MATCH_SECRET:
         raise RuntimeError("ZHENGJIAO_MATCH_SECRET must be set in production")
