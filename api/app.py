@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from strawberry.types.unset import UNSET
 from api.database import DatabaseUrls, connection_options, resolve_urls
 from api.downloads import download_routes
 from api.health import health_routes
+from api.logs import incoming_request_id
 from api.metrics import metrics_routes, process_ended, time_statements
 from api.requests import BodyLimit, request_locale, strict_json
 from api.row_reports import row_report_routes
@@ -93,6 +95,11 @@ class Runtime:
             process_ended()
 
 
+access_log = logging.getLogger("zhengjiao.access")
+# Probes and scrapes come every few seconds: their lines would drown the rest.
+QUIET_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
+
+
 class ZhengjiaoGraphQL(GraphQL):
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -143,8 +150,9 @@ class ZhengjiaoGraphQL(GraphQL):
 
 
 class CorrelationId:
-    """Gives every request an id, echoed as X-Request-Id and written in error logs, and
-    the record the metrics and logs read (tenants/observe.py)."""
+    """Gives every request an id (the caller's X-Request-Id when sane), echoed as
+    X-Request-Id and written in the logs and the audit trail; keeps the record the
+    metrics and logs read (tenants/observe.py) and writes the request's own log line."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -152,26 +160,35 @@ class CorrelationId:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        correlation_id = uuid.uuid4().hex[:12]
+        headers = dict(scope.get("headers") or [])
+        incoming = incoming_request_id(headers.get(b"x-request-id", b"").decode("latin-1"))
+        correlation_id = incoming or uuid.uuid4().hex[:12]
         scope.setdefault("state", {})["correlation_id"] = correlation_id
-        token = begin_request(RequestRecord(request_id=correlation_id, path=scope.get("path", "")))
+        record = RequestRecord(request_id=correlation_id, path=scope.get("path", ""))
+        token = begin_request(record)
+        status = 500
         try:
-            await self._call(scope, receive, send, correlation_id)
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    headers = list(message.get("headers", []))
+                    headers.append((b"x-request-id", correlation_id.encode()))
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                    headers.append((b"cache-control", b"no-store"))
+                    message["headers"] = headers
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
         finally:
+            if record.path not in QUIET_PATHS:
+                access_log.info(
+                    "request",
+                    extra={"method": scope.get("method"), "path": record.path, "status": status,
+                           "outcome": record.outcome, "duration_ms": round(record.seconds() * 1000, 1)},
+                )
             end_request(token)
-
-    async def _call(self, scope: Scope, receive: Receive, send: Send, correlation_id: str) -> None:
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", correlation_id.encode()))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = None) -> Starlette:
@@ -216,3 +233,13 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     )
     app.state.runtime = runtime
     return app
+
+
+def worker_app() -> Starlette:
+    """The app of one `serve --workers N` process (a process of its own: logging is set
+    up here again, settings and database come from the environment)."""
+    from api.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format)
+    return create_app(settings)

@@ -36,7 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.logs import configure_logging
     from api.migrate import migrate
 
-    configure_logging()
+    configure_logging(log_format=settings.log_format)
     urls = resolve_urls(settings)
     if not args.no_migrate:
         migrate(urls, settings)
@@ -44,11 +44,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The login throttle counts per client address: behind a reverse proxy that is the
     # proxy's unless its X-Forwarded-For is trusted (ZHENGJIAO_FORWARDED_ALLOW_IPS).
     proxied = settings.forwarded_allow_ips
-    options = {"host": args.host, "port": args.port, "log_config": None,
+    # access_log: the app writes each request's line itself (api/app.py), with its fields.
+    options = {"host": args.host, "port": args.port, "log_config": None, "access_log": False,
                "proxy_headers": bool(proxied), "forwarded_allow_ips": proxied}
     if args.workers > 1:
         # Each worker process builds its own app (and pool) from the environment.
-        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **options)
+        uvicorn.run("api.app:worker_app", factory=True, workers=args.workers, **options)
     else:
         uvicorn.run(create_app(settings, urls), **options)
     return 0
