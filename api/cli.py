@@ -55,6 +55,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.backup import BackupError, backup, read_manifest
+    from api.console import complain
+
+    try:
+        folder = backup(get_settings(), Path(args.out) if args.out else None)
+        manifest = read_manifest(folder)
+    except BackupError as error:
+        complain(error.message_id, **error.params)
+        return 2
+    say("cli.backup_done", path=str(folder), migration=",".join(manifest["migration"]), sha256=manifest["sha256"])
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.backup import BackupError, read_manifest, restore
+    from api.console import complain
+
+    settings = get_settings()
+    folder = Path(args.folder)
+    try:
+        read_manifest(folder)  # refuse a bad backup before asking anything
+        if not args.yes:
+            complain("cli.restore_confirm", database=settings.database_name)
+            return 2
+        manifest = restore(settings, folder)
+    except BackupError as error:
+        complain(error.message_id, **error.params)
+        return 2
+    say("cli.restore_done", path=str(folder), database=settings.database_name,
+        migration=",".join(manifest["migration"]), created_at=manifest["created_at"])
+    return 0
+
+
 def _read_password() -> str:
     if os.environ.get("ZHENGJIAO_PASSWORD"):
         return os.environ["ZHENGJIAO_PASSWORD"]
@@ -139,6 +177,14 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
+
+    backup = commands.add_parser("backup", help="pg_dump (custom format) with a checksummed manifest")
+    backup.add_argument("--out", help="the backup folder to create (default: <data dir>/backups/<UTC time>)")
+    backup.set_defaults(run=cmd_backup)
+    restore = commands.add_parser("restore", help="drop the database and restore a backup folder into it")
+    restore.add_argument("folder")
+    restore.add_argument("--yes", action="store_true", help="yes, drop the database first")
+    restore.set_defaults(run=cmd_restore)
 
     operator = commands.add_parser("create-operator", help="create or reset a platform operator")
     operator.add_argument("username")
