@@ -23,7 +23,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
-    if args.workers > 1:
+    if args.workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Before anything imports prometheus_client: the workers' metrics go to files.
         from api.metrics import prepare_multiprocess
 

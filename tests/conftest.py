@@ -40,6 +40,7 @@ def _controller(session) -> bool:
     return not hasattr(session.config, "workerinput")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts workers that start the server
 def pytest_sessionstart(session):
     # Whether the embedded test server was already up (someone's `make test` still
     # running, or a server left by hand): then it is not ours to stop.
@@ -47,6 +48,7 @@ def pytest_sessionstart(session):
         session.config._embedded_was_running = bool(load_settings().database_url) or embedded_running(load_settings())
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-xdist has ended its workers
 def pytest_sessionfinish(session):
     """The embedded server this session started is stopped once every worker is done
     (workers only start it: they cannot know which of them finishes last)."""

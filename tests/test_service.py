@@ -13,7 +13,15 @@ import httpx
 import psycopg
 import pytest
 
-from api.database import DatabaseUrls, drop_database, embedded_running, ensure_roles_and_database, start_embedded, with_user_and_db
+from api.database import (
+    DatabaseUrls,
+    drop_database,
+    embedded_running,
+    ensure_roles_and_database,
+    start_embedded,
+    stop_embedded,
+    with_user_and_db,
+)
 from api.health import migration_heads
 from tests.conftest import ROOT, TEST_DATABASE, _free_port, start_server
 
@@ -151,4 +159,14 @@ def test_a_test_session_stops_the_embedded_server_it_started(tmp_path):
     assert (data_dir / "pgdata" / "PG_VERSION").exists()  # it did start one
     from api.settings import Settings
 
-    assert not embedded_running(Settings(data_dir=data_dir))
+    mine = Settings(data_dir=data_dir)
+    assert not embedded_running(mine)
+    # A server already running when the session begins is someone else's: left running.
+    start_embedded(mine)
+    try:
+        again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert embedded_running(mine)
+    finally:
+        stop_embedded(mine)
+    assert not embedded_running(mine)
