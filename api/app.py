@@ -1,15 +1,15 @@
-"""The Starlette application: /graphql, /healthz, the request id, the lifespan."""
+"""The Starlette application: /graphql, the probes (/livez, /readyz, /healthz), the request id, the lifespan."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
@@ -23,6 +23,9 @@ from strawberry.types.unset import UNSET
 
 from api.database import DatabaseUrls, resolve_urls, serving_connection_kwargs
 from api.downloads import download_routes
+from api.health import health_routes
+from api.logs import incoming_request_id
+from api.metrics import metrics_routes, process_ended, time_statements
 from api.requests import BodyLimit, request_locale, strict_json
 from api.row_reports import row_report_routes
 from api.settings import Settings, get_settings
@@ -34,16 +37,20 @@ from authz.tokens import bearer_token, read_token
 from schema.build import build_schema
 from schema.context import Context, Services
 from schema.limits import Limits
+from tenants import metrics
 from tenants.clock import Clock
 from tenants.messages import error_json, negotiate
+from tenants.observe import INVALID_OPERATION, RequestRecord, begin_request, current_request, end_request
 from tenants.problems import ErrorCode
 
 
 def _engine(pool: AsyncConnectionPool) -> AsyncEngine:
     # hide_parameters: SQL errors in logs never carry ID numbers or password hashes.
-    return create_async_engine(
+    engine = create_async_engine(
         "postgresql+psycopg://", async_creator=pool.getconn, poolclass=NullPool, hide_parameters=True
     )
+    time_statements(engine)
+    return engine
 
 
 @dataclass
@@ -103,6 +110,12 @@ class Runtime:
                 await report_engine.dispose()
                 await self.replica_pool.close()
             self.services.passwords.close()
+            process_ended()
+
+
+access_log = logging.getLogger("zhengjiao.access")
+# Probes and scrapes come every few seconds: their lines would drown the rest.
+QUIET_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
 
 
 class ZhengjiaoGraphQL(GraphQL):
@@ -120,12 +133,26 @@ class ZhengjiaoGraphQL(GraphQL):
         budget_ms = settings.upload_budget_ms if upload else settings.request_budget_ms
         locale = negotiate(request.headers.get("accept-language"), settings.locale)
         request_locale.set(locale)
+        record = current_request()
         try:
             async with asyncio.timeout(budget_ms / 1000):
-                return await super().run(request, context, root_value)
+                response = await super().run(request, context, root_value)
         except TimeoutError:
+            if record is not None:
+                record.outcome = "timeout"
             error = error_json(ErrorCode.REQUEST_TIMED_OUT, locale, {"seconds": f"{budget_ms / 1000:g}"})
-            return JSONResponse({"data": None, "errors": [error]}, status_code=503)
+            response = JSONResponse({"data": None, "errors": [error]}, status_code=503)
+        finally:
+            if record is not None and request.method == "POST":
+                self._observe(record)
+        return response
+
+    def _observe(self, record: RequestRecord) -> None:
+        if record.outcome is None:  # refused before execution: not JSON, too deep, …
+            record.operation, record.outcome = INVALID_OPERATION, "error"
+        metrics.graphql_request_done(record)
+        if self.runtime.pool is not None:
+            metrics.pool_state(self.runtime.pool.get_stats())
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         services = self.runtime.services
@@ -141,7 +168,9 @@ class ZhengjiaoGraphQL(GraphQL):
 
 
 class CorrelationId:
-    """Gives every request an id, echoed as X-Request-Id and written in error logs."""
+    """Gives every request an id (the caller's X-Request-Id when sane), echoed as
+    X-Request-Id and written in the logs and the audit trail; keeps the record the
+    metrics and logs read (tenants/observe.py) and writes the request's own log line."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -149,19 +178,35 @@ class CorrelationId:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        correlation_id = uuid.uuid4().hex[:12]
+        headers = dict(scope.get("headers") or [])
+        incoming = incoming_request_id(headers.get(b"x-request-id", b"").decode("latin-1"))
+        correlation_id = incoming or uuid.uuid4().hex[:12]
         scope.setdefault("state", {})["correlation_id"] = correlation_id
+        record = RequestRecord(request_id=correlation_id, path=scope.get("path", ""))
+        token = begin_request(record)
+        status = 500
+        try:
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", correlation_id.encode()))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    headers = list(message.get("headers", []))
+                    headers.append((b"x-request-id", correlation_id.encode()))
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                    headers.append((b"cache-control", b"no-store"))
+                    message["headers"] = headers
+                await send(message)
 
-        await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if record.path not in QUIET_PATHS:
+                access_log.info(
+                    "request",
+                    extra={"method": scope.get("method"), "path": record.path, "status": status,
+                           "outcome": record.outcome, "duration_ms": round(record.seconds() * 1000, 1)},
+                )
+            end_request(token)
 
 
 def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = None) -> Starlette:
@@ -185,15 +230,11 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         multipart_uploads_enabled=True,  # safe: tokens travel only in the Authorization header
     )
 
-    async def healthz(request: Request) -> JSONResponse:
-        async with runtime.services.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return JSONResponse({"status": "ok"})
-
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
+            *health_routes(runtime),
+            *metrics_routes(runtime),
             Route("/templates/subsidy-list.xlsx", subsidy_list_template_endpoint),
             Route("/templates/payment-file.xlsx", payment_file_template_endpoint),
             *download_routes(),
@@ -210,3 +251,13 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     )
     app.state.runtime = runtime
     return app
+
+
+def worker_app() -> Starlette:
+    """The app of one `serve --workers N` process (a process of its own: logging is set
+    up here again, settings and database come from the environment)."""
+    from api.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format)
+    return create_app(settings)

@@ -22,6 +22,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if args.workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Before anything imports prometheus_client: the workers' metrics go to files.
+        from api.metrics import prepare_multiprocess
+
+        prepare_multiprocess(settings.data_dir / "metrics")
+
     import uvicorn
 
     from api.app import create_app
@@ -29,8 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.logs import configure_logging
     from api.migrate import migrate
 
-    settings = get_settings()
-    configure_logging()
+    configure_logging(log_format=settings.log_format)
     urls = resolve_urls(settings)
     if not args.no_migrate:
         migrate(urls, settings)
@@ -38,14 +44,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The login throttle counts per client address: behind a reverse proxy that is the
     # proxy's unless its X-Forwarded-For is trusted (ZHENGJIAO_FORWARDED_ALLOW_IPS).
     proxied = settings.forwarded_allow_ips
-    uvicorn.run(
-        create_app(settings, urls),
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        proxy_headers=bool(proxied),
-        forwarded_allow_ips=proxied,
-    )
+    # access_log: the app writes each request's line itself (api/app.py), with its fields.
+    options = {"host": args.host, "port": args.port, "log_config": None, "access_log": False,
+               "proxy_headers": bool(proxied), "forwarded_allow_ips": proxied}
+    if args.workers > 1:
+        # Each worker process builds its own app (and pool) from the environment.
+        uvicorn.run("api.app:worker_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings, urls), **options)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.backup import BackupError, backup, read_manifest
+    from api.console import complain
+
+    try:
+        folder = backup(get_settings(), Path(args.out) if args.out else None)
+        manifest = read_manifest(folder)
+    except BackupError as error:
+        complain(error.message_id, **error.params)
+        return 2
+    say("cli.backup_done", path=str(folder), migration=",".join(manifest["migration"]), sha256=manifest["sha256"])
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.backup import BackupError, read_manifest, restore
+    from api.console import complain
+
+    settings = get_settings()
+    folder = Path(args.folder)
+    try:
+        read_manifest(folder)  # refuse a bad backup before asking anything
+        if not args.yes:
+            complain("cli.restore_confirm", database=settings.database_name)
+            return 2
+        manifest = restore(settings, folder)
+    except BackupError as error:
+        complain(error.message_id, **error.params)
+        return 2
+    say("cli.restore_done", path=str(folder), database=settings.database_name,
+        migration=",".join(manifest["migration"]), created_at=manifest["created_at"])
     return 0
 
 
@@ -129,9 +173,18 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-migrate", action="store_true")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (each with its own pool of ZHENGJIAO_POOL_MAX)")
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
+
+    backup = commands.add_parser("backup", help="pg_dump (custom format) with a checksummed manifest")
+    backup.add_argument("--out", help="the backup folder to create (default: <data dir>/backups/<UTC time>)")
+    backup.set_defaults(run=cmd_backup)
+    restore = commands.add_parser("restore", help="drop the database and restore a backup folder into it")
+    restore.add_argument("folder")
+    restore.add_argument("--yes", action="store_true", help="yes, drop the database first")
+    restore.set_defaults(run=cmd_restore)
 
     operator = commands.add_parser("create-operator", help="create or reset a platform operator")
     operator.add_argument("username")

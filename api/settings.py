@@ -43,6 +43,13 @@ def _login_limits() -> LoginLimits:
     )
 
 
+def _log_format(value: str | None, env: str) -> str:
+    chosen = (value or ("json" if env == "production" else "text")).strip().lower()
+    if chosen not in ("json", "text"):
+        raise RuntimeError("ZHENGJIAO_LOG_FORMAT must be json or text")
+    return chosen
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -91,6 +98,10 @@ class Settings:
     locale: str = DEFAULT_LOCALE
     # A list version removing more than this share of its members needs confirmRemovals.
     list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE
+    # Bearer token of /metrics; in production /metrics is off without one (api/metrics.py).
+    metrics_token: str | None = None
+    # Log lines: "json" (one object a line) or "text"; production defaults to json.
+    log_format: str = "text"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -143,6 +154,8 @@ def load_settings() -> Settings:
         login=_login_limits(),
         forwarded_allow_ips=os.environ.get("ZHENGJIAO_FORWARDED_ALLOW_IPS") or None,
         locale=configured_locale(os.environ.get("ZHENGJIAO_LOCALE")),
+        metrics_token=os.environ.get("ZHENGJIAO_METRICS_TOKEN") or None,
+        log_format=_log_format(os.environ.get("ZHENGJIAO_LOG_FORMAT"), env),
     )
     if settings.production and settings.match_secret == DEVELOPMENT_MATCH_SECRET:
         raise RuntimeError("ZHENGJIAO_MATCH_SECRET must be set in production")

@@ -12,6 +12,7 @@ from authz.models import PlatformOperator, UserAccount
 from authz.password_rules import MAX_PASSWORD_LENGTH, password_problem
 from authz.passwords import Passwords
 from authz.roles import Role
+from tenants import metrics
 from tenants.kinds import LEAF_KINDS, TOWNSHIP_LEVEL, DepartmentCode, UnitKind
 from tenants.models import Department, Tenant, Unit
 from tenants.onboarding import bump_authz_version
@@ -84,12 +85,16 @@ async def authenticate(
         account = await _find_operator(db, attempt.username)
     keys = guard.keys(attempt)
     filing = Filing(tenant_id, account.id if account else None, attempt.username, correlation_id)
+    # The metrics name a county only when it exists: a typed code is the caller's choice.
+    county = metrics.PLATFORM if attempt.tenant_code is None else attempt.tenant_code.strip() if tenant_id else metrics.UNKNOWN
     if not await guard.admit(db, keys, now, filing):
+        metrics.login_failed(county, "throttled")
         return None
     ok = len(password) <= MAX_PASSWORD_LENGTH and await passwords.verify_async(
         account.password_hash if account else None, password
     )
     if not (ok and account):
+        metrics.login_failed(county, "invalid")
         await guard.failed(db, keys, now, filing)
         return None
     await guard.succeeded(db, keys)

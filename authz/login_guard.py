@@ -22,6 +22,7 @@ from authz.throttle_store import (
     read_counters,
     throttle_key,
 )
+from tenants import metrics
 from tenants.audit import write_audit
 from tenants.clock import Clock
 from tenants.session import Db
@@ -91,6 +92,7 @@ class LoginGuard:
         for subject, key in keys.items():
             failure = await count_failure(db, key, subject, self.limits, now)
             if failure.locked_now:
+                metrics.login_locked(subject.value)
                 await _report(db, subject, "login.locked", failure.locked_until, filing, key)
         await self._prune_now_and_then(db, now)
 

@@ -113,7 +113,7 @@ async def _login(info: Info, input: LoginInput) -> LoginPayload:
             correlation_id=context.correlation_id,
         )
     if principal is None:
-        return LoginPayload(token=None, viewer=None, user_errors=user_errors([BAD_CREDENTIALS]))
+        return LoginPayload(token=None, viewer=None, user_errors=user_errors([BAD_CREDENTIALS], "login"))
     token = issue_token(services.secret_key, context.identity, services.token_ttl_seconds)
     return LoginPayload(token=token, viewer=Viewer.of(principal), user_errors=[])
 
@@ -153,7 +153,7 @@ class AccountMutations:
         try:
             refuse_bad_arguments(info.context, info.path.key)
         except Rejected as rejected:
-            return LoginPayload(token=None, viewer=None, user_errors=user_errors(rejected.problems))
+            return LoginPayload(token=None, viewer=None, user_errors=user_errors(rejected.problems, "login"))
         return await _login(info, input)
 
     @strawberry.mutation(description="COUNTY_ADMIN: a staff account with a role, a department and a scope.")

@@ -17,6 +17,7 @@ from schema.extensions import (
     LocalizeErrors,
     LogErrors,
     MaskUnexpected,
+    ObserveOperation,
     PublicTimeouts,
     RequestTransaction,
 )
@@ -54,6 +55,7 @@ def build_schema(
         RequestTransaction,
         PasswordChangeGate,
         LogErrors,
+        ObserveOperation,
         MaskWholeIdNumbers,
     ]
     if production:

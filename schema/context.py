@@ -16,6 +16,7 @@ from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.clock import Clock
 from tenants.messages import DEFAULT_LOCALE, negotiate
+from tenants.observe import note_caller
 from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
@@ -79,6 +80,8 @@ class Context:
             self.principal = await load_user(
                 self.db, identity.tenant_id, identity.subject_id, identity.session_version
             )
+        if self.principal is not None:
+            note_caller(self.principal.tenant_code, self.principal.subject)
 
     async def reload_principal(self) -> None:
         """The caller as the database has it now, and fresh loaders: a merge of units

@@ -16,7 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from strawberry.types import Info
 
 from domain.files.uploads import ROW_ERROR_LIMIT, RowProblem
+from tenants import metrics
 from tenants.messages import raw_params, text
+from tenants.observe import note_user_errors
 from tenants.problems import ErrorCode, Params, Problem, Rejected
 
 
@@ -82,7 +84,12 @@ class RowError:
         return cls(row=problem.row, column=problem.column, code=problem.code, problem=problem)
 
 
-def user_errors(problems: list[Problem]) -> list[UserError]:
+def user_errors(problems: list[Problem], operation: str | None = None) -> list[UserError]:
+    """`operation`: the mutation refusing, counted in the metrics (zhengjiao_user_errors_total)."""
+    if operation is not None and problems:
+        codes = [str(p.code) for p in problems]
+        note_user_errors(codes)
+        metrics.user_errors(operation, codes)
     return [UserError.of(p) for p in problems]
 
 

@@ -1,14 +1,24 @@
-"""Request-wide behaviour: the tenant transaction, error masking and logging."""
+"""Request-wide behaviour: the tenant transaction, error masking, logging and what the metrics see."""
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_operation_ast,
+)
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from schema.errors import TIMED_OUT, PublicError, localized, public_graphql_error, timed_out
+from tenants.observe import INVALID_OPERATION, NO_OPERATION, SEVERAL_OPERATIONS, current_request
 from tenants.problems import ErrorCode, Problem
 from tenants.session import Db
 
@@ -129,3 +139,51 @@ class LocalizeErrors(SchemaExtension):
         if errors:
             locale = self.execution_context.context.locale
             result.errors = [localized(e, locale) for e in errors]
+
+
+class ObserveOperation(SchemaExtension):
+    """Names the request for the metrics and the logs (tenants/observe.py): its root
+    field, once the document is known valid (so the name is one of the schema's), and
+    its outcome: ok, refused (userErrors), error (errors a client may see), unexpected."""
+
+    def on_execute(self) -> Iterator[None]:
+        record = current_request()
+        if record is not None:
+            context = self.execution_context
+            operation = get_operation_ast(context.graphql_document, context.operation_name)
+            if operation is not None:
+                record.operation_type = operation.operation.value
+                record.operation = _root_field(operation.selection_set, context.graphql_document)
+        yield
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        record = current_request()
+        if record is None:
+            return
+        errors = getattr(self.execution_context.result, "errors", None) or []
+        if record.operation == NO_OPERATION:
+            record.operation = INVALID_OPERATION  # did not parse or validate
+        if any(_unexpected(e) for e in errors):
+            record.outcome = "unexpected"
+        elif errors:
+            record.outcome = "error"
+        else:
+            record.outcome = "refused" if record.user_error_codes else "ok"
+
+
+def _root_field(selection_set: SelectionSetNode, document: DocumentNode) -> str:
+    names = sorted(set(_field_names(selection_set, document)))
+    return names[0] if len(names) == 1 else SEVERAL_OPERATIONS
+
+
+def _field_names(selection_set: SelectionSetNode, document: DocumentNode) -> Iterator[str]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _field_names(selection.selection_set, document)
+        elif isinstance(selection, FragmentSpreadNode):
+            for definition in document.definitions:
+                if isinstance(definition, FragmentDefinitionNode) and definition.name.value == selection.name.value:
+                    yield from _field_names(definition.selection_set, document)

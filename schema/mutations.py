@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
@@ -13,6 +14,7 @@ from schema.context import Context
 from schema.edge import mutation_field_path
 from schema.errors import TIMED_OUT, UserError, timed_out, user_errors
 from schema.relay import parse_global_id
+from tenants import metrics
 from tenants.audit import write_audit
 from tenants.problems import ErrorCode, Problem, Rejected, RejectedWithReport
 
@@ -36,12 +38,28 @@ class Audit:
     after: dict | None = None
 
 
+# Mutations that read a file: their rows and seconds are metrics of their own.
+FILE_OPERATIONS = frozenset({"uploadSubsidyList", "importPayments", "importEnrollmentHistory", "uploadRoster"})
+
+
 async def run_mutation(
     info: Info, operation: str, body: Callable[[Audit], Awaitable[T]]
 ) -> Outcome[T]:
     """Run `body` in a savepoint. A `Rejected` undoes its writes (a `RejectedWithReport`
     hands its report back as `Outcome.report`); both ways are audited in the request
     transaction (a rejection of an anonymous caller only in the log)."""
+    started = time.perf_counter()
+    outcome = await _run_mutation(info, operation, body)
+    if operation in FILE_OPERATIONS:
+        principal = info.context.principal
+        metrics.file_done(
+            operation, principal.tenant_code if principal else None, time.perf_counter() - started,
+            outcome.value if outcome.value is not None else outcome.report, refused=bool(outcome.errors),
+        )
+    return outcome
+
+
+async def _run_mutation(info: Info, operation: str, body: Callable[[Audit], Awaitable[T]]) -> Outcome[T]:
     context: Context = info.context
     audit = Audit()
     try:
@@ -60,7 +78,7 @@ async def run_mutation(
     codes = [p.code for p in problems]
     await _audit(context, operation, "rejected", audit, {"codes": codes})
     log.info("%s rejected: %s [%s]", operation, ",".join(codes), context.correlation_id)
-    return Outcome(None, user_errors(problems), report)
+    return Outcome(None, user_errors(problems, operation), report)
 
 
 async def object_in_scope(

@@ -18,7 +18,7 @@ os.environ.setdefault("ZHENGJIAO_DATA_DIR", str(ROOT / ".zhengjiao-test"))
 os.environ.setdefault("ZHENGJIAO_ARGON2_TIME_COST", "1")
 os.environ.setdefault("ZHENGJIAO_ARGON2_MEMORY_KIB", "8192")
 
-from api.database import drop_database, resolve_urls  # noqa: E402
+from api.database import drop_database, embedded_running, resolve_urls, stop_embedded  # noqa: E402
 from api.migrate import migrate  # noqa: E402
 from api.settings import load_settings  # noqa: E402
 from tests.support import (  # noqa: E402
@@ -33,6 +33,27 @@ from tests.support import (  # noqa: E402
 
 # One database per pytest-xdist worker on the one test server (`make test` runs two).
 TEST_DATABASE = f"zhengjiao_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+def _controller(session) -> bool:
+    """The process that runs the whole session: the xdist controller, or the only one."""
+    return not hasattr(session.config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts workers that start the server
+def pytest_sessionstart(session):
+    # Whether the embedded test server was already up (someone's `make test` still
+    # running, or a server left by hand): then it is not ours to stop.
+    if _controller(session):
+        session.config._embedded_was_running = bool(load_settings().database_url) or embedded_running(load_settings())
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist has ended its workers
+def pytest_sessionfinish(session):
+    """The embedded server this session started is stopped once every worker is done
+    (workers only start it: they cannot know which of them finishes last)."""
+    if _controller(session) and not session.config._embedded_was_running:
+        stop_embedded(load_settings())
 
 
 @pytest.fixture(scope="session")
