@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.types.unset import UNSET
 
 from api.database import DatabaseUrls, resolve_urls, serving_connection_kwargs
@@ -30,6 +31,7 @@ from api.requests import BodyLimit, request_locale, strict_json
 from api.row_reports import row_report_routes
 from api.settings import Settings, get_settings
 from api.templates import payment_file_template_endpoint, subsidy_list_template_endpoint
+from api.trusted_documents import TrustedDocuments, UntrustedDocument
 from authz.enforcer import Enforcers
 from authz.login_guard import LoginGuard
 from authz.passwords import Passwords
@@ -122,6 +124,14 @@ class ZhengjiaoGraphQL(GraphQL):
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime
+        settings = runtime.settings
+        self.trusted = TrustedDocuments.load(settings.trusted_documents, settings.trusted_only)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if self.trusted is None or isinstance(data, list):
+            return data
+        return self.trusted.resolve(data)
 
     def decode_json(self, data: str | bytes) -> object:
         return strict_json(data)
@@ -142,6 +152,8 @@ class ZhengjiaoGraphQL(GraphQL):
                 record.outcome = "timeout"
             error = error_json(ErrorCode.REQUEST_TIMED_OUT, locale, {"seconds": f"{budget_ms / 1000:g}"})
             response = JSONResponse({"data": None, "errors": [error]}, status_code=503)
+        except UntrustedDocument as refused:
+            response = JSONResponse({"data": None, "errors": [error_json(refused.code, locale)]}, status_code=400)
         finally:
             if record is not None and request.method == "POST":
                 self._observe(record)

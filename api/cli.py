@@ -1,4 +1,4 @@
-"""`zhengjiao …`: serve, migrate, create-operator, demo, policy apply, export-schema."""
+"""`zhengjiao …`: serve, migrate, create-operator, demo, policy apply, export-schema, trusted-documents."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import os
 import sys
+from pathlib import Path
 
 from api.console import report_problems, say
 from api.settings import get_settings
@@ -165,6 +166,15 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trusted_documents(args: argparse.Namespace) -> int:
+    import json
+
+    from api.trusted_documents import manifest, read_documents
+
+    sys.stdout.write(json.dumps(manifest(read_documents(args.files)), ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="zhengjiao", description="Resident medical-insurance premium collection.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -222,6 +232,11 @@ def parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=cmd_tally_verify)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(run=cmd_export_schema)
+    trusted = commands.add_parser(
+        "trusted-documents", help="print the manifest (sha256 → document) of the clients' .graphql files"
+    )
+    trusted.add_argument("files", nargs="+", type=Path)
+    trusted.set_defaults(run=cmd_trusted_documents)
     return root
 
 

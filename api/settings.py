@@ -61,6 +61,10 @@ class Settings:
     # A streaming replica for reports (the .xlsx field lists); rights, scope and the audit
     # row stay on the primary.
     database_replica_url: str | None = None
+    # Persisted operations (api/trusted_documents.py): the manifest, and whether only
+    # its documents are served.
+    trusted_documents: Path | None = None
+    trusted_only: bool = False
     app_role: str = "zhengjiao_app"
     owner_role: str = "zhengjiao_owner"
     database_name: str = "zhengjiao"
@@ -128,6 +132,8 @@ def load_settings() -> Settings:
         database_url=os.environ.get("DATABASE_URL") or None,
         database_app_url=os.environ.get("DATABASE_APP_URL") or None,
         database_replica_url=os.environ.get("DATABASE_REPLICA_URL") or None,
+        trusted_documents=Path(os.environ["ZHENGJIAO_TRUSTED_DOCUMENTS"]) if os.environ.get("ZHENGJIAO_TRUSTED_DOCUMENTS") else None,
+        trusted_only=os.environ.get("ZHENGJIAO_TRUSTED_ONLY", "") in ("1", "true", "yes"),
         app_role=os.environ.get("ZHENGJIAO_APP_ROLE", "zhengjiao_app"),
         database_name=os.environ.get("ZHENGJIAO_DATABASE", "zhengjiao"),
         secret_key=os.environ.get("ZHENGJIAO_SECRET_KEY", ""),
