@@ -102,6 +102,7 @@ class Runtime:
             masked_lookups_per_hour=settings.masked_lookups_per_hour,
             locale=settings.locale,
             report_engine=report_engine,
+            batch_slots=settings.batch_slots,
         )
         try:
             yield

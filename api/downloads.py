@@ -51,9 +51,10 @@ from schema.context import Context
 from schema.edge import YEARS
 from schema.errors import PublicError
 from tenants.audit import write_audit
+from tenants.batch_slots import take_batch_slot
 from tenants.messages import error_json, negotiate, text
 from tenants.onboarding import tenant_by_id
-from tenants.problems import ErrorCode, Params
+from tenants.problems import ErrorCode, Params, Rejected
 from tenants.session import Db
 from tenants.tree import UNIT_CODE
 from tenants.units import UnitRow, unit_by_code, units_by_ids
@@ -62,7 +63,7 @@ T = TypeVar("T")
 
 _STATUS = {
     ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404, ErrorCode.NO_POLICY: 404,
-    ErrorCode.TOO_MANY_ROWS: 422, ErrorCode.MUST_CHANGE_PASSWORD: 403,
+    ErrorCode.TOO_MANY_ROWS: 422, ErrorCode.TOO_BUSY: 429, ErrorCode.MUST_CHANGE_PASSWORD: 403,
 }
 _SEX = {"M": "男", "F": "女"}
 _MODES = {SubsidyMode.AUTO_ENROLL: "全额资助", SubsidyMode.DEDUCT: "缴费时减免", SubsidyMode.REIMBURSE: "先缴后补"}
@@ -194,6 +195,14 @@ def problem_response(request: Request, code: ErrorCode, params: Params | None = 
     return JSONResponse(body, status_code=_STATUS.get(code, 400), headers=headers)
 
 
+async def _batch_slot(context: Context, principal: Principal) -> None:
+    try:
+        await take_batch_slot(context.db, principal.tenant_id, context.services.batch_slots)
+    except Rejected as refused:
+        problem = refused.problems[0]
+        raise PublicError(problem.code, problem.params) from None
+
+
 async def _scoped_unit(context: Context, principal: Principal, code: str) -> UnitRow:
     unit = await unit_by_code(context.db, principal.tenant_id, code)
     if unit is None:
@@ -209,6 +218,7 @@ async def _collect(context: Context, sheet: Sheet, year: int, code: str) -> tupl
     principal = context.county_caller()
     await context.check("list", "download")
     unit = await _scoped_unit(context, principal, code)
+    await _batch_slot(context, principal)
     try:
         async with report_db(context, principal.tenant_id) as db:
             rows = await sheet.fetch(db, principal.tenant_id, year, unit.path)

@@ -65,6 +65,8 @@ class Settings:
     # its documents are served.
     trusted_documents: Path | None = None
     trusted_only: bool = False
+    # Batch jobs (uploads, imports, downloads) one county may run at once (0: no limit).
+    batch_slots: int = 2
     app_role: str = "zhengjiao_app"
     owner_role: str = "zhengjiao_owner"
     database_name: str = "zhengjiao"
@@ -134,6 +136,7 @@ def load_settings() -> Settings:
         database_replica_url=os.environ.get("DATABASE_REPLICA_URL") or None,
         trusted_documents=Path(os.environ["ZHENGJIAO_TRUSTED_DOCUMENTS"]) if os.environ.get("ZHENGJIAO_TRUSTED_DOCUMENTS") else None,
         trusted_only=os.environ.get("ZHENGJIAO_TRUSTED_ONLY", "") in ("1", "true", "yes"),
+        batch_slots=_int("ZHENGJIAO_BATCH_SLOTS", 2),
         app_role=os.environ.get("ZHENGJIAO_APP_ROLE", "zhengjiao_app"),
         database_name=os.environ.get("ZHENGJIAO_DATABASE", "zhengjiao"),
         secret_key=os.environ.get("ZHENGJIAO_SECRET_KEY", ""),

@@ -14,6 +14,7 @@ from authz.principal import Principal, load_operator, load_user
 from authz.tokens import TokenClaims
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
+from tenants.batch_slots import take_batch_slot
 from tenants.clock import Clock
 from tenants.messages import DEFAULT_LOCALE, negotiate
 from tenants.observe import note_caller
@@ -43,6 +44,7 @@ class Services:
     locale: str = DEFAULT_LOCALE  # when a request names no language
     # reports (the field lists) read here when a replica is configured; else `engine`
     report_engine: AsyncEngine | None = None
+    batch_slots: int = 2  # tenants/batch_slots.py
 
 
 @dataclass
@@ -125,6 +127,11 @@ class Context:
     def _must_change_password(self) -> bool:
         """A reset password not yet changed, and a request asking for more than that."""
         return self.principal is not None and self.principal.must_change_password and not self.password_change_only
+
+    async def take_batch_slot(self) -> None:
+        """One of the county's few batch slots for this request (tenants/batch_slots.py)."""
+        principal = self.county_caller()
+        await take_batch_slot(self.db, principal.tenant_id, self.services.batch_slots)
 
     async def require(self, obj: str, act: str, at_path: str | None = None) -> Principal:
         principal = self.mutation_caller()

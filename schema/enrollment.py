@@ -187,6 +187,7 @@ class EnrollmentHistoryEntry:
 async def _import(info: Info, input: ImportEnrollmentHistoryInput, audit: Audit, held: HeldFile) -> HistoryReport:
     context = info.context
     principal = await context.require("history", "import")
+    await context.take_batch_slot()
     name, data = await held.read(input.file)
     report = await enrollment_history.import_history(
         context.db, principal.tenant_id, HistoryFile(name, data, bool(input.dry_run)), principal.subject,

@@ -131,6 +131,7 @@ async def _import(info: Info, input: ImportPaymentsInput, audit: Audit, held: _H
     policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year)
     if policy is None:
         raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": input.year})])
+    await context.take_batch_slot()
     name, data = await held.file.read(input.file)
     upload = PaymentFile(input.year, name, data, bool(input.dry_run), bool(input.atomic))
     clock = context.services.clock

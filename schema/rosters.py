@@ -114,6 +114,7 @@ class UploadRosterPayload:
 async def _upload(info: Info, input: UploadRosterInput, audit: Audit, held: HeldFile) -> RosterReport:
     context = info.context
     principal = await context.require("roster", "upload")
+    await context.take_batch_slot()
     name, data = await held.read(input.file)
     clock = context.services.clock
     upload = RosterFile(RosterKind(input.kind), input.year, name, data, bool(input.dry_run))

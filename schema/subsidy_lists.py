@@ -194,6 +194,7 @@ async def _upload(info: Info, input: UploadSubsidyListInput, audit: Audit, held:
     await context.require(category_object(input.year, input.category), "upload")
     # The report tells which of the file's numbers are registered (pending, NAME_MISMATCH).
     await take_upload_lookup(info, principal, "uploadSubsidyList")
+    await context.take_batch_slot()
     name, data = await held.read(input.file)
     services = context.services
     upload = ListUpload(

@@ -61,6 +61,7 @@ class ErrorCode(StrEnum):
     YEAR_REQUIRED = "YEAR_REQUIRED"
     TOO_MANY = "TOO_MANY"
     TOO_MANY_ROWS = "TOO_MANY_ROWS"
+    TOO_BUSY = "TOO_BUSY"
     # tenants, units, departments
     TENANT_EXISTS = "TENANT_EXISTS"
     INVALID_CODE = "INVALID_CODE"
