@@ -31,6 +31,7 @@ from api.requests import BodyLimit, request_locale, strict_json
 from api.row_reports import row_report_routes
 from api.settings import Settings, get_settings
 from api.templates import payment_file_template_endpoint, subsidy_list_template_endpoint
+from api.tracing import configure_tracing, trace_statements, tracing_middleware
 from api.trusted_documents import TrustedDocuments, UntrustedDocument
 from authz.enforcer import Enforcers
 from authz.login_guard import LoginGuard
@@ -46,12 +47,14 @@ from tenants.observe import INVALID_OPERATION, RequestRecord, begin_request, cur
 from tenants.problems import ErrorCode
 
 
-def _engine(pool: AsyncConnectionPool) -> AsyncEngine:
+def _engine(pool: AsyncConnectionPool, tracing: bool = False) -> AsyncEngine:
     # hide_parameters: SQL errors in logs never carry ID numbers or password hashes.
     engine = create_async_engine(
         "postgresql+psycopg://", async_creator=pool.getconn, poolclass=NullPool, hide_parameters=True
     )
     time_statements(engine)
+    if tracing:
+        trace_statements(engine)
     return engine
 
 
@@ -78,7 +81,7 @@ class Runtime:
             open=False,
         )
         await self.pool.open(wait=True)
-        engine = _engine(self.pool)
+        engine = _engine(self.pool, settings.tracing)
         report_engine = None
         if urls.replica:
             self.replica_pool = AsyncConnectionPool(
@@ -86,7 +89,7 @@ class Runtime:
                 close_returns=True, open=False,
             )
             await self.replica_pool.open(wait=True)
-            report_engine = _engine(self.replica_pool)
+            report_engine = _engine(self.replica_pool, settings.tracing)
         self.services = Services(
             engine=engine,
             enforcers=Enforcers(),
@@ -232,8 +235,11 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         page_default=settings.page_default,
         page_max=settings.page_max,
     )
+    if settings.tracing:
+        configure_tracing()
     schema = build_schema(
-        production=settings.production, limits=limits, max_tokens=settings.max_tokens, max_text=settings.max_text
+        production=settings.production, limits=limits, max_tokens=settings.max_tokens, max_text=settings.max_text,
+        tracing=settings.tracing,
     )
     graphql = ZhengjiaoGraphQL(
         runtime,
@@ -255,6 +261,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         ],
         lifespan=runtime.lifespan,
         middleware=[
+            *tracing_middleware(settings.tracing),
             Middleware(CorrelationId),
             Middleware(
                 BodyLimit, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes,

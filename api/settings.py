@@ -67,6 +67,7 @@ class Settings:
     trusted_only: bool = False
     # Batch jobs (uploads, imports, downloads) one county may run at once (0: no limit).
     batch_slots: int = 2
+    tracing: bool = False  # OpenTelemetry (api/tracing.py): on when OTEL_* asks for it
     app_role: str = "zhengjiao_app"
     owner_role: str = "zhengjiao_owner"
     database_name: str = "zhengjiao"
@@ -125,6 +126,12 @@ def _pooler(raw: str | None) -> str | None:
     return value
 
 
+def tracing_requested() -> bool:
+    from api.tracing import tracing_requested as requested
+
+    return requested()
+
+
 def load_settings() -> Settings:
     env = os.environ.get("ZHENGJIAO_ENV", "development")
     data_dir = Path(os.environ.get("ZHENGJIAO_DATA_DIR", ".zhengjiao")).resolve()
@@ -137,6 +144,7 @@ def load_settings() -> Settings:
         trusted_documents=Path(os.environ["ZHENGJIAO_TRUSTED_DOCUMENTS"]) if os.environ.get("ZHENGJIAO_TRUSTED_DOCUMENTS") else None,
         trusted_only=os.environ.get("ZHENGJIAO_TRUSTED_ONLY", "") in ("1", "true", "yes"),
         batch_slots=_int("ZHENGJIAO_BATCH_SLOTS", 2),
+        tracing=tracing_requested(),
         app_role=os.environ.get("ZHENGJIAO_APP_ROLE", "zhengjiao_app"),
         database_name=os.environ.get("ZHENGJIAO_DATABASE", "zhengjiao"),
         secret_key=os.environ.get("ZHENGJIAO_SECRET_KEY", ""),

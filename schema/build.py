@@ -38,7 +38,8 @@ class QuietSchema(strawberry.Schema):
 
 
 def build_schema(
-    *, production: bool = False, limits: Limits | None = None, max_tokens: int = 5000, max_text: int = MAX_TEXT
+    *, production: bool = False, limits: Limits | None = None, max_tokens: int = 5000, max_text: int = MAX_TEXT,
+    tracing: bool = False,
 ) -> strawberry.Schema:
     # Factories, not instances: Strawberry makes fresh extensions for every request.
     # Hooks unwind in reverse order, so the masker (listed first) runs last: the
@@ -60,6 +61,10 @@ def build_schema(
     ]
     if production:
         extensions.append(DisableIntrospection)
+    if tracing:
+        from api.tracing import GraphQLTracing
+
+        extensions.append(GraphQLTracing)
     return QuietSchema(
         query=Query, mutation=Mutation, types=TYPES, extensions=extensions, config=StrawberryConfig(auto_camel_case=True)
     )
