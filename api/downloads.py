@@ -197,10 +197,10 @@ def problem_response(request: Request, code: ErrorCode, params: Params | None = 
 
 async def _batch_slot(context: Context, principal: Principal) -> None:
     try:
-        await take_batch_slot(context.db, principal.tenant_id, context.services.batch_slots)
+        await take_batch_slot(context.db, principal.tenant_id, context.services.batch_slots, principal.subject)
     except Rejected as refused:
         problem = refused.problems[0]
-        raise PublicError(problem.code, problem.params) from None
+        raise PublicError(problem.code, problem.params, variant=problem.variant) from None
 
 
 async def _scoped_unit(context: Context, principal: Principal, code: str) -> UnitRow:

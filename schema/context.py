@@ -131,7 +131,7 @@ class Context:
     async def take_batch_slot(self) -> None:
         """One of the county's few batch slots for this request (tenants/batch_slots.py)."""
         principal = self.county_caller()
-        await take_batch_slot(self.db, principal.tenant_id, self.services.batch_slots)
+        await take_batch_slot(self.db, principal.tenant_id, self.services.batch_slots, principal.subject)
 
     async def require(self, obj: str, act: str, at_path: str | None = None) -> Principal:
         principal = self.mutation_caller()
