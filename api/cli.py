@@ -47,7 +47,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     proxied = settings.forwarded_allow_ips
     # access_log: the app writes each request's line itself (api/app.py), with its fields.
     options = {"host": args.host, "port": args.port, "log_config": None, "access_log": False,
-               "proxy_headers": bool(proxied), "forwarded_allow_ips": proxied}
+               "proxy_headers": bool(proxied), "forwarded_allow_ips": proxied,
+               "http": "api.http_protocol:NoDelayH11Protocol"}
     if args.workers > 1:
         # Each worker process builds its own app (and pool) from the environment.
         uvicorn.run("api.app:worker_app", factory=True, workers=args.workers, **options)
