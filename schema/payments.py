@@ -99,11 +99,10 @@ class RefundType(Node):
 
     @strawberry.field
     async def payment(self, info: Info) -> PaymentType:
-        principal = info.context.county_caller()
-        found = await payments_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [self.row.payment_id])
-        if self.row.payment_id not in found:
+        row = await loaders.payments(info.context).load(self.row.payment_id)
+        if row is None:
             raise PublicError(ErrorCode.NOT_FOUND, variant="PAYMENT")
-        return PaymentType.of(found[self.row.payment_id])
+        return PaymentType.of(row)
 
 
 @strawberry.type(name="Payment")
@@ -142,8 +141,7 @@ class PaymentType(Node):
 
     @strawberry.field(description="Refunds of this payment, oldest first.")
     async def refunds(self, info: Info) -> list[RefundType]:
-        principal = info.context.county_caller()
-        rows = await refunds_of_payments(info.context.db, principal.tenant_id, [self.row.id])
+        rows = await loaders.payment_refunds(info.context).load(self.row.id)
         return [RefundType.of(r) for r in rows]
 
 
