@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -56,7 +57,8 @@ class Runtime:
             urls.app,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
-            kwargs={"options": connection_options(settings)},
+            # Which process holds a connection, in pg_stat_activity (one pool per worker).
+            kwargs={"options": connection_options(settings), "application_name": f"zhengjiao-{os.getpid()}"},
             close_returns=True,  # SQLAlchemy's close() hands the connection back
             open=False,
         )

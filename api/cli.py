@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
+import json
 import os
 import sys
 
@@ -38,15 +40,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The login throttle counts per client address: behind a reverse proxy that is the
     # proxy's unless its X-Forwarded-For is trusted (ZHENGJIAO_FORWARDED_ALLOW_IPS).
     proxied = settings.forwarded_allow_ips
-    uvicorn.run(
-        create_app(settings, urls),
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        proxy_headers=bool(proxied),
-        forwarded_allow_ips=proxied,
-    )
+    options = {
+        "host": args.host, "port": args.port, "log_config": None, "proxy_headers": bool(proxied),
+        "forwarded_allow_ips": proxied,
+    }
+    workers = worker_count(args.workers)
+    if workers == 1:
+        uvicorn.run(create_app(settings, urls), **options)
+    else:
+        # Each worker is a process of its own, started from an import string: it builds
+        # its app (and its connection pool) from the settings in the environment and the
+        # database this process resolved (started, for the embedded server) once.
+        os.environ[WORKER_URLS] = json.dumps(dataclasses.asdict(urls))
+        uvicorn.run("api.cli:worker_app", factory=True, workers=workers, **options)
     return 0
+
+
+WORKER_URLS = "ZHENGJIAO_WORKER_DATABASE_URLS"
+
+
+def worker_count(asked: str) -> int:
+    """`--workers N`, or `auto`: one per core."""
+    if asked == "auto":
+        return os.cpu_count() or 1
+    count = int(asked)
+    if count < 1:
+        raise SystemExit("--workers: at least 1, or auto")
+    return count
+
+
+def worker_app():  # noqa: ANN201 (a Starlette app; uvicorn's factory for each worker)
+    from api.app import create_app
+    from api.database import DatabaseUrls
+    from api.logs import configure_logging
+
+    configure_logging()
+    return create_app(get_settings(), DatabaseUrls(**json.loads(os.environ[WORKER_URLS])))
 
 
 def _read_password() -> str:
@@ -129,6 +158,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-migrate", action="store_true")
+    serve.add_argument(
+        "--workers", default=os.environ.get("ZHENGJIAO_WORKERS", "1"),
+        help="processes serving requests (each with its own pool of ZHENGJIAO_POOL_MAX connections); auto: one per core",
+    )
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
