@@ -30,6 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.database import resolve_urls
     from api.logs import configure_logging
     from api.migrate import migrate
+    from api.serving import HTTP_PROTOCOL
 
     settings = get_settings()
     configure_logging()
@@ -42,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     proxied = settings.forwarded_allow_ips
     options = {
         "host": args.host, "port": args.port, "log_config": None, "proxy_headers": bool(proxied),
-        "forwarded_allow_ips": proxied,
+        "forwarded_allow_ips": proxied, "http": HTTP_PROTOCOL,
     }
     workers = worker_count(args.workers)
     if workers == 1:

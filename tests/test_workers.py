@@ -107,3 +107,15 @@ def _serving_since(settings, since) -> set[str]:  # noqa: ANN001
             (TEST_DATABASE, since, f"zhengjiao-{os.getpid()}"),
         ).fetchall()
     return {r[0] for r in rows}
+
+
+def test_workers_answer_without_waiting_for_delayed_acks(workers):
+    """Without TCP_NODELAY (api/serving.py) every answer of a worker waits for the
+    client's delayed ACK: at least 40 ms on Linux, however small the request."""
+    timings = []
+    with httpx.Client(base_url=workers) as http:
+        for _ in range(30):
+            started = time.perf_counter()
+            assert http.post("/graphql", json={"query": "{ __typename }"}).status_code == 200
+            timings.append(time.perf_counter() - started)
+    assert sorted(timings)[len(timings) // 2] < 0.035
