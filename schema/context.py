@@ -12,6 +12,7 @@ from authz.login_guard import LoginGuard
 from authz.passwords import Passwords
 from authz.principal import Principal, load_operator, load_user
 from authz.tokens import TokenClaims
+from domain.policy.store import PolicyCache
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.clock import Clock
@@ -20,6 +21,7 @@ from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 if TYPE_CHECKING:
+    from domain.policy.rules import YearPolicy
     from schema.edge import EdgeProblems
 
 
@@ -40,6 +42,7 @@ class Services:
     list_removal_share: Decimal = DEFAULT_REMOVAL_SHARE  # see domain/subsidy_lists/rules.py
     masked_lookups_per_hour: int = 30
     locale: str = DEFAULT_LOCALE  # when a request names no language
+    policies: PolicyCache = field(default_factory=PolicyCache)  # by county, year and policy_version
 
 
 @dataclass
@@ -84,6 +87,14 @@ class Context:
         caller's scope along with the rows it acts on."""
         self.loaders.clear()
         await self.authenticate()
+
+    async def policy(self, year: int) -> YearPolicy | None:
+        """The county's policy for `year` as of this request's start, from the process's
+        cache when no policy has been saved since (by any process: the version is the
+        database's). For reads; a request that saves a policy reads it back directly."""
+        principal = self.principal
+        assert principal is not None and principal.tenant_id is not None and self.db is not None
+        return await self.services.policies.get(self.db, principal.tenant_id, year, principal.tenant_policy_version)
 
     # -- for queries: exceptions that reach the client unmasked
     def caller(self) -> Principal:

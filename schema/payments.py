@@ -23,7 +23,6 @@ from domain.payments.store import (
 from domain.persons import store as persons_store
 from domain.persons.idnumber import mask
 from domain.persons.rules import shown_benefit_start
-from domain.policy import store as policy_store
 from domain.refunds.rules import RefundPayback, RefundReason
 from domain.refunds.store import RefundRow, refunds_of_payments
 from schema import loaders
@@ -197,7 +196,7 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
     if not await context.may("payment", "write", person.unit_path):
         await context.require("payment", "write")  # the role may not at all: FORBIDDEN as usual
         raise Rejected([Problem(ErrorCode.OUT_OF_SCOPE, ["idNumber"])])
-    policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year)
+    policy = await context.policy(input.year)
     if policy is None:
         raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": input.year})])
     new = NewPayment(

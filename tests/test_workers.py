@@ -119,3 +119,30 @@ def test_workers_answer_without_waiting_for_delayed_acks(workers):
             assert http.post("/graphql", json={"query": "{ __typename }"}).status_code == 200
             timings.append(time.perf_counter() - started)
     assert sorted(timings)[len(timings) // 2] < 0.035
+
+
+def test_two_workers_take_a_new_standard_at_once(client, new_county, clock, workers):
+    from datetime import datetime
+
+    from tests.payment_support import SHANGHAI, new_person, pay
+    from tests.support import GraphQLClient
+
+    county, _ = campaign(client, new_county, clock)
+    clock.travel_to(None)  # the workers keep the real time: the 2027 window is open
+    today = datetime.now(SHANGHAI).date()
+    persons = [new_person(client, county) for _ in range(2 * ROUNDS)]
+
+    def paid(number: str, amount: str) -> list[str]:
+        fresh = GraphQLClient(workers)  # a new connection: any worker may take it
+        try:
+            payload = pay(fresh, county.tokens["tax"], number, 2027, amount, today, channel="TAX_HALL")
+        finally:
+            fresh.http.close()
+        return [e["code"] for e in payload["userErrors"]]
+
+    assert all(paid(number, "400.00") == [] for number in persons[:ROUNDS])
+    set_policy = client.data(SET_POLICY, {"input": policy_input("neixiang-2027.json", standard="420.00")},
+                             county.tokens["medical"])["setYearPolicy"]
+    assert set_policy["userErrors"] == []
+    assert all(paid(number, "400.00") == ["AMOUNT_MISMATCH"] for number in persons[ROUNDS:])
+    assert all(paid(number, "420.00") == [] for number in persons[ROUNDS:])
