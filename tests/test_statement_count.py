@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import ALL_DEPARTMENTS, onboard_county
+from tests.conftest import ALL_DEPARTMENTS
 from tests.newborn_support import register as register_newborn
 from tests.payment_support import pay, shanghai
 from tests.subsidy_support import csv_list, policy_input, set_policy, upload
@@ -110,12 +110,12 @@ def _register(client, county, born: date, name: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def busy_county(server, client, operator_token):
+def busy_county(server, client, onboard):
     """105 persons in one village, every nested field with something to show and spread
     over the pages: newborns exempt, listed persons, payments, duplicates with their
     automatic refunds, life events, edits."""
     clock = server.app_object.state.runtime.services.clock
-    county = onboard_county(client, operator_token, ALL_DEPARTMENTS)
+    county = onboard(ALL_DEPARTMENTS)
     admin = county.tokens["admin"]
     clock.travel_to(shanghai(WINDOW_DAY, 12))
     set_policy(client, county.tokens["medical"], policy_input("neixiang-2023.json"))
