@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -47,6 +48,11 @@ from tenants.observe import INVALID_OPERATION, RequestRecord, begin_request, cur
 from tenants.problems import ErrorCode
 
 
+def _connection_kwargs(settings: Settings) -> dict[str, object]:
+    # Which process holds a connection, in pg_stat_activity (one pool per worker).
+    return {**serving_connection_kwargs(settings), "application_name": f"zhengjiao-{os.getpid()}"}
+
+
 def _engine(pool: AsyncConnectionPool, tracing: bool = False) -> AsyncEngine:
     # hide_parameters: SQL errors in logs never carry ID numbers or password hashes.
     engine = create_async_engine(
@@ -76,7 +82,7 @@ class Runtime:
             urls.app,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
-            kwargs=serving_connection_kwargs(settings),
+            kwargs=_connection_kwargs(settings),
             close_returns=True,  # SQLAlchemy's close() hands the connection back
             open=False,
         )
@@ -85,7 +91,7 @@ class Runtime:
         report_engine = None
         if urls.replica:
             self.replica_pool = AsyncConnectionPool(
-                urls.replica, min_size=1, max_size=settings.pool_max, kwargs=serving_connection_kwargs(settings),
+                urls.replica, min_size=1, max_size=settings.pool_max, kwargs=_connection_kwargs(settings),
                 close_returns=True, open=False,
             )
             await self.replica_pool.open(wait=True)
@@ -271,13 +277,3 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     )
     app.state.runtime = runtime
     return app
-
-
-def worker_app() -> Starlette:
-    """The app of one `serve --workers N` process (a process of its own: logging is set
-    up here again, settings and database come from the environment)."""
-    from api.logs import configure_logging
-
-    settings = get_settings()
-    configure_logging(log_format=settings.log_format)
-    return create_app(settings)

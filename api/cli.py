@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
+import json
 import os
 import sys
 from pathlib import Path
@@ -24,7 +26,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
-    if args.workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    workers = worker_count(args.workers)
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Before anything imports prometheus_client: the workers' metrics go to files.
         from api.metrics import prepare_multiprocess
 
@@ -36,6 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.database import resolve_urls
     from api.logs import configure_logging
     from api.migrate import migrate
+    from api.serving import HTTP_PROTOCOL
 
     configure_logging(log_format=settings.log_format)
     urls = resolve_urls(settings)
@@ -47,14 +51,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     proxied = settings.forwarded_allow_ips
     # access_log: the app writes each request's line itself (api/app.py), with its fields.
     options = {"host": args.host, "port": args.port, "log_config": None, "access_log": False,
-               "proxy_headers": bool(proxied), "forwarded_allow_ips": proxied,
-               "http": "api.http_protocol:NoDelayH11Protocol"}
-    if args.workers > 1:
-        # Each worker process builds its own app (and pool) from the environment.
-        uvicorn.run("api.app:worker_app", factory=True, workers=args.workers, **options)
-    else:
+               "proxy_headers": bool(proxied), "forwarded_allow_ips": proxied, "http": HTTP_PROTOCOL}
+    if workers == 1:
         uvicorn.run(create_app(settings, urls), **options)
+    else:
+        # Each worker is a process of its own, started from an import string: it builds
+        # its app (and its connection pool) from the settings in the environment and the
+        # database this process resolved (started, for the embedded server) once.
+        os.environ[WORKER_URLS] = json.dumps(dataclasses.asdict(urls))
+        uvicorn.run("api.cli:worker_app", factory=True, workers=workers, **options)
     return 0
+
+
+WORKER_URLS = "ZHENGJIAO_WORKER_DATABASE_URLS"
+
+
+def worker_count(asked: str) -> int:
+    """`--workers N`, or `auto`: one per core."""
+    if asked == "auto":
+        return os.cpu_count() or 1
+    count = int(asked)
+    if count < 1:
+        raise SystemExit("--workers: at least 1, or auto")
+    return count
+
+
+def worker_app():  # noqa: ANN201 (a Starlette app; uvicorn's factory for each worker)
+    """The app of one `serve --workers N` process (a process of its own: logging is set
+    up here again, settings from the environment, the database the parent resolved)."""
+    from api.app import create_app
+    from api.database import DatabaseUrls
+    from api.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format)
+    return create_app(settings, DatabaseUrls(**json.loads(os.environ[WORKER_URLS])))
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -184,7 +215,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-migrate", action="store_true")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (each with its own pool of ZHENGJIAO_POOL_MAX)")
+    serve.add_argument(
+        "--workers", default=os.environ.get("ZHENGJIAO_WORKERS", "1"),
+        help="processes serving requests (each with its own pool of ZHENGJIAO_POOL_MAX connections); auto: one per core",
+    )
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)

@@ -21,6 +21,7 @@ class Principal:
     tenant_id: int | None = None
     tenant_code: str | None = None
     tenant_authz_version: int = 0
+    tenant_policy_version: int = 0  # tenant.policy_version when the request began (cached policies)
     department: DepartmentCode | None = None
     scope_unit_id: int | None = None
     scope_path: str = COUNTY_SCOPE
@@ -51,7 +52,7 @@ class Principal:
 _USER = text(
     """
     SELECT u.id, u.username, u.role, d.code AS department, u.scope_unit_id,
-           coalesce(s.path, '/') AS scope_path, t.code AS tenant_code, t.authz_version,
+           coalesce(s.path, '/') AS scope_path, t.code AS tenant_code, t.authz_version, t.policy_version,
            u.must_change_password, u.session_version
       FROM app_user u
       JOIN tenant t ON t.id = u.tenant_id
@@ -79,6 +80,7 @@ async def load_user(db: Db, tenant_id: int, user_id: int, session_version: int |
         tenant_id=tenant_id,
         tenant_code=row["tenant_code"],
         tenant_authz_version=row["authz_version"],
+        tenant_policy_version=row["policy_version"],
         department=DepartmentCode(row["department"]) if row["department"] else None,
         scope_unit_id=row["scope_unit_id"],
         scope_path=row["scope_path"],

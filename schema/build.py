@@ -8,6 +8,7 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
+    ParserCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -27,6 +28,8 @@ from schema.login_limit import OneLoginPerRequest
 from schema.password_gate import PasswordChangeGate
 from schema.redaction import MaskWholeIdNumbers
 from schema.root import TYPES, Mutation, Query
+
+PARSED_DOCUMENTS = 512
 
 
 class QuietSchema(strawberry.Schema):
@@ -48,6 +51,10 @@ def build_schema(
     extensions += [HideSuggestions, MaskUnexpected] if production else []
     extensions += [
         partial(MaxTokensLimiter, max_token_count=max_tokens),
+        # Parsed documents, shared by every request of the process (an LRU keyed by the
+        # text and the token limit; a text over the limit fails to parse and is not kept).
+        # Validation is cached inside DocumentLimits, after the limits are measured.
+        partial(ParserCache, maxsize=PARSED_DOCUMENTS),
         partial(DocumentLimits, limits=limits or Limits(), hide_suggestions=production),
         partial(EdgeValidation, max_text=max_text),
         PublicTimeouts,

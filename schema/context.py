@@ -12,6 +12,7 @@ from authz.login_guard import LoginGuard
 from authz.passwords import Passwords
 from authz.principal import Principal, load_operator, load_user
 from authz.tokens import TokenClaims
+from domain.policy.store import PolicyCache
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.batch_slots import take_batch_slot
@@ -22,6 +23,7 @@ from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
 
 if TYPE_CHECKING:
+    from domain.policy.rules import YearPolicy
     from schema.edge import EdgeProblems
 
 
@@ -45,6 +47,7 @@ class Services:
     # reports (the field lists) read here when a replica is configured; else `engine`
     report_engine: AsyncEngine | None = None
     batch_slots: int = 2  # tenants/batch_slots.py
+    policies: PolicyCache = field(default_factory=PolicyCache)  # by county, year and policy_version
 
 
 @dataclass
@@ -91,6 +94,14 @@ class Context:
         caller's scope along with the rows it acts on."""
         self.loaders.clear()
         await self.authenticate()
+
+    async def policy(self, year: int) -> YearPolicy | None:
+        """The county's policy for `year` as of this request's start, from the process's
+        cache when no policy has been saved since (by any process: the version is the
+        database's). For reads; a request that saves a policy reads it back directly."""
+        principal = self.principal
+        assert principal is not None and principal.tenant_id is not None and self.db is not None
+        return await self.services.policies.get(self.db, principal.tenant_id, year, principal.tenant_policy_version)
 
     # -- for queries: exceptions that reach the client unmasked
     def caller(self) -> Principal:

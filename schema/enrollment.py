@@ -24,6 +24,7 @@ from domain.persons.idnumber import IdNumberError, mask, parse_id_number
 from domain.persons.rules import shown_benefit_start, shown_id_number
 from domain.persons.store import PersonRow
 from domain.row_reports.rules import RowReportKind
+from schema import loaders
 from schema.errors import PublicError, RowError, UserError, row_errors
 from schema.mutations import Audit, object_in_scope, run_mutation
 from schema.policy import SubsidyModeEnum
@@ -103,17 +104,14 @@ class EnrollmentType:
     async def exemption(self, info: Info) -> NewbornExemptionType | None:
         if self.status is not EnrollmentStatus.EXEMPT:
             return None
-        principal = info.context.county_caller()
-        row = await enrollment_exemptions.exemption_in_force(info.context.db, principal.tenant_id, self.person_id, self.year)
+        row = await loaders.exemptions(info.context, self.year).load(self.person_id)
         return NewbornExemptionType.of(row, self.whole) if row else None
 
     @strawberry.field(
         description="Every category that applied, the winner first (highest; ties: AUTO_ENROLL, DEDUCT, REIMBURSE, then code)."
     )
     async def subsidies(self, info: Info) -> list[SubsidyCandidate]:
-        context = info.context
-        principal = context.county_caller()
-        rows = await enrollment_store.explain(context.db, principal.tenant_id, self.year, self.person_id)
+        rows = await loaders.subsidy_candidates(info.context, self.year).load(self.person_id)
         return [SubsidyCandidate(category=r.code, name=r.name, mode=r.mode, amount=r.amount, applied=r.applied) for r in rows]
 
 

@@ -14,6 +14,7 @@ request before the first row is read.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -188,9 +189,38 @@ def _error(code: ErrorCode, **params: object) -> GraphQLError:
     return public_graphql_error(Problem(code, params=params))
 
 
+class ValidDocuments:
+    """The query texts that passed validation, per schema, rule set and suggestion
+    setting: a bounded LRU shared by every request of the process. Validation walks
+    the whole document with some thirty rules (about a tenth of a page request); the
+    same few documents come again and again. Only passes are kept: a failing document
+    is validated again each time, so its errors are fresh objects for every request
+    (they are localized and masked in place)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._known: OrderedDict[tuple, None] = OrderedDict()
+
+    def known(self, key: tuple) -> bool:
+        if key in self._known:
+            self._known.move_to_end(key)
+            return True
+        return False
+
+    def add(self, key: tuple) -> None:
+        self._known[key] = None
+        if len(self._known) > self.size:
+            self._known.popitem(last=False)
+
+
+VALID_DOCUMENTS = ValidDocuments()
+
+
 class DocumentLimits(SchemaExtension):
     """Measure first; validate only what fits. In production, validation errors do not
-    suggest field names ("Did you mean …?"): they would map the schema for a stranger."""
+    suggest field names ("Did you mean …?"): they would map the schema for a stranger.
+    The limits depend on the variables (page sizes) and are measured every time; the
+    validation of a text already found valid is not repeated (`ValidDocuments`)."""
 
     def __init__(self, *, limits: Limits, hide_suggestions: bool) -> None:
         self.limits = limits
@@ -202,7 +232,17 @@ class DocumentLimits(SchemaExtension):
             schema = context.schema._schema
             errors = limit_errors(schema, context.graphql_document, context.variables, self.limits)
             if not errors:
-                rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
-                errors = validate(schema, context.graphql_document, rules, hide_suggestions=self.hide_suggestions)
+                errors = self._validate(schema)
             context.pre_execution_errors = errors
         yield
+
+    def _validate(self, schema: GraphQLSchema) -> list[GraphQLError]:
+        context = self.execution_context
+        rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+        key = (schema, context.query, rules, self.hide_suggestions) if context.query else None
+        if key is not None and VALID_DOCUMENTS.known(key):
+            return []
+        errors = validate(schema, context.graphql_document, rules, hide_suggestions=self.hide_suggestions)
+        if key is not None and not errors:
+            VALID_DOCUMENTS.add(key)
+        return errors

@@ -110,3 +110,82 @@ def event_refund_years(context: Context) -> DataLoader[int, list[int]]:
         return DataLoader(load_fn=load)
 
     return _loader(context, "event_refund_years", factory)
+
+
+def _batched(context: Context, name: str, fetch: Callable[[Any, list], Any]) -> DataLoader:
+    """A loader whose `fetch(principal, keys)` returns {key: value} for a batch; a key it
+    leaves out loads as None."""
+
+    def factory(ctx: Context) -> DataLoader:
+        principal = ctx.county_caller()
+
+        async def load(keys: list) -> list[Any]:
+            found = await fetch(principal, list(keys))
+            return [found.get(k) for k in keys]
+
+        return DataLoader(load_fn=load)
+
+    return _loader(context, name, factory)
+
+
+def subsidy_histories(context: Context, year: int | None) -> DataLoader[str, list]:
+    """Each ID number's path across the subsidy lists' versions (Person.subsidyHistory)."""
+    from domain.subsidy_lists.store import person_histories
+
+    async def fetch(principal: Any, numbers: list[str]) -> dict:
+        return await person_histories(context.db, principal.tenant_id, numbers, year)
+
+    return _batched(context, f"subsidy_histories:{year}", fetch)
+
+
+def subsidy_candidates(context: Context, year: int) -> DataLoader[int, list]:
+    """Every category that applied to each person in `year` (Enrollment.subsidies)."""
+    from domain.enrollment.store import explain
+
+    async def fetch(principal: Any, ids: list[int]) -> dict:
+        return await explain(context.db, principal.tenant_id, year, ids)
+
+    return _batched(context, f"subsidy_candidates:{year}", fetch)
+
+
+def exemptions(context: Context, year: int) -> DataLoader[int, Any]:
+    """Each newborn's declaration in force for `year` (Enrollment.exemption)."""
+    from domain.enrollment.exemptions import exemptions_in_force
+
+    async def fetch(principal: Any, ids: list[int]) -> dict:
+        return await exemptions_in_force(context.db, principal.tenant_id, year, ids)
+
+    return _batched(context, f"exemptions:{year}", fetch)
+
+
+def payments(context: Context) -> DataLoader[int, Any]:
+    """Payments by id, in the caller's scope (Refund.payment)."""
+    from domain.payments.store import payments_by_ids
+
+    async def fetch(principal: Any, ids: list[int]) -> dict:
+        return await payments_by_ids(context.db, principal.tenant_id, principal.scope_path, ids)
+
+    return _batched(context, "payments", fetch)
+
+
+def payment_refunds(context: Context) -> DataLoader[int, list]:
+    """Each payment's refunds, oldest first (Payment.refunds)."""
+    from domain.refunds.store import refunds_of_payments
+
+    async def fetch(principal: Any, ids: list[int]) -> dict:
+        found: dict[int, list] = {pk: [] for pk in ids}
+        for row in await refunds_of_payments(context.db, principal.tenant_id, ids):
+            found[row.payment_id].append(row)
+        return found
+
+    return _batched(context, "payment_refunds", fetch)
+
+
+def unit_children(context: Context, first: int, after: tuple[str, int] | None) -> DataLoader[int, Any]:
+    """A page of each unit's children (Unit.children), for one page size and cursor."""
+    from tenants.units import children_pages
+
+    async def fetch(principal: Any, ids: list[int]) -> dict:
+        return await children_pages(context.db, principal.tenant_id, principal.scope_path, ids, first, after)
+
+    return _batched(context, f"unit_children:{first}:{after}", fetch)

@@ -23,7 +23,6 @@ from domain.payments.store import (
 from domain.persons import store as persons_store
 from domain.persons.idnumber import mask
 from domain.persons.rules import shown_benefit_start
-from domain.policy import store as policy_store
 from domain.refunds.rules import RefundPayback, RefundReason
 from domain.refunds.store import RefundRow, refunds_of_payments
 from schema import loaders
@@ -99,11 +98,10 @@ class RefundType(Node):
 
     @strawberry.field
     async def payment(self, info: Info) -> PaymentType:
-        principal = info.context.county_caller()
-        found = await payments_by_ids(info.context.db, principal.tenant_id, principal.scope_path, [self.row.payment_id])
-        if self.row.payment_id not in found:
+        row = await loaders.payments(info.context).load(self.row.payment_id)
+        if row is None:
             raise PublicError(ErrorCode.NOT_FOUND, variant="PAYMENT")
-        return PaymentType.of(found[self.row.payment_id])
+        return PaymentType.of(row)
 
 
 @strawberry.type(name="Payment")
@@ -142,8 +140,7 @@ class PaymentType(Node):
 
     @strawberry.field(description="Refunds of this payment, oldest first.")
     async def refunds(self, info: Info) -> list[RefundType]:
-        principal = info.context.county_caller()
-        rows = await refunds_of_payments(info.context.db, principal.tenant_id, [self.row.id])
+        rows = await loaders.payment_refunds(info.context).load(self.row.id)
         return [RefundType.of(r) for r in rows]
 
 
@@ -199,7 +196,7 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
     if not await context.may("payment", "write", person.unit_path):
         await context.require("payment", "write")  # the role may not at all: FORBIDDEN as usual
         raise Rejected([Problem(ErrorCode.OUT_OF_SCOPE, ["idNumber"])])
-    policy = await policy_store.load_policy(context.db, principal.tenant_id, input.year)
+    policy = await context.policy(input.year)
     if policy is None:
         raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": input.year})])
     new = NewPayment(

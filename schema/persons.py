@@ -11,7 +11,6 @@ from domain.persons import store as persons_store
 from domain.persons.idnumber import looks_like_id_number, mask
 from domain.persons.rules import NewPerson, shown_age, shown_birth_date, shown_id_number
 from domain.persons.store import PersonQuery, PersonRow, UnitRef
-from domain.subsidy_lists import store as subsidy_lists_store
 from schema import loaders
 from schema.enrollment import EnrollmentStatusEnum, EnrollmentType, NewbornExemptionInput, enrollment_loader
 from schema.errors import PublicError, UserError
@@ -65,8 +64,7 @@ class PersonType(Node):
 
     @strawberry.field(description="Every version of every subsidy list that named this person.")
     async def subsidy_history(self, info: Info, year: int | None = None) -> list[SubsidyHistoryEntry]:
-        principal = info.context.county_caller()
-        rows = await subsidy_lists_store.person_history(info.context.db, principal.tenant_id, self.row.id_number, year)
+        rows = await loaders.subsidy_histories(info.context, year).load(self.row.id_number)
         return [SubsidyHistoryEntry.of(r) for r in rows]
 
     @strawberry.field(description="Life events (died, employee insurance, moved out, enlisted), withdrawn ones too.")

@@ -29,6 +29,7 @@ from tenants.onboarding import (
     tenant_by_id,
     validate_onboarding,
 )
+from tenants.pages import Page
 from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.retired import retired_problems
 from tenants.tree import (
@@ -83,7 +84,12 @@ class UnitType(Node):
 
     @strawberry.field
     async def children(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[UnitType]:
-        return await unit_connection(info, self.row.id, first, after)
+        await info.context.check("unit", "read")
+        services = info.context.services
+        size = page_size(first, services.page_default, services.page_max)
+        cursor = decode_cursor(after, 2)
+        page = await loaders.unit_children(info.context, size, tuple(cursor) if cursor else None).load(self.row.id)
+        return _unit_page(page, after)
 
 
 async def load_unit(info: Info, unit_id: int | None) -> UnitType | None:
@@ -109,10 +115,11 @@ async def unit_connection(info: Info, parent_id: int | None, first: int | None, 
     page = await unit_queries.list_children(
         context.db, principal.tenant_id, principal.scope_path, parent_id, size, tuple(cursor) if cursor else None
     )
-    return connection(
-        page, after=after,
-        node=lambda r: UnitType.from_row(r), cursor=lambda r: [r.code, r.id],
-    )
+    return _unit_page(page, after)
+
+
+def _unit_page(page: Page[UnitRow], after: str | None) -> Connection[UnitType]:
+    return connection(page, after=after, node=lambda r: UnitType.from_row(r), cursor=lambda r: [r.code, r.id])
 
 
 async def resolve_unit_node(info: Info, pk: int) -> UnitType | None:

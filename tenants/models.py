@@ -51,6 +51,8 @@ class Tenant(SQLModel, table=True):
     time_zone: str = Field(default="Asia/Shanghai", sa_column=Column(Text, nullable=False, server_default="Asia/Shanghai"))
     # Bumped whenever a casbin grouping row of this tenant changes (users, category owners).
     authz_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Moves with every save of a year policy (0017a): processes cache policies by it.
+    policy_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     client_mutation_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime | None = Field(default=None, sa_column=created_at_column())
 

@@ -76,3 +76,39 @@ async def list_children(
     rows = (await db.execute(select(*_COLUMNS).where(and_(*page)).order_by(Unit.code, Unit.id).limit(first + 1))).all()
     total = await db.scalar(select(func.count()).select_from(Unit).where(and_(*conditions)))
     return Page([_row(r) for r in rows[:first]], len(rows) > first, total)
+
+
+async def children_pages(
+    db: Db, tenant_id: int, scope_path: str, parent_ids: list[int], first: int, after: tuple[str, int] | None
+) -> dict[int, Page]:
+    """`list_children` for many parents in one statement (a page of units each asking
+    for its children): each parent's first rows after the cursor, and its count."""
+    past = tuple_(Unit.code, Unit.id) > tuple_(after[0], after[1]) if after is not None else literal(True)
+    ranked = (
+        select(
+            *_COLUMNS,
+            past.label("past"),
+            func.count().over(partition_by=Unit.parent_id).label("total"),
+            func.count().filter(past).over(partition_by=Unit.parent_id, order_by=(Unit.code, Unit.id)).label("place"),
+            func.row_number().over(partition_by=Unit.parent_id, order_by=(Unit.code, Unit.id)).label("nth"),
+        )
+        .where(Unit.tenant_id == tenant_id, Unit.parent_id.in_(parent_ids), visible_to(scope_path))
+        .subquery()
+    )
+    rows = (
+        await db.execute(
+            select(ranked)
+            # (each parent's first child too, which carries its count when the cursor is past them all)
+            .where(or_(and_(ranked.c.past, ranked.c.place <= first + 1), ranked.c.nth == 1))
+            .order_by(ranked.c.parent_id, ranked.c.code, ranked.c.id)
+        )
+    ).all()
+    grouped: dict[int, list] = {pk: [] for pk in parent_ids}
+    totals: dict[int, int] = {}
+    for r in rows:
+        totals[r.parent_id] = r.total
+        if r.past and r.place <= first + 1:
+            grouped[r.parent_id].append(r)
+    return {
+        pk: Page([_row(r) for r in found[:first]], len(found) > first, totals.get(pk, 0)) for pk, found in grouped.items()
+    }

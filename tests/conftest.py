@@ -216,6 +216,12 @@ def new_county(client, operator_token):
     return lambda departments=None: onboard_county(client, operator_token, departments)
 
 
+@pytest.fixture(scope="session")
+def onboard(client, operator_token):
+    """`new_county` for module-scoped fixtures (a county shared by a module's tests)."""
+    return lambda departments=None: onboard_county(client, operator_token, departments)
+
+
 @pytest.fixture(autouse=True)
 def every_message_in_the_catalogue():
     """A message asked for that the catalogue lacks fails the test that asked for it

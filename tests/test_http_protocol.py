@@ -1,4 +1,4 @@
-"""`zhengjiao serve --workers N` connections get TCP_NODELAY (api/http_protocol.py): on a
+"""`zhengjiao serve --workers N` connections get TCP_NODELAY (api/serving.py): on a
 listening socket bound the way uvicorn's workers bind it (protocol number 0), asyncio
 leaves Nagle on, and every response waited 40 ms for the client's delayed ACK."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
-from api.http_protocol import NoDelayH11Protocol
+from api.serving import HTTP_PROTOCOL, NoDelayH11Protocol
 
 
 async def _nodelay_of_accepted(protocol_class: type[H11Protocol]) -> int:
@@ -57,4 +57,4 @@ def test_worker_connections_send_without_delay(protocol: type[H11Protocol], expe
 
 def test_serve_names_the_protocol() -> None:
     source = (Path(__file__).resolve().parent.parent / "api" / "cli.py").read_text(encoding="utf-8")
-    assert '"http": "api.http_protocol:NoDelayH11Protocol"' in source
+    assert '"http": HTTP_PROTOCOL' in source and HTTP_PROTOCOL == "api.serving:NoDelayH11Protocol"

@@ -190,3 +190,15 @@ async def exemption_in_force(db: Db, tenant_id: int, person_id: int, year: int) 
         )
     ).first()
     return _exemption(row) if row else None
+
+
+async def exemptions_in_force(db: Db, tenant_id: int, year: int, person_ids: list[int]) -> dict[int, ExemptionRow]:
+    """The declarations in force of a page of persons for `year`, by person."""
+    rows = await db.execute(
+        text(
+            f"""SELECT {_COLUMNS} FROM newborn_exemption
+                 WHERE tenant_id = :t AND person_id = ANY(CAST(:ps AS bigint[])) AND year = :y AND withdrawn_at IS NULL"""
+        ),
+        {"t": tenant_id, "ps": person_ids, "y": year},
+    )
+    return {r.person_id: _exemption(r) for r in rows}

@@ -249,15 +249,20 @@ class CandidateRow:
     applied: bool
 
 
-async def explain(db: Db, tenant_id: int, year: int, person_id: int) -> list[CandidateRow]:
-    """Every category that applied to a person, winner first, in the winner order."""
+async def explain(db: Db, tenant_id: int, year: int, person_ids: list[int]) -> dict[int, list[CandidateRow]]:
+    """Per person: every category that applied, winner first, in the winner order. One
+    statement for a page of persons (a list shows each person's candidates)."""
     sql = f"""
-        WITH selected AS ({persons_where('p.id = :person')}),
+        WITH selected AS ({persons_where('p.id = ANY(CAST(:persons AS bigint[]))')}),
              candidates AS ({CANDIDATES})
-        SELECT k.code, c.name, k.mode, k.amount
+        SELECT k.person_id, k.code, c.name, k.mode, k.amount
           FROM candidates k
           JOIN subsidy_category c ON c.tenant_id = :tenant AND c.year = :year AND c.code = k.code
-         ORDER BY {winner_order("k")}
+         ORDER BY k.person_id, {winner_order("k")}
     """
-    rows = (await db.execute(text(sql), {"tenant": tenant_id, "year": year, "person": person_id})).all()
-    return [CandidateRow(r.code, r.name, r.mode, r.amount, index == 0) for index, r in enumerate(rows)]
+    rows = (await db.execute(text(sql), {"tenant": tenant_id, "year": year, "persons": person_ids})).all()
+    found: dict[int, list[CandidateRow]] = {pk: [] for pk in person_ids}
+    for r in rows:
+        candidates = found[r.person_id]
+        candidates.append(CandidateRow(r.code, r.name, r.mode, r.amount, not candidates))
+    return found

@@ -136,6 +136,8 @@ async def save_policy(db: Db, tenant_id: int, policy: YearPolicy, actor: str) ->
             ),
             rows,
         )
+    # Cached policies of this county are stale from the commit on (PolicyCache).
+    await db.execute(text("UPDATE tenant SET policy_version = policy_version + 1 WHERE id = :id"), {"id": tenant_id})
     return await recompute_year(db, tenant_id, policy.year)
 
 
@@ -211,3 +213,26 @@ async def load_policy(db: Db, tenant_id: int, year: int) -> YearPolicy | None:
 async def policy_years(db: Db, tenant_id: int) -> list[int]:
     rows = await db.execute(select(YearPolicyRow.year).where(YearPolicyRow.tenant_id == tenant_id).order_by(YearPolicyRow.year))
     return [r[0] for r in rows]
+
+
+class PolicyCache:
+    """Year policies kept in the process, per county and year, with the county's
+    `policy_version` they were read at. A caller hands in the version it read with the
+    caller (at the start of its request): a policy saved since, by any process, has
+    moved the version and is read again. An entry may hold a policy newer than its
+    version (saved and committed between the two reads), never an older one."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._kept: dict[tuple[int, int], tuple[int, YearPolicy | None]] = {}
+
+    async def get(self, db: Db, tenant_id: int, year: int, version: int) -> YearPolicy | None:
+        key = (tenant_id, year)
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        policy = await load_policy(db, tenant_id, year)
+        if len(self._kept) >= self.size and key not in self._kept:
+            self._kept.pop(next(iter(self._kept)))
+        self._kept[key] = (version, policy)
+        return policy

@@ -69,29 +69,35 @@ class HistoryRow:
 # over), and absent otherwise.
 _PERSON_HISTORY = """
 WITH entries AS (
-    SELECT b.year, b.category_code, b.version, e.change, e.recognized_on
+    SELECT e.id_number, b.year, b.category_code, b.version, e.change, e.recognized_on
       FROM subsidy_list_entry e
       JOIN subsidy_batch b ON b.tenant_id = e.tenant_id AND b.id = e.batch_id
-     WHERE e.tenant_id = :t AND e.id_number = :n AND (CAST(:y AS int) IS NULL OR b.year = :y)
+     WHERE e.tenant_id = :t AND e.id_number = ANY(CAST(:ns AS text[])) AND (CAST(:y AS int) IS NULL OR b.year = :y)
 ),
+lists AS (SELECT DISTINCT id_number, year, category_code FROM entries),
 versions AS (
-    SELECT b.year, b.category_code, b.version, b.uploaded_at
-      FROM subsidy_batch b
-     WHERE b.tenant_id = :t
-       AND (b.year, b.category_code) IN (SELECT year, category_code FROM entries)
+    SELECT l.id_number, b.year, b.category_code, b.version, b.uploaded_at
+      FROM lists l
+      JOIN subsidy_batch b ON b.tenant_id = :t AND b.year = l.year AND b.category_code = l.category_code
 )
-SELECT v.year, v.category_code, v.version, CASE WHEN last.version = v.version THEN last.change ELSE 'KEPT' END AS change,
-       v.uploaded_at, last.recognized_on
+SELECT v.id_number, v.year, v.category_code, v.version,
+       CASE WHEN last.version = v.version THEN last.change ELSE 'KEPT' END AS change, v.uploaded_at, last.recognized_on
   FROM versions v
   CROSS JOIN LATERAL (
         SELECT x.version, x.change, x.recognized_on FROM entries x
-         WHERE x.year = v.year AND x.category_code = v.category_code AND x.version <= v.version
+         WHERE x.id_number = v.id_number AND x.year = v.year AND x.category_code = v.category_code
+           AND x.version <= v.version
          ORDER BY x.version DESC LIMIT 1) last
  WHERE last.version = v.version OR last.change <> 'REMOVED'
- ORDER BY v.year, v.category_code, v.version
+ ORDER BY v.id_number, v.year, v.category_code, v.version
 """
 
 
-async def person_history(db: Db, tenant_id: int, id_number: str, year: int | None) -> list[HistoryRow]:
-    rows = await db.execute(text(_PERSON_HISTORY), {"t": tenant_id, "n": id_number, "y": year})
-    return [HistoryRow(r.year, r.category_code, r.version, r.change, r.uploaded_at, r.recognized_on) for r in rows]
+async def person_histories(db: Db, tenant_id: int, id_numbers: list[str], year: int | None) -> dict[str, list[HistoryRow]]:
+    """Each ID number's path across the versions of every list that named it: one
+    statement for a page of persons."""
+    rows = await db.execute(text(_PERSON_HISTORY), {"t": tenant_id, "ns": id_numbers, "y": year})
+    found: dict[str, list[HistoryRow]] = {n: [] for n in id_numbers}
+    for r in rows:
+        found[r.id_number].append(HistoryRow(r.year, r.category_code, r.version, r.change, r.uploaded_at, r.recognized_on))
+    return found

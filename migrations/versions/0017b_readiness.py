@@ -5,14 +5,14 @@ head this build carries; it asks on the serving connection, which owns nothing. 
 table holds one revision id and nothing of any county, so a read grant is all it takes.
 
 Revision ID: 0017b
-Revises: 0016c
+Revises: 0017a
 """
 from alembic import op
 
 from migrations.rls import grant_platform_table
 
 revision = "0017b"
-down_revision = "0016c"
+down_revision = "0017a"
 branch_labels = None
 depends_on = None
 

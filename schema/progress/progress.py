@@ -129,7 +129,7 @@ async def in_scope_unit(info: Info, principal: Principal, unit: strawberry.ID | 
 
 
 async def _call_in_bottom(info: Info, principal: Principal, year: int) -> int | None:
-    policy = await policy_store.load_policy(info.context.db, principal.tenant_id, year)
+    policy = await info.context.policy(year)
     return policy.call_in_bottom if policy else None
 
 
