@@ -154,3 +154,22 @@ def host_speed() -> str:
             total += i % 7
         best = min(best, time.perf_counter() - started)
     return f"host speed: {best * 1000:.0f} ms for the reference loop (lower is faster)"
+
+
+def serve_process(port: int, workers: int = 1, seconds: float = 90):  # noqa: ANN201 (subprocess.Popen)
+    """`zhengjiao serve` as a process of its own on the bench data directory (already
+    migrated by `demo_county`), once it answers /livez."""
+    import subprocess
+
+    command = [sys.executable, "-m", "api.cli", "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers)]
+    process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + seconds
+    while time.time() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("zhengjiao serve did not start")

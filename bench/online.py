@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime
@@ -31,24 +29,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from common import LOGIN, demo_county, free_port, gql, host_speed, percentile, settle  # noqa: E402
+from common import LOGIN, demo_county, free_port, gql, host_speed, percentile, serve_process, settle  # noqa: E402
 from payments import _tallies_match, _unpaid, record_payments, split_by_township, township_tokens  # noqa: E402
 
 YEAR = 2027
 PROGRESS = "query { quotaProgress(year: 2027) { unit { code } target enrolled rate rank } }"
 TYPENAME = "{ __typename }"
-
-
-def wait_for(url: str, seconds: float = 90) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def timed(ask, count: int) -> list[float]:  # noqa: ANN001
@@ -89,12 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     run = datetime.now().strftime("%m%d%H%M%S")
     payers, tenant_id = asyncio.run(_unpaid(settings, urls, args.requests * 4, run))
     port = free_port()
-    serve = [str(ROOT / ".venv" / "bin" / "zhengjiao"), "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(args.workers)]
-    server = subprocess.Popen(serve, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = serve_process(port, args.workers)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base}/livez")
         with httpx.Client(base_url=base, timeout=60) as http:
             variables = {"input": {"tenantCode": county.tenant_code, "username": "admin", "password": password}}
             admin = gql(http, LOGIN, variables)["login"]["token"]

@@ -19,7 +19,6 @@ Prints p50/p95/p99 of each and the ratios.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
-from common import LOGIN, demo_county, free_port, gql, host_speed, percentile  # noqa: E402
+from common import LOGIN, demo_county, free_port, gql, host_speed, percentile, serve_process  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / "out" / "postgraphile"
 PACKAGES = ("postgraphile@4", "postgraphile-plugin-connection-filter@2")
@@ -117,14 +116,10 @@ def main(argv: list[str] | None = None) -> int:
          "--disable-query-log", "--host", "127.0.0.1", "--port", str(peer_port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    serve = [str(ROOT / ".venv" / "bin" / "zhengjiao"), "serve", "--host", "127.0.0.1", "--port", str(own_port)]
-    if args.workers > 1:
-        serve += ["--workers", str(args.workers)]
-    own = subprocess.Popen(serve, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    own = serve_process(own_port, args.workers)
     try:
-        peer_url, own_url = f"http://127.0.0.1:{peer_port}/graphql", f"http://127.0.0.1:{own_port}/graphql"
+        peer_url = f"http://127.0.0.1:{peer_port}/graphql"
         wait_for(peer_url)
-        wait_for(own_url)
         with httpx.Client(base_url=f"http://127.0.0.1:{own_port}", timeout=30) as http, \
                 httpx.Client(timeout=30) as peer_http:
             variables = {"input": {"tenantCode": county.tenant_code, "username": "chengguan", "password": county.password}}

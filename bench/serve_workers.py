@@ -12,9 +12,7 @@ floor: `{ __typename }` with the token, one client.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -23,22 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from common import LOGIN, ROOT, demo_county, free_port, gql, host_speed, percentile  # noqa: E402
+from common import LOGIN, demo_county, free_port, gql, host_speed, percentile, serve_process  # noqa: E402
 from persons_query import PERSONS, UNITS  # noqa: E402
-
-
-def serve(workers: int, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "api.cli", "serve", "--no-migrate", "--workers", str(workers), "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start")
 
 
 def load(base_url: str, token: str, towns: list[dict], clients: int, seconds: float) -> list[float]:
@@ -105,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     print(host_speed(), flush=True)
     for workers in args.workers:
         port = free_port()
-        process = serve(workers, port)
+        process = serve_process(port, workers)
         try:
             base_url = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base_url, timeout=30) as http:
