@@ -222,3 +222,32 @@ def test_the_township_downloads_its_findings(client, county):
     assert sorted(column(header, body, "姓名")) == ["李死亡", "王职工"]
     assert sorted(column(header, body, "名册")) == ["死亡人员", "职工医保参保人员"]
     assert sorted(column(header, body, "本年度状态")) == ["已缴费", "无需参保"]
+
+
+@pytest.mark.parametrize(("label", "data", "code"), [
+    ("empty", b"", "UNREADABLE_FILE"),
+    ("header only", "证件号码,姓名,日期\n".encode(), "EMPTY_FILE"),
+    ("NUL bytes", "证件号码,姓名,日期\n\x00,\x00,\x00\n".encode(), "UNREADABLE_FILE"),
+    ("not a spreadsheet", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "UNREADABLE_FILE"),
+    ("every row wrong", "证件号码,姓名,日期\n1,a,b\n=1+1,=HYPERLINK(\"x\"),2026-01-01\n".encode(), "ROW_ERRORS"),
+])
+def test_files_that_are_not_rosters_change_nothing(client, county, label, data, code):
+    county, people = county
+    before = upload(client, county.tokens["medical"], "DECEASED", [(people["dead"], "李死亡", "2026-10-20")])
+    assert before["userErrors"] == []
+    body = client.upload(UPLOAD, {"input": {"kind": "DECEASED", "year": YEAR, "file": None}}, "variables.input.file",
+                         "名册.csv", data, county.tokens["medical"])
+    payload = body["data"]["uploadRoster"]
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["file"], code)], label
+    assert payload["batch"] is None
+    assert set(findings(client, county.tokens["admin"])) == {people["dead"]}  # version 1 stands
+
+
+def test_crafted_cursors_and_units_are_refused(client, county):
+    county, _ = county
+    for after in ("garbage!!", "WyIvIiwgIngiXQ"):
+        body = client.gql(FINDINGS, {"year": YEAR, "after": after}, county.tokens["medical"])
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+    body = client.gql(FINDINGS, {"year": YEAR, "unit": "VW5pdDo5OTk5OTk5"}, county.tokens["medical"])
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert client.gql(FINDINGS, {"year": YEAR})["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
