@@ -18,11 +18,17 @@ _JOINED = """SELECT s.path,
                JOIN person p ON p.tenant_id = :tenant AND p.unit_path ^@ s.path
                {joins}
               GROUP BY s.path"""
-# One subtree per statement: a constant prefix is an index range on unit_path.
-_BY_ROW = f"""SELECT :path AS path,
-                     count(*) FILTER (WHERE {gap_condition(CoverGap.LAPSED)}) AS lapsed,
-                     count(*) FILTER (WHERE {gap_condition(CoverGap.NEVER_ENROLLED)}) AS never_enrolled
-                FROM person p WHERE p.tenant_id = :tenant AND p.unit_path ^@ :path"""
+# Every subtree in one statement, each an index range on unit_path: `^@` with a prefix
+# known only at run time is not one, so the range is written out (paths are ASCII, and
+# under the column's "C" collation nothing with the prefix sorts past prefix || U+FFFF).
+_BY_ROW = f"""SELECT s.path, c.lapsed, c.never_enrolled
+                FROM unnest(CAST(:paths AS text[])) AS s(path)
+               CROSS JOIN LATERAL (
+                     SELECT count(*) FILTER (WHERE {gap_condition(CoverGap.LAPSED)}) AS lapsed,
+                            count(*) FILTER (WHERE {gap_condition(CoverGap.NEVER_ENROLLED)}) AS never_enrolled
+                       FROM person p
+                      WHERE p.tenant_id = :tenant AND p.unit_path >= s.path
+                        AND p.unit_path < s.path || chr(65535) AND p.unit_path ^@ s.path) c"""
 _JOINED = _JOINED.format(
     lapsed=gap_flag(CoverGap.LAPSED), never=gap_flag(CoverGap.NEVER_ENROLLED), joins=GAP_JOINS
 )
@@ -45,7 +51,7 @@ async def gap_counts(db: Db, tenant_id: int, year: int, paths: list[str]) -> dic
     small = [p for p in paths if sizes.get(p, 0) < PROBE_BELOW]
     large = [p for p in paths if sizes.get(p, 0) >= PROBE_BELOW]
     params = {"tenant": tenant_id, "year": year}
-    rows = [(await db.execute(text(_BY_ROW), {**params, "path": path})).one() for path in small]
+    rows = (await db.execute(text(_BY_ROW), {**params, "paths": small})).all() if small else []
     if large:
         rows += (await db.execute(text(_JOINED), {**params, "paths": large})).all()
     found = {r.path: {CoverGap.LAPSED: r.lapsed, CoverGap.NEVER_ENROLLED: r.never_enrolled} for r in rows}
