@@ -145,6 +145,20 @@ async def resolve_roster_finding_node(info: Info, pk: int) -> RosterFindingType 
 
 @strawberry.type
 class RosterQueries:
+    @strawberry.field(description="医保局: the versions of a year's rosters, newest first (who sent what, when, how many matched).")
+    async def roster_batches(
+        self, info: Info, year: int, kind: RosterKindEnum | None = None,  # type: ignore[valid-type]
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[RosterBatchType]:
+        context = info.context
+        principal = await context.check("roster", "upload")
+        size = page_size(first, context.services.page_default, context.services.page_max)
+        cursor = decode_cursor(after, 1)
+        page = await rosters_store.list_batches(
+            context.db, principal.tenant_id, year, RosterKind(kind) if kind else None, size, cursor[0] if cursor else None
+        )
+        return connection(page, after=after, node=RosterBatchType.of, cursor=lambda r: [r.id])
+
     @strawberry.field(
         description="Persons of the caller's scope (or of `unit`) on the newest version of each department roster of "
         "`year`, village by village: 医保局 and the county county-wide, township staff their subtree, collectors their village."

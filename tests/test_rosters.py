@@ -251,3 +251,25 @@ def test_crafted_cursors_and_units_are_refused(client, county):
     body = client.gql(FINDINGS, {"year": YEAR, "unit": "VW5pdDo5OTk5OTk5"}, county.tokens["medical"])
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert client.gql(FINDINGS, {"year": YEAR})["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+BATCHES = """
+query($year: Int!, $kind: RosterKind) {
+  rosterBatches(year: $year, kind: $kind) { totalCount edges { node { kind version fileName rowsTotal matched uploadedBy } } }
+}"""
+
+
+def test_the_versions_are_kept_for_medical_security(client, county, county_b):
+    county, people = county
+    medical = county.tokens["medical"]
+    upload(client, medical, "DECEASED", [(people["dead"], "", "2026-10-20")])
+    upload(client, medical, "DECEASED", [(people["dead"], "", "2026-10-20"), (people["dead_other"], "", "2026-10-21")])
+    upload(client, medical, "EMPLOYEE_INSURANCE", [(people["employee"], "", "2026-10-01")])
+    upload(client, medical, "DECEASED", [(people["resident"], "钱居民", "2027-01-05")])  # refused: not a version
+    history = client.data(BATCHES, {"year": YEAR, "kind": "DECEASED"}, medical)["rosterBatches"]
+    assert history["totalCount"] == 2
+    assert [(e["node"]["version"], e["node"]["rowsTotal"], e["node"]["matched"]) for e in history["edges"]] == [(2, 2, 2), (1, 1, 1)]
+    assert client.data(BATCHES, {"year": YEAR}, medical)["rosterBatches"]["totalCount"] == 3
+    for token in (county.tokens["collector"], county.tokens["civil_affairs"]):
+        assert client.gql(BATCHES, {"year": YEAR}, token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert client.data(BATCHES, {"year": YEAR}, county_b.tokens["medical"])["rosterBatches"]["totalCount"] == 0

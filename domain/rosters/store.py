@@ -9,7 +9,7 @@ from sqlalchemy import text
 from domain.enrollment.rules import EnrollmentStatus
 from domain.refunds.rules import RefundReason
 from domain.rosters.rules import RosterKind, refund_offered
-from tenants.pages import Page
+from tenants.pages import Page, newest_first
 from tenants.session import Db
 
 
@@ -84,15 +84,33 @@ async def all_findings(db: Db, tenant_id: int, year: int, path: str, limit: int)
     return (await findings(db, tenant_id, year, None, path, limit, None)).rows
 
 
+_BATCH_COLUMNS = ("b.id, b.kind, b.year, b.version, b.file_name, b.rows_total, b.rows_accepted, b.rows_rejected, "
+                  "b.matched, b.uploaded_by, b.uploaded_at")
+
+
+def _batch(r) -> BatchRow:  # noqa: ANN001
+    return BatchRow(r.id, RosterKind(r.kind), r.year, r.version, r.file_name, r.rows_total, r.rows_accepted,
+                    r.rows_rejected, r.matched, r.uploaded_by, r.uploaded_at)
+
+
 async def batches_by_ids(db: Db, tenant_id: int, ids: list[int]) -> dict[int, BatchRow]:
     rows = await db.execute(
-        text("""SELECT id, kind, year, version, file_name, rows_total, rows_accepted, rows_rejected, matched,
-                       uploaded_by, uploaded_at
-                  FROM roster_batch WHERE tenant_id = :t AND id = ANY(CAST(:ids AS bigint[]))"""),
+        text(f"SELECT {_BATCH_COLUMNS} FROM roster_batch b WHERE b.tenant_id = :t AND b.id = ANY(CAST(:ids AS bigint[]))"),
         {"t": tenant_id, "ids": ids},
     )
-    return {r.id: BatchRow(r.id, RosterKind(r.kind), r.year, r.version, r.file_name, r.rows_total, r.rows_accepted,
-                           r.rows_rejected, r.matched, r.uploaded_by, r.uploaded_at) for r in rows}
+    return {r.id: _batch(r) for r in rows}
+
+
+async def list_batches(
+    db: Db, tenant_id: int, year: int, kind: RosterKind | None, first: int, before_id: int | None
+) -> Page[BatchRow]:
+    """A year's roster versions, newest first: the history of what each department sent."""
+    where = "b.tenant_id = :t AND b.year = :y AND (CAST(:k AS text) IS NULL OR b.kind = :k)"
+    return await newest_first(
+        db, columns=_BATCH_COLUMNS, source="roster_batch b", where=where,
+        params={"t": tenant_id, "y": year, "k": kind.value if kind else None}, id_column="b.id",
+        first=first, before_id=before_id, row=_batch,
+    )
 
 
 async def finding_by_id(db: Db, tenant_id: int, finding_id: int, path: str) -> FindingRow | None:
