@@ -46,10 +46,11 @@ def _params(params: Params) -> list[ErrorParam]:
 
 
 @strawberry.type
-class UserError:
-    field: list[str] | None
-    code: ErrorCodeEnum  # type: ignore[valid-type]
-    problem: strawberry.Private[Problem]
+class Worded:
+    """`message` and `params` of a coded problem (user errors, row errors, warnings),
+    worded when read, in the request's language."""
+
+    problem: strawberry.Private[Problem | RowProblem]
 
     @strawberry.field(description="In the request's language (Accept-Language; zh-CN by default).")
     def message(self, info: Info) -> str:
@@ -58,6 +59,13 @@ class UserError:
     @strawberry.field
     def params(self) -> list[ErrorParam]:
         return _params(self.problem.params)
+
+
+@strawberry.type
+class UserError(Worded):
+    field: list[str] | None
+    code: ErrorCodeEnum  # type: ignore[valid-type]
+    problem: strawberry.Private[Problem]
 
     @classmethod
     def of(cls, problem: Problem) -> UserError:
@@ -65,19 +73,11 @@ class UserError:
 
 
 @strawberry.type
-class RowError:
+class RowError(Worded):
     row: int
     column: str | None
     code: ErrorCodeEnum  # type: ignore[valid-type]
     problem: strawberry.Private[RowProblem]
-
-    @strawberry.field(description="In the request's language (Accept-Language; zh-CN by default).")
-    def message(self, info: Info) -> str:
-        return text(self.problem.message_id, info.context.locale, self.problem.params)
-
-    @strawberry.field
-    def params(self) -> list[ErrorParam]:
-        return _params(self.problem.params)
 
     @classmethod
     def of(cls, problem: RowProblem) -> RowError:

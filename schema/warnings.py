@@ -13,10 +13,9 @@ from strawberry.types import Info
 
 from domain.matching import store as matching_store
 from domain.matching.store import CaseRow
-from schema.errors import ErrorCodeEnum, ErrorParam, _params
+from schema.errors import ErrorCodeEnum, Worded
 from schema.relay import to_global_id
 from tenants.clock import DEFAULT_ZONE
-from tenants.messages import text
 from tenants.problems import ErrorCode, Problem
 
 _ZONE = ZoneInfo(DEFAULT_ZONE)
@@ -28,17 +27,9 @@ def day(moment: datetime) -> date:
 
 
 @strawberry.type(name="Warning", description="Done as asked, but worth knowing: a code, its message, its values.")
-class WarningType:
+class WarningType(Worded):
     code: ErrorCodeEnum  # type: ignore[valid-type]
     problem: strawberry.Private[Problem]
-
-    @strawberry.field(description="In the request's language (Accept-Language; zh-CN by default).")
-    def message(self, info: Info) -> str:
-        return text(self.problem.message_id, info.context.locale, self.problem.params)
-
-    @strawberry.field
-    def params(self) -> list[ErrorParam]:
-        return _params(self.problem.params)
 
 
 def enrolled_elsewhere_warnings(cases: list[CaseRow]) -> list[WarningType]:
