@@ -11,6 +11,7 @@ have equal arguments to validate), so they count once.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -30,16 +31,15 @@ from tenants.problems import ErrorCode, Problem
 LOGIN_FIELD = "login"
 
 
-def login_response_names(operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]) -> set[str]:
-    """Response names under which the operation's root selects `login`."""
-    names: set[str] = set()
+def root_fields(operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]) -> Iterator[FieldNode]:
+    """The fields the operation selects at its root: in its selection set, in inline
+    fragments there and in fragments spread there, each fragment read once."""
     visited: set[str] = set()
     pending: list[SelectionSetNode] = [operation.selection_set]
     while pending:
         for selection in pending.pop().selections:
             if isinstance(selection, FieldNode):
-                if selection.name.value == LOGIN_FIELD:
-                    names.add((selection.alias or selection.name).value)
+                yield selection
             elif isinstance(selection, InlineFragmentNode):
                 pending.append(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
@@ -48,7 +48,11 @@ def login_response_names(operation: OperationDefinitionNode, fragments: dict[str
                 if fragment is not None and name not in visited:
                     visited.add(name)
                     pending.append(fragment.selection_set)
-    return names
+
+
+def login_response_names(operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]) -> set[str]:
+    """Response names under which the operation's root selects `login`."""
+    return {(f.alias or f.name).value for f in root_fields(operation, fragments) if f.name.value == LOGIN_FIELD}
 
 
 class OneLoginPerRequest(ValidationRule):

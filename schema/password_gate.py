@@ -14,17 +14,14 @@ from collections.abc import Iterator
 
 from graphql import (
     ExecutionResult,
-    FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     OperationDefinitionNode,
-    SelectionSetNode,
 )
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from schema.errors import public_graphql_error
+from schema.login_limit import root_fields
 from tenants.problems import ErrorCode, Problem
 
 ALLOWED_ROOT_FIELDS = frozenset({"viewer", "changePassword", "login", "__typename"})
@@ -32,22 +29,7 @@ ALLOWED_ROOT_FIELDS = frozenset({"viewer", "changePassword", "login", "__typenam
 
 def root_field_names(operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]) -> set[str]:
     """The field names the operation selects at its root."""
-    names: set[str] = set()
-    visited: set[str] = set()
-    pending: list[SelectionSetNode] = [operation.selection_set]
-    while pending:
-        for selection in pending.pop().selections:
-            if isinstance(selection, FieldNode):
-                names.add(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                pending.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = fragments.get(name)
-                if fragment is not None and name not in visited:
-                    visited.add(name)
-                    pending.append(fragment.selection_set)
-    return names
+    return {f.name.value for f in root_fields(operation, fragments)}
 
 
 def password_change_only(document: object, operation_name: str | None) -> bool:
