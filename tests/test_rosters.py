@@ -262,6 +262,7 @@ query($year: Int!, $kind: RosterKind) {
 def test_the_versions_are_kept_for_medical_security(client, county, county_b):
     county, people = county
     medical = county.tokens["medical"]
+    elsewhere = client.data(BATCHES, {"year": YEAR}, county_b.tokens["medical"])["rosterBatches"]["totalCount"]
     upload(client, medical, "DECEASED", [(people["dead"], "", "2026-10-20")])
     upload(client, medical, "DECEASED", [(people["dead"], "", "2026-10-20"), (people["dead_other"], "", "2026-10-21")])
     upload(client, medical, "EMPLOYEE_INSURANCE", [(people["employee"], "", "2026-10-01")])
@@ -272,4 +273,5 @@ def test_the_versions_are_kept_for_medical_security(client, county, county_b):
     assert client.data(BATCHES, {"year": YEAR}, medical)["rosterBatches"]["totalCount"] == 3
     for token in (county.tokens["collector"], county.tokens["civil_affairs"]):
         assert client.gql(BATCHES, {"year": YEAR}, token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert client.data(BATCHES, {"year": YEAR}, county_b.tokens["medical"])["rosterBatches"]["totalCount"] == 0
+    # another county sees only its own versions (the shared county_b may have some of other tests)
+    assert client.data(BATCHES, {"year": YEAR}, county_b.tokens["medical"])["rosterBatches"]["totalCount"] == elsewhere
