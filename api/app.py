@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -145,6 +146,9 @@ class ZhengjiaoGraphQL(GraphQL):
 
     def decode_json(self, data: str | bytes) -> object:
         return strict_json(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
         """The whole request within its time budget (longer for one carrying a file)."""

@@ -4,6 +4,13 @@ One enforcer per tenant: the shared role templates (`policy.csv`) plus that tena
 `g` rows (user → role, user → department) and `g2` rows (subsidy category → owner
 department), loaded with a tenant filter and rebuilt when the tenant's
 `authz_version` moves.
+
+Decisions are remembered with the enforcer they came from: the same caller asking the
+same thing gets casbin's earlier answer (a matcher evaluation walks every policy line;
+the answer only changes with the version, which drops the enforcer). The model reads
+the object's unit path only through `keyMatch(r.oscope, r.uscope)`, so the memo keys
+on that match, not on the path: one entry covers every unit inside (or outside) the
+caller's scope. tests/test_authz_memo.py holds the model to that.
 """
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from pathlib import Path
 
 import casbin
 from casbin import persist
+from casbin.util import key_match
 from sqlalchemy import text
 
 from authz.principal import Principal
@@ -75,11 +83,29 @@ async def operator_grouping_lines(db: Db) -> list[str]:
     return [f"g, op:{row[0]}, role:platform_operator, platform" for row in await db.execute(_OPERATORS)]
 
 
+# Decisions kept per enforcer before the memo starts over (a county's users × rights × units).
+MAX_DECISIONS = 100_000
+
+Request = tuple[str, str, str, str, str, str]  # sub, dom, obj, act, uscope, oscope
+Decision = tuple[str, str, str, str, str, bool]  # … oscope matching uscope or not
+
+
 @dataclass
 class _Cached:
     version: int
     enforcer: casbin.Enforcer
     subjects: set[str] = field(default_factory=set)
+    decisions: dict[Decision, bool] = field(default_factory=dict)
+
+    def enforce(self, request: Request) -> bool:
+        sub, dom, obj, act, uscope, oscope = request
+        key = (sub, dom, obj, act, uscope, key_match(oscope, uscope))
+        decided = self.decisions.get(key)
+        if decided is None:
+            if len(self.decisions) >= MAX_DECISIONS:
+                self.decisions.clear()
+            decided = self.decisions[key] = bool(self.enforcer.enforce(*request))
+        return decided
 
 
 class Enforcers:
@@ -93,6 +119,9 @@ class Enforcers:
         return casbin.Enforcer(MODEL, RowsAdapter(self._templates + grouping))
 
     async def for_principal(self, db: Db, principal: Principal) -> casbin.Enforcer:
+        return (await self._fresh(db, principal)).enforcer
+
+    async def _fresh(self, db: Db, principal: Principal) -> _Cached:
         key = principal.domain
         cached = self._cache.get(key)
         fresh = (
@@ -108,11 +137,9 @@ class Enforcers:
             subjects = {line.split(",")[1].strip() for line in lines if line.startswith("g,")}
             cached = _Cached(principal.tenant_authz_version, self._build(lines), subjects)
             self._cache[key] = cached
-        return cached.enforcer
+        return cached
 
     async def allowed(self, db: Db, principal: Principal, obj: str, act: str, at_path: str | None = None) -> bool:
-        enforcer = await self.for_principal(db, principal)
+        cached = await self._fresh(db, principal)
         object_path = at_path if at_path is not None else principal.scope_path
-        return enforcer.enforce(
-            principal.subject, principal.domain, obj, act, principal.scope_path + "*", object_path
-        )
+        return cached.enforce((principal.subject, principal.domain, obj, act, principal.scope_path + "*", object_path))

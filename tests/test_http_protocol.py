@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from api.serving import HTTP_PROTOCOL, NoDelayH11Protocol
+from api.serving import HTTP_PROTOCOL, NoDelayH11Protocol, NoDelayHttpToolsProtocol
 
 
-async def _nodelay_of_accepted(protocol_class: type[H11Protocol]) -> int:
+async def _nodelay_of_accepted(protocol_class: type[H11Protocol] | type[HttpToolsProtocol]) -> int:
     async def app(scope, receive, send):  # noqa: ANN001
         pass
 
@@ -49,12 +50,15 @@ async def _nodelay_of_accepted(protocol_class: type[H11Protocol]) -> int:
     return seen[0]
 
 
-@pytest.mark.parametrize(("protocol", "expected"), [(H11Protocol, 0), (NoDelayH11Protocol, 1)])
-def test_worker_connections_send_without_delay(protocol: type[H11Protocol], expected: int) -> None:
+@pytest.mark.parametrize(
+    ("protocol", "expected"),
+    [(H11Protocol, 0), (NoDelayH11Protocol, 1), (HttpToolsProtocol, 0), (NoDelayHttpToolsProtocol, 1)],
+)
+def test_worker_connections_send_without_delay(protocol: type[H11Protocol] | type[HttpToolsProtocol], expected: int) -> None:
     """uvicorn's own protocol leaves Nagle on there; ours turns it off."""
     assert asyncio.run(_nodelay_of_accepted(protocol)) == expected
 
 
 def test_serve_names_the_protocol() -> None:
     source = (Path(__file__).resolve().parent.parent / "api" / "cli.py").read_text(encoding="utf-8")
-    assert '"http": HTTP_PROTOCOL' in source and HTTP_PROTOCOL == "api.serving:NoDelayH11Protocol"
+    assert '"http": HTTP_PROTOCOL' in source and HTTP_PROTOCOL == "api.serving:NoDelayHttpToolsProtocol"
