@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from authz.roles import UNMASKED_DEPARTMENTS, Role
-from tenants.kinds import DepartmentCode
+from tenants.kinds import DepartmentCode, UnitKind
 from tenants.session import Db
 
 COUNTY_SCOPE = "/"
@@ -25,6 +25,7 @@ class Principal:
     department: DepartmentCode | None = None
     scope_unit_id: int | None = None
     scope_path: str = COUNTY_SCOPE
+    scope_kind: UnitKind | None = None  # of the scope unit
     # An administrator reset the password: until the user sets their own, the token
     # may call `viewer` and `changePassword` only (schema/password_gate.py).
     must_change_password: bool = False
@@ -49,27 +50,19 @@ class Principal:
         return path.startswith(self.scope_path)
 
 
-_USER = text(
-    """
-    SELECT u.id, u.username, u.role, d.code AS department, u.scope_unit_id,
-           coalesce(s.path, '/') AS scope_path, t.code AS tenant_code, t.authz_version, t.policy_version,
-           u.must_change_password, u.session_version
-      FROM app_user u
-      JOIN tenant t ON t.id = u.tenant_id
-      LEFT JOIN department d ON d.tenant_id = u.tenant_id AND d.id = u.department_id
-      LEFT JOIN unit s ON s.tenant_id = u.tenant_id AND s.id = u.scope_unit_id
-     WHERE u.tenant_id = :tenant AND u.id = :id AND u.active
-       AND (CAST(:session AS int) IS NULL OR u.session_version = :session)
-    """
-)
+# Binds the request's transaction to the county and reads the caller, in one round
+# trip (migration 0018a).
+_USER = text("SELECT * FROM bind_caller(:tenant, :id, :session)")
 _OPERATOR = text("SELECT id, username FROM platform_operator WHERE id = :id AND active")
 
 
 async def load_user(db: Db, tenant_id: int, user_id: int, session_version: int | None = None) -> Principal | None:
     """An active user; with `session_version` (a token's), only if it is still current:
-    a token issued before a deactivation or a password reset loads nobody."""
+    a token issued before a deactivation or a password reset loads nobody. Binds the
+    transaction to `tenant_id` on the way, found or not."""
     params = {"tenant": tenant_id, "id": user_id, "session": session_version}
     row = (await db.execute(_USER, params)).mappings().first()
+    db.tenant_id = tenant_id
     if row is None:
         return None
     return Principal(
@@ -84,6 +77,7 @@ async def load_user(db: Db, tenant_id: int, user_id: int, session_version: int |
         department=DepartmentCode(row["department"]) if row["department"] else None,
         scope_unit_id=row["scope_unit_id"],
         scope_path=row["scope_path"],
+        scope_kind=UnitKind(row["scope_kind"]) if row["scope_kind"] else None,
         must_change_password=row["must_change_password"],
         session_version=row["session_version"],
     )

@@ -78,13 +78,15 @@ class Context:
         if identity is None:
             await self.db.bind_tenant(None)
             return
-        await self.db.bind_tenant(identity.tenant_id)
-        if identity.kind == "operator":
-            self.principal = await load_operator(self.db, identity.subject_id)
-        elif identity.tenant_id is not None:
+        if identity.kind != "operator" and identity.tenant_id is not None:
+            # one round trip: binds the tenant and reads the caller
             self.principal = await load_user(
                 self.db, identity.tenant_id, identity.subject_id, identity.session_version
             )
+        else:
+            await self.db.bind_tenant(identity.tenant_id)
+            if identity.kind == "operator":
+                self.principal = await load_operator(self.db, identity.subject_id)
         if self.principal is not None:
             note_caller(self.principal.tenant_code, self.principal.subject)
 

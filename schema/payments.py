@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from authz.principal import Principal
 from authz.roles import Role
 from domain.payments import store as payments_store
 from domain.payments.rules import NewPayment, PaymentChannel, PaymentStatus, RecorderKind, Timing
@@ -204,7 +203,8 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
         receipt_no=_blank_to_none(input.receipt_no), external_id=_blank_to_none(input.external_id),
         extension_proof=_blank_to_none(input.extension_proof), back_years=input.back_years or 0,
     )
-    recorder = Recorder(principal.subject, principal.id, await _recorder_kind(info, principal))
+    kind = recorder_kind(principal.role, principal.department, principal.scope_kind)
+    recorder = Recorder(principal.subject, principal.id, kind)
     recorded = await record_payment(context.db, principal.tenant_id, person, policy, new, recorder, context.services.clock.now())
     payment = recorded.payment
     if payment.unit_path != person.unit_path and not recorded.replayed:
@@ -229,13 +229,6 @@ def recorder_kind(role: Role, department: DepartmentCode | None, unit_kind: Unit
         return RecorderKind.TAX_BUREAU
     # casbin lets no one else write payments (authz/policy.csv): reaching here is a bug
     raise ValueError(f"{role} {department} records no payments")
-
-
-async def _recorder_kind(info: Info, principal: Principal) -> RecorderKind:
-    unit = None
-    if principal.scope_unit_id is not None:
-        unit = await loaders.units(info.context).load(principal.scope_unit_id)
-    return recorder_kind(principal.role, principal.department, unit.kind if unit else None)
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -287,8 +280,11 @@ class PaymentMutations:
                 payment=None, enrollment=None, refund=None, user_errors=outcome.errors,
                 client_mutation_id=input.client_mutation_id,
             )
+        people = loaders.persons(info.context)
+        if recorded.person is not None and info.context.caller().covers(recorded.person.unit_path):
+            people.prime(recorded.person.id, recorded.person)
         row = await enrollment_loader(info, recorded.payment.year).load(recorded.payment.person_id)
-        person = await loaders.persons(info.context).load(recorded.payment.person_id)
+        person = await people.load(recorded.payment.person_id)
         enrollment = None
         if row is not None and person is not None:
             enrollment = EnrollmentType.of(row, person.birth_date, info.context.caller().sees_whole_id_numbers)

@@ -110,6 +110,7 @@ class Recorded:
     payment: PaymentRow
     refund_id: int | None = None  # the DUPLICATE_PAYMENT refund opened for a duplicate
     replayed: bool = False  # the same externalId again: the payment recorded before
+    person: PersonRow | None = None  # as locked for the payment (None for a replay)
 
 
 async def payment_by_external_id(db: Db, tenant_id: int, channel: str, external_id: str) -> PaymentRow | None:
@@ -304,13 +305,13 @@ async def record_payment(
     if await _accepted_exists(db, tenant_id, person.id, new.year):
         timing = _timing_for_duplicate(policy, new, person, enrollment.subsidy_category is not None)
         payment = await _insert(db, tenant_id, person, new, recorder, PaymentStatus.DUPLICATE, timing, None, Decimal(0))
-        return Recorded(payment, refund_id=await open_duplicate_refund(db, tenant_id, payment))
+        return Recorded(payment, refund_id=await open_duplicate_refund(db, tenant_id, payment), person=person)
     accepted = await _judge(db, tenant_id, person, policy, new, enrollment)
     payment = await _insert(
         db, tenant_id, person, new, recorder, PaymentStatus.ACCEPTED, accepted.timing, accepted.benefit_start, accepted.due
     )
     await mark_paid(db, tenant_id, new.year, [(person.id, new.amount, accepted.benefit_start)])
-    return Recorded(payment)
+    return Recorded(payment, person=person)
 
 
 def exempt_problem(year: int) -> Problem:
