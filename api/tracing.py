@@ -22,6 +22,7 @@ from strawberry.extensions.tracing import OpenTelemetryExtension
 from strawberry.extensions.tracing.opentelemetry import LifecycleStep
 
 from api.logs import redact
+from tenants.session import DIRECT_TEXT
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
@@ -68,6 +69,8 @@ def trace_statements(engine: AsyncEngine) -> None:
 
     # (its declared range stops below SQLAlchemy 2.1; the event hooks it uses are unchanged)
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False, skip_dep_check=True)
+    # Its spans come from SQLAlchemy's execution: every statement goes that way here.
+    engine.update_execution_options(**{DIRECT_TEXT: False})
 
 
 def _no_arguments(args: dict[str, Any], info: Any) -> dict[str, Any]:
