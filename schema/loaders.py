@@ -20,6 +20,15 @@ def _loader(context: Context, name: str, factory: Callable[[Context], DataLoader
     return context.loaders[name]
 
 
+def loaded(loader: DataLoader, key: Any) -> tuple[bool, Any]:
+    """(True, value) when `loader` already holds `key`'s value, else (False, None): a
+    resolver can then answer at once, without a coroutine and a task of its own."""
+    future = loader.cache_map.get(key) if loader.cache else None
+    if future is None or not future.done() or future.cancelled() or future.exception() is not None:
+        return False, None
+    return True, future.result()
+
+
 def units(context: Context) -> DataLoader[int, UnitRow | None]:
     def factory(ctx: Context) -> DataLoader:
         principal = ctx.county_caller()

@@ -26,7 +26,7 @@ from schema.relay import (
     to_global_id,
 )
 from schema.subsidy_lists import SubsidyHistoryEntry
-from schema.tenants import UnitType, load_unit, visible_unit
+from schema.tenants import UnitType, prefetch_units, unit_now, visible_unit
 from tenants.problems import ErrorCode
 
 
@@ -59,8 +59,8 @@ class PersonType(Node):
         return shown_age(self.row.birth_date, on or info.context.services.clock.today(), self.whole)
 
     @strawberry.field
-    async def unit(self, info: Info) -> UnitType:
-        return await load_unit(info, self.row.unit_id)
+    def unit(self, info: Info) -> UnitType:
+        return unit_now(info, self.row.unit_id)  # type: ignore[return-value]  # (or an awaitable of it)
 
     @strawberry.field(description="Every version of every subsidy list that named this person.")
     async def subsidy_history(self, info: Info, year: int | None = None) -> list[SubsidyHistoryEntry]:
@@ -176,6 +176,7 @@ async def person_page(
     page = await persons_store.list_persons(info.context.db, query, size, tuple(cursor) if cursor else None)
     if query.search and looks_like_id_number(query.search):
         await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
+    await prefetch_units(info, (row.unit_id for row in page.rows))
     return connection(
         page, after=after,
         node=lambda r: PersonType.of(r, principal), cursor=lambda r: [r.unit_path, r.id],

@@ -1,6 +1,8 @@
 """GraphQL face of tenants and the jurisdiction tree: tenant, units, onboardTenant, addUnits."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Iterable
+
 import strawberry
 from strawberry.types import Info
 
@@ -90,6 +92,22 @@ class UnitType(Node):
         cursor = decode_cursor(after, 2)
         page = await loaders.unit_children(info.context, size, tuple(cursor) if cursor else None).load(self.row.id)
         return _unit_page(page, after)
+
+
+def unit_now(info: Info, unit_id: int | None) -> UnitType | None | Awaitable[UnitType | None]:
+    """The unit at once when the request has loaded it already (a page that loaded the
+    units of its rows: `prefetch_units`), else an awaitable as `load_unit`'s."""
+    if unit_id is None:
+        return None
+    found, row = loaders.loaded(loaders.units(info.context), unit_id)
+    if not found:
+        return load_unit(info, unit_id)
+    return UnitType.from_row(row) if row else None
+
+
+async def prefetch_units(info: Info, unit_ids: Iterable[int]) -> None:
+    """The units of a page's rows, in the one statement their loader would have run."""
+    await loaders.units(info.context).load_many(sorted(set(unit_ids)))
 
 
 async def load_unit(info: Info, unit_id: int | None) -> UnitType | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import and_, func, select, text, tuple_
+from sqlalchemy import TextClause, and_, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.coverage.rules import CoverGap
@@ -222,17 +223,38 @@ def _conditions(query: PersonQuery) -> list:
     return conditions
 
 
-async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> Page:
-    """Keyset page ordered by (unit_path, id): a village's persons stay together."""
-    conditions = _conditions(query)
-    page_conditions = list(conditions)
+@cache
+def _subtree_page(subtree: bool, keyset: bool) -> TextClause:
+    """The page most lists ask for (a unit's persons, nothing else filtered) as a plain
+    statement, which runs straight on psycopg: the same SQL `_conditions` builds."""
+    conditions = ["tenant_id = :tenant"]
+    if subtree:
+        conditions.append("unit_path ^@ :path")
+    if keyset:
+        conditions.append("(unit_path, id) > (:after_path, :after_id)")
+    return text(
+        "SELECT id, id_number, name, birth_date, sex, unit_id, unit_path, registered_on FROM person"
+        f" WHERE {' AND '.join(conditions)} ORDER BY unit_path, id LIMIT :limit"
+    )
+
+
+async def _page_rows(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> list:
+    if query.gap is None and not (query.status or query.category or (query.search or "").strip()):
+        statement = _subtree_page(query.path != "/", after is not None)
+        params = {"tenant": query.tenant_id, "path": query.path, "limit": first + 1}
+        if after is not None:
+            params |= {"after_path": after[0], "after_id": after[1]}
+        return list(await db.execute(statement, params))
+    page_conditions = _conditions(query)
     if after is not None:
         page_conditions.append(tuple_(Person.unit_path, Person.id) > tuple_(after[0], after[1]))
-    rows = (
-        await db.execute(
-            select(*_COLUMNS).where(and_(*page_conditions)).order_by(Person.unit_path, Person.id).limit(first + 1)
-        )
-    ).all()
+    statement = select(*_COLUMNS).where(and_(*page_conditions)).order_by(Person.unit_path, Person.id).limit(first + 1)
+    return list(await db.execute(statement))
+
+
+async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> Page:
+    """Keyset page ordered by (unit_path, id): a village's persons stay together."""
+    rows = await _page_rows(db, query, first, after)
     if query.gap is not None and not (query.search or query.status or query.category):
         async def gap_total() -> int:
             counts = await gap_counts(db, query.tenant_id, query.year or 0, [query.path])
@@ -240,6 +262,6 @@ async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str,
         return Page([_row(r) for r in rows[:first]], len(rows) > first, gap_total)
     if query.search or query.status or query.category or query.gap:
         async def total() -> int:
-            return await db.scalar(select(func.count()).select_from(Person).where(and_(*conditions)))
+            return await db.scalar(select(func.count()).select_from(Person).where(and_(*_conditions(query))))
         return Page([_row(r) for r in rows[:first]], len(rows) > first, total)
     return Page([_row(r) for r in rows[:first]], len(rows) > first, await registered_below(db, query.tenant_id, query.path))
