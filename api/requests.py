@@ -52,11 +52,9 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         upload = _header(scope, b"content-type").startswith(b"multipart/form-data")
         limit = self.max_upload_bytes if upload else self.max_body_bytes
-        locale = negotiate(_header(scope, b"accept-language").decode("latin-1"), self.locale)
-        too_large = error_json(ErrorCode.BODY_TOO_LARGE, locale, {"limit": limit})
         declared = _header(scope, b"content-length")
         if declared and (not declared.isdigit() or int(declared) > limit):
-            return await _refuse(send, 413, too_large)
+            return await _refuse(send, 413, self._too_large(scope, limit))
         received = 0
         started = False
 
@@ -78,7 +76,11 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except BodyTooLarge:
             if not started:
-                await _refuse(send, 413, too_large)
+                await _refuse(send, 413, self._too_large(scope, limit))
+
+    def _too_large(self, scope: Scope, limit: int) -> dict[str, Any]:
+        locale = negotiate(_header(scope, b"accept-language").decode("latin-1"), self.locale)
+        return error_json(ErrorCode.BODY_TOO_LARGE, locale, {"limit": limit})
 
 
 def _too_deep(value: Any) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 
@@ -37,17 +38,30 @@ def issue_token(secret: str, claims: TokenClaims, ttl_seconds: int) -> str:
 
 
 def read_token(secret: str, token: str) -> TokenClaims | None:
+    """The claims of a token signed with `secret` and not expired, else None."""
+    verified = _verified(secret, token)
+    if verified is None:
+        return None
+    claims, expires = verified
+    return claims if expires > time.time() else None  # as PyJWT: expired at `exp`
+
+
+# A client sends its token with every request: its signature and claims are checked
+# once, then only its expiry. Keyed by the whole token, signature included, so no other
+# string can reach a cached answer.
+@lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[TokenClaims, int] | None:
     try:
         payload = jwt.decode(
             token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iat", "sv"]}
         )
         kind, _, subject = str(payload["sub"]).partition(":")
-        tenant_id, version = payload.get("tid"), payload["sv"]
+        tenant_id, version, expires = payload.get("tid"), payload["sv"], payload["exp"]
         if kind not in ("user", "operator") or not _is_key(int(subject)) or not (tenant_id is None or _is_key(tenant_id)):
             return None
-        if type(version) is not int or not 0 <= version <= INT_MAX:
+        if type(version) is not int or not 0 <= version <= INT_MAX or type(expires) is not int:
             return None
-        return TokenClaims(kind=kind, subject_id=int(subject), tenant_id=tenant_id, session_version=version)
+        return TokenClaims(kind=kind, subject_id=int(subject), tenant_id=tenant_id, session_version=version), expires
     except (jwt.PyJWTError, ValueError, KeyError):
         return None
 

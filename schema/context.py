@@ -60,6 +60,7 @@ class Context:
     db: Db | None = None
     principal: Principal | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    unit_types: dict[int, Any] = field(default_factory=dict)  # UnitType by id, as shown in this response
     edge_problems: EdgeProblems | None = None  # a mutation's bad argument values (schema/edge.py)
     # The operation asks only for what a user whose password was reset may do (`viewer`,
     # `changePassword`; schema/password_gate.py). Downloads never do.
@@ -95,6 +96,7 @@ class Context:
         (day two) committed while this request waited on its locks may have moved the
         caller's scope along with the rows it acts on."""
         self.loaders.clear()
+        self.unit_types.clear()
         await self.authenticate()
 
     async def policy(self, year: int) -> YearPolicy | None:

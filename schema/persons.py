@@ -20,6 +20,7 @@ from schema.person_events import PersonChangeType, PersonEventType
 from schema.relay import (
     Connection,
     Node,
+    asks_for,
     connection,
     decode_cursor,
     page_size,
@@ -176,7 +177,8 @@ async def person_page(
     page = await persons_store.list_persons(info.context.db, query, size, tuple(cursor) if cursor else None)
     if query.search and looks_like_id_number(query.search):
         await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
-    await prefetch_units(info, (row.unit_id for row in page.rows))
+    if asks_for(info, "edges", "node", "unit"):
+        await prefetch_units(info, (row.unit_id for row in page.rows))
     return connection(
         page, after=after,
         node=lambda r: PersonType.of(r, principal), cursor=lambda r: [r.unit_path, r.id],

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from schema.errors import PublicError
 from tenants.pages import Page, Total
@@ -39,7 +41,11 @@ RowT = TypeVar("RowT")
 @strawberry.type
 class Edge(Generic[NodeT]):
     node: NodeT
-    cursor: str
+    key: strawberry.Private[list[Any]]  # the row's sort key: its cursor, encoded when asked for
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return encode_cursor(self.key)
 
 
 @strawberry.type
@@ -57,12 +63,12 @@ def connection(
     page: Page[RowT], *, after: str | None, node: Callable[[RowT], NodeT], cursor: Callable[[RowT], list[Any]],
 ) -> Connection[NodeT]:
     """A page of rows as a Connection: `cursor` gives a row's sort key, `node` its type."""
-    edges = [Edge(node=node(row), cursor=encode_cursor(cursor(row))) for row in page.rows]
+    edges = [Edge(node=node(row), key=cursor(row)) for row in page.rows]
     page_info = PageInfo(
         has_next_page=page.has_next,
         has_previous_page=bool(after),
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        start_cursor=edges[0].cursor() if edges else None,
+        end_cursor=edges[-1].cursor() if edges else None,
     )
     return Connection(edges=edges, page_info=page_info, total=page.total)
 
@@ -149,3 +155,21 @@ def page_size(first: int | None, default: int, maximum: int) -> int:
     if first < 1:
         raise PublicError(ErrorCode.INVALID_PAGE_SIZE)
     return min(first, maximum)
+
+
+def asks_for(info: Info, *path: str) -> bool:
+    """Does the operation ask, below the field being resolved, for `path` (say "edges",
+    "node", "unit")? Lets a list read what its rows will be asked for with the rows."""
+    return any(_asks(field.selections, path) for field in info.selected_fields)
+
+
+def _asks(selections: list[Selection], path: tuple[str, ...]) -> bool:
+    if not path:
+        return True
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == path[0] and _asks(selection.selections, path[1:]):
+                return True
+        elif _asks(selection.selections, path):  # a fragment: its fields are this level's
+            return True
+    return False

@@ -102,11 +102,18 @@ def unit_now(info: Info, unit_id: int | None) -> UnitType | None | Awaitable[Uni
     found, row = loaders.loaded(loaders.units(info.context), unit_id)
     if not found:
         return load_unit(info, unit_id)
-    return UnitType.from_row(row) if row else None
+    if row is None:
+        return None
+    # a page's fifty persons live in a few villages: one UnitType each
+    shown = info.context.unit_types
+    if unit_id not in shown:
+        shown[unit_id] = UnitType.from_row(row)
+    return shown[unit_id]
 
 
 async def prefetch_units(info: Info, unit_ids: Iterable[int]) -> None:
-    """The units of a page's rows, in the one statement their loader would have run."""
+    """The units of a page's rows, in the one statement their loader would have run,
+    before the rows' `unit` fields ask (each then answers at once: `unit_now`)."""
     await loaders.units(info.context).load_many(sorted(set(unit_ids)))
 
 

@@ -238,18 +238,18 @@ def _subtree_page(subtree: bool, keyset: bool) -> TextClause:
     )
 
 
-async def _page_rows(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> list:
+async def _page_rows(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> list[PersonRow]:
     if query.gap is None and not (query.status or query.category or (query.search or "").strip()):
         statement = _subtree_page(query.path != "/", after is not None)
         params = {"tenant": query.tenant_id, "path": query.path, "limit": first + 1}
         if after is not None:
             params |= {"after_path": after[0], "after_id": after[1]}
-        return list(await db.execute(statement, params))
+        return [_row(r) for r in await db.execute(statement, params)]
     page_conditions = _conditions(query)
     if after is not None:
         page_conditions.append(tuple_(Person.unit_path, Person.id) > tuple_(after[0], after[1]))
     statement = select(*_COLUMNS).where(and_(*page_conditions)).order_by(Person.unit_path, Person.id).limit(first + 1)
-    return list(await db.execute(statement))
+    return [_row(r) for r in await db.execute(statement)]
 
 
 async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> Page:
@@ -259,9 +259,12 @@ async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str,
         async def gap_total() -> int:
             counts = await gap_counts(db, query.tenant_id, query.year or 0, [query.path])
             return counts[query.path][query.gap]
-        return Page([_row(r) for r in rows[:first]], len(rows) > first, gap_total)
+        return Page(rows[:first], len(rows) > first, gap_total)
     if query.search or query.status or query.category or query.gap:
         async def total() -> int:
             return await db.scalar(select(func.count()).select_from(Person).where(and_(*_conditions(query))))
-        return Page([_row(r) for r in rows[:first]], len(rows) > first, total)
-    return Page([_row(r) for r in rows[:first]], len(rows) > first, await registered_below(db, query.tenant_id, query.path))
+        return Page(rows[:first], len(rows) > first, total)
+
+    async def registered() -> int:
+        return await registered_below(db, query.tenant_id, query.path)
+    return Page(rows[:first], len(rows) > first, registered)
