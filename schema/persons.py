@@ -174,7 +174,9 @@ async def person_page(
     services = info.context.services
     size = page_size(first, services.page_default, services.page_max)
     cursor = decode_cursor(after, 2)
-    page = await persons_store.list_persons(info.context.db, query, size, tuple(cursor) if cursor else None)
+    page = await persons_store.list_persons(
+        info.context.db, query, size, tuple(cursor) if cursor else None, counted=asks_for(info, "totalCount")
+    )
     if query.search and looks_like_id_number(query.search):
         await answer_lookup(info, principal, "persons.search", query.search, page.rows[0].id if page.rows else None)
     if asks_for(info, "edges", "node", "unit"):

@@ -223,48 +223,64 @@ def _conditions(query: PersonQuery) -> list:
     return conditions
 
 
+def _plain(query: PersonQuery) -> bool:
+    """A unit's persons, nothing else filtered: the page most lists ask for."""
+    return query.gap is None and not (query.status or query.category or (query.search or "").strip())
+
+
 @cache
-def _subtree_page(subtree: bool, keyset: bool) -> TextClause:
-    """The page most lists ask for (a unit's persons, nothing else filtered) as a plain
-    statement, which runs straight on psycopg: the same SQL `_conditions` builds."""
+def _subtree_page(subtree: bool, keyset: bool, counted: bool) -> TextClause:
+    """A plain page as a plain statement, which runs straight on psycopg: the SQL
+    `_conditions` builds, and with `counted` the subtree's registered persons beside
+    each row (the unit counters' sum, computed once)."""
     conditions = ["tenant_id = :tenant"]
     if subtree:
         conditions.append("unit_path ^@ :path")
     if keyset:
         conditions.append("(unit_path, id) > (:after_path, :after_id)")
+    registered = (
+        ", (SELECT coalesce(sum(u.persons), 0) FROM unit u WHERE u.tenant_id = :tenant AND u.path ^@ :path) AS registered"
+        if counted else ""
+    )
     return text(
-        "SELECT id, id_number, name, birth_date, sex, unit_id, unit_path, registered_on FROM person"
+        f"SELECT id, id_number, name, birth_date, sex, unit_id, unit_path, registered_on{registered} FROM person"
         f" WHERE {' AND '.join(conditions)} ORDER BY unit_path, id LIMIT :limit"
     )
 
 
-async def _page_rows(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> list[PersonRow]:
-    if query.gap is None and not (query.status or query.category or (query.search or "").strip()):
-        statement = _subtree_page(query.path != "/", after is not None)
-        params = {"tenant": query.tenant_id, "path": query.path, "limit": first + 1}
-        if after is not None:
-            params |= {"after_path": after[0], "after_id": after[1]}
-        return [_row(r) for r in await db.execute(statement, params)]
+async def _plain_page(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None, counted: bool) -> Page:
+    statement = _subtree_page(query.path != "/", after is not None, counted)
+    params = {"tenant": query.tenant_id, "path": query.path, "limit": first + 1}
+    if after is not None:
+        params |= {"after_path": after[0], "after_id": after[1]}
+    rows = list(await db.execute(statement, params))
+    persons = [_row(r) for r in rows[:first]]
+    if counted and rows:
+        return Page(persons, len(rows) > first, rows[0].registered)
+
+    async def registered() -> int:
+        return await registered_below(db, query.tenant_id, query.path)
+    return Page(persons, len(rows) > first, registered)
+
+
+async def list_persons(
+    db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None, *, counted: bool = False
+) -> Page:
+    """Keyset page ordered by (unit_path, id): a village's persons stay together. With
+    `counted` (the caller will ask for the total), a plain page reads its total with it."""
+    if _plain(query):
+        return await _plain_page(db, query, first, after, counted)
     page_conditions = _conditions(query)
     if after is not None:
         page_conditions.append(tuple_(Person.unit_path, Person.id) > tuple_(after[0], after[1]))
     statement = select(*_COLUMNS).where(and_(*page_conditions)).order_by(Person.unit_path, Person.id).limit(first + 1)
-    return [_row(r) for r in await db.execute(statement)]
-
-
-async def list_persons(db: Db, query: PersonQuery, first: int, after: tuple[str, int] | None) -> Page:
-    """Keyset page ordered by (unit_path, id): a village's persons stay together."""
-    rows = await _page_rows(db, query, first, after)
+    rows = [_row(r) for r in await db.execute(statement)]
     if query.gap is not None and not (query.search or query.status or query.category):
         async def gap_total() -> int:
             counts = await gap_counts(db, query.tenant_id, query.year or 0, [query.path])
             return counts[query.path][query.gap]
         return Page(rows[:first], len(rows) > first, gap_total)
-    if query.search or query.status or query.category or query.gap:
-        async def total() -> int:
-            return await db.scalar(select(func.count()).select_from(Person).where(and_(*_conditions(query))))
-        return Page(rows[:first], len(rows) > first, total)
 
-    async def registered() -> int:
-        return await registered_below(db, query.tenant_id, query.path)
-    return Page(rows[:first], len(rows) > first, registered)
+    async def total() -> int:
+        return await db.scalar(select(func.count()).select_from(Person).where(and_(*_conditions(query))))
+    return Page(rows[:first], len(rows) > first, total)
