@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.dialects.postgresql.psycopg import _log_notices as log_notices
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
@@ -47,6 +48,7 @@ from tenants.clock import Clock
 from tenants.messages import error_json, negotiate
 from tenants.observe import INVALID_OPERATION, RequestRecord, begin_request, current_request, end_request
 from tenants.problems import ErrorCode
+from tenants.session import HELD, initialized
 
 
 def _connection_kwargs(settings: Settings) -> dict[str, object]:
@@ -56,8 +58,18 @@ def _connection_kwargs(settings: Settings) -> dict[str, object]:
 
 def _engine(pool: AsyncConnectionPool, tracing: bool = False) -> AsyncEngine:
     # hide_parameters: SQL errors in logs never carry ID numbers or password hashes.
+    async def connection() -> Any:
+        # a request's own connection when it opens SQLAlchemy on it (tenants/session.py)
+        conn = HELD.get() or await pool.getconn()
+        # SQLAlchemy adds its notice logger to every connection it opens, and a pooled
+        # connection is opened again and again: keep one, not one per request.
+        with contextlib.suppress(ValueError):
+            while True:
+                conn.remove_notice_handler(log_notices)
+        return conn
+
     engine = create_async_engine(
-        "postgresql+psycopg://", async_creator=pool.getconn, poolclass=NullPool, hide_parameters=True
+        "postgresql+psycopg://", async_creator=connection, poolclass=NullPool, hide_parameters=True
     )
     time_statements(engine)
     if tracing:
@@ -89,6 +101,7 @@ class Runtime:
         )
         await self.pool.open(wait=True)
         engine = _engine(self.pool, settings.tracing)
+        await initialized(engine)
         report_engine = None
         if urls.replica:
             self.replica_pool = AsyncConnectionPool(
@@ -99,6 +112,7 @@ class Runtime:
             report_engine = _engine(self.replica_pool, settings.tracing)
         self.services = Services(
             engine=engine,
+            pool=self.pool,
             enforcers=Enforcers(),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_threads),
             login_guard=LoginGuard(settings.login, settings.secret_key),

@@ -55,7 +55,7 @@ from tenants.batch_slots import take_batch_slot
 from tenants.messages import error_json, negotiate, text
 from tenants.onboarding import tenant_by_id
 from tenants.problems import ErrorCode, Params, Rejected
-from tenants.session import Db
+from tenants.session import Db, request_db
 from tenants.tree import UNIT_CODE
 from tenants.units import UnitRow, unit_by_code, units_by_ids
 
@@ -259,18 +259,13 @@ async def in_county(request: Request, collect: Callable[[Context], Awaitable[T]]
         return problem_response(request, ErrorCode.UNAUTHENTICATED)
     correlation_id = request.scope.get("state", {}).get("correlation_id", uuid.uuid4().hex[:12])
     context = Context(services=services, request=request, response=None, correlation_id=correlation_id, identity=claims)
-    async with services.engine.connect() as conn:
-        transaction = await conn.begin()
-        context.db = Db(conn)
+    async with request_db(services.pool, services.engine) as db:
+        context.db = db
         try:
             found = await collect(context)
-        except PublicError as error:
-            await transaction.rollback()
+        except PublicError as error:  # (rolled back)
             return problem_response(request, error.problem.code, error.problem.params, error.problem.variant)
-        except BaseException:
-            await transaction.rollback()
-            raise
-        await transaction.commit()
+        db.keep_changes = True
     return found
 
 

@@ -32,6 +32,7 @@ class Services:
     """Long-lived objects shared by every request."""
 
     engine: AsyncEngine
+    pool: Any  # the serving engine's psycopg pool: requests take their connection from it
     enforcers: Enforcers
     passwords: Passwords
     login_guard: LoginGuard

@@ -20,7 +20,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from schema.errors import TIMED_OUT, PublicError, localized, public_graphql_error, timed_out
 from tenants.observe import INVALID_OPERATION, NO_OPERATION, SEVERAL_OPERATIONS, current_request
 from tenants.problems import ErrorCode, Problem
-from tenants.session import Db
+from tenants.session import request_db
 
 log = logging.getLogger("zhengjiao.graphql")
 
@@ -36,21 +36,13 @@ class RequestTransaction(SchemaExtension):
 
     async def on_operation(self):  # noqa: ANN201 (strawberry hook)
         context = self.execution_context.context
-        async with context.services.engine.connect() as conn:
-            transaction = await conn.begin()
-            context.db = Db(conn)
-            try:
-                await context.authenticate()
-                yield
-            except BaseException:
-                await transaction.rollback()
-                raise
-            result = self.execution_context.result
-            errors = getattr(result, "errors", None) or []
-            if any(_unexpected(e) for e in errors):
-                await transaction.rollback()
-            else:
-                await transaction.commit()
+        services = context.services
+        async with request_db(services.pool, services.engine) as db:
+            context.db = db
+            await context.authenticate()
+            yield
+            errors = getattr(self.execution_context.result, "errors", None) or []
+            db.keep_changes = not any(_unexpected(e) for e in errors)
 
 
 class PublicTimeouts(SchemaExtension):

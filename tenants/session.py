@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -61,20 +62,44 @@ def _plain(bind: Any) -> bool:
     return bind.value is None and bind.callable is None and not bind.expanding and isinstance(bind.type, NullType)
 
 
+# The psycopg connection a request already holds: the serving engine's connection
+# creator hands it to SQLAlchemy (api/app.py `_engine`) instead of taking another.
+HELD: ContextVar[Any] = ContextVar("held_connection", default=None)
+
+
+class _Listened:
+    """What the engine's statement listeners get as the connection of a direct
+    statement: its `info`, kept from before the statement to after it (metrics)."""
+
+    __slots__ = ("info",)
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] = {}
+
+
 class Db:
     """One request's connection. GraphQL resolves sibling fields concurrently, and a
-    connection runs one statement at a time, so statements queue on a lock."""
+    connection runs one statement at a time, so statements queue on a lock.
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-        # Plain `text()` statements go straight to psycopg (`_direct`): SQLAlchemy's
-        # execution layer costs about 90 µs of CPU a statement more, and a payment runs
-        # fourteen. Not on a traced engine: OpenTelemetry's spans come from SQLAlchemy's.
-        sync = conn.sync_connection
-        self.direct_text = sync is None or sync.get_execution_options().get(DIRECT_TEXT, True)
+    `Db(conn)` works over a SQLAlchemy connection (the CLI, downloads, tests);
+    `Db(driver=…, engine=…)` over a psycopg connection of the pool (`request_db`), with
+    a SQLAlchemy connection opened on that same connection only when a statement needs
+    SQLAlchemy. Plain `text()` statements go straight to psycopg (`_direct`):
+    SQLAlchemy's execution layer costs about 90 µs of CPU a statement more, and opening
+    its connection, beginning and committing through it another 350 µs a request."""
+
+    def __init__(self, conn: AsyncConnection | None = None, *, driver: Any = None, engine: AsyncEngine | None = None) -> None:
+        self._sa = conn
+        self._driver = driver  # the psycopg connection, once known
+        engine = engine if engine is not None else (conn.engine if conn is not None else None)
+        assert engine is not None
+        self._engine = engine
+        # Not on a traced engine: OpenTelemetry's spans come from SQLAlchemy's execution.
+        self.direct_text = engine.sync_engine.get_execution_options().get(DIRECT_TEXT, True)
         self.tenant_id: int | None = None
         self._lock = asyncio.Lock()
-        self._driver: Any = None  # the psycopg connection under `conn`, once asked for
+        self._savepoints = 0
+        self.keep_changes = False  # request_db: commit when the request leaves
 
     async def bind_tenant(self, tenant_id: int | None) -> None:
         self.tenant_id = tenant_id
@@ -86,30 +111,43 @@ class Db:
         sql = _direct_sql(statement) if self.direct_text and isinstance(params, dict) and params else None
         async with self._lock:
             if sql is None:
-                return await self.conn.execute(statement, params)
+                return await (await self._sqlalchemy()).execute(statement, params)
             return await self._direct(sql, params)
 
-    async def _direct(self, sql: str, params: dict[str, Any]) -> Result:
-        """One statement on the driver's connection, seen by the engine's statement
-        listeners (metrics, tests' counters) and failing as SQLAlchemy would."""
-        sync = self.conn.sync_connection
-        assert sync is not None
+    async def _sqlalchemy(self) -> AsyncConnection:
+        if self._sa is None:
+            await initialized(self._engine)
+            token = HELD.set(self._driver)
+            try:
+                self._sa = await self._engine.connect()
+            finally:
+                HELD.reset(token)
+        return self._sa
+
+    async def _psycopg(self) -> Any:
         if self._driver is None:
-            self._driver = (await self.conn.get_raw_connection()).driver_connection
-        raw = self._driver
-        listened = sync._has_events or sync.engine._has_events
-        if listened:
-            for before in sync.dispatch.before_cursor_execute:
-                before(sync, None, sql, params, None, False)
+            assert self._sa is not None
+            self._driver = (await self._sa.get_raw_connection()).driver_connection
+        return self._driver
+
+    async def _direct(self, sql: str, params: dict[str, Any] | None) -> Result:
+        """One statement on the psycopg connection, seen by the engine's statement
+        listeners (metrics, tests' counters) and failing as SQLAlchemy would."""
+        raw = await self._psycopg()
+        engine = self._engine.sync_engine
+        listened = _Listened() if engine._has_events else None
+        if listened is not None:
+            for before in engine.dispatch.before_cursor_execute:
+                before(listened, None, sql, params, None, False)
         try:
             cursor = await raw.execute(sql, params)
             columns = cursor.description
             rows = await cursor.fetchall() if columns else []
         except psycopg.Error as error:
             raise exc.DBAPIError.instance(sql, params, error, psycopg.Error, hide_parameters=True) from error
-        if listened:
-            for after in sync.dispatch.after_cursor_execute:
-                after(sync, None, sql, params, None, False)
+        if listened is not None:
+            for after in engine.dispatch.after_cursor_execute:
+                after(listened, None, sql, params, None, False)
         return DirectResult([column.name for column in columns or ()], rows, cursor.rowcount)
 
     async def scalar(self, statement: Any, params: Any = None) -> Any:
@@ -118,28 +156,65 @@ class Db:
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested transaction: roll back one mutation's writes, keep the request's."""
+        self._savepoints += 1
+        name = f"zj_{self._savepoints}"
         async with self._lock:
-            nested = await self.conn.begin_nested()
+            await self._direct(f"SAVEPOINT {name}", None)
         bound = self.tenant_id
         try:
             yield
         except BaseException:
             async with self._lock:
-                await nested.rollback()
+                await self._direct(f"ROLLBACK TO SAVEPOINT {name}", None)
             # PostgreSQL reverts set_config made inside the savepoint; mirror it.
             self.tenant_id = bound
             raise
         else:
             async with self._lock:
-                if nested.is_active:
-                    await nested.commit()
+                await self._direct(f"RELEASE SAVEPOINT {name}", None)
 
     @asynccontextmanager
     async def driver(self) -> AsyncIterator[Any]:
         """The psycopg connection itself, for COPY. Holds the lock while in use."""
         async with self._lock:
-            raw = await self.conn.get_raw_connection()
-            yield raw.driver_connection
+            yield await self._psycopg()
+
+    async def _end(self, commit: bool) -> None:
+        """Commit (or roll back) on psycopg, where every statement of the request ran
+        (SQLAlchemy's too), then close SQLAlchemy's connection if one was opened: its
+        close gives the connection back to the pool (its rollback finds nothing to undo)."""
+        async with self._lock:
+            raw = await self._psycopg()
+            try:
+                await (raw.commit() if commit else raw.rollback())
+            finally:
+                if self._sa is not None:
+                    await self._sa.close()
+
+
+async def initialized(engine: AsyncEngine) -> None:
+    """SQLAlchemy's first connection of an engine reads the server's version and then
+    ROLLS BACK that connection: never a request's, whose work would be undone. So an
+    engine meets its first connection on one of its own (api/app.py does this at start)."""
+    if engine.dialect.server_version_info is None:
+        async with engine.connect():
+            pass
+
+
+@asynccontextmanager
+async def request_db(pool: Any, engine: AsyncEngine) -> AsyncIterator[Db]:
+    """A connection of `pool` as a `Db`, for one request's transaction: committed on
+    leaving if the body set `keep_changes`, else rolled back; back to the pool either way."""
+    raw = await pool.getconn()
+    db = Db(driver=raw, engine=engine)
+    try:
+        yield db
+    finally:
+        try:
+            await db._end(db.keep_changes)
+        finally:
+            if db._sa is None:
+                await pool.putconn(raw)
 
 
 @asynccontextmanager

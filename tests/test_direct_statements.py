@@ -150,3 +150,39 @@ def test_a_traced_engine_sends_everything_through_sqlalchemy(settings, urls) -> 
             await traced.dispose()
 
     assert asyncio.run(main()) == (True, False)
+
+
+def test_sqlalchemy_opened_late_on_a_new_engine_keeps_the_requests_work(settings, urls) -> None:
+    """An engine's first SQLAlchemy connection rolls its connection back after reading
+    the server's version: opened on a request's connection, it would undo the request."""
+    from psycopg_pool import AsyncConnectionPool
+    from sqlalchemy import select
+
+    from api.app import _connection_kwargs, _engine
+    from tenants.models import Tenant
+    from tenants.session import request_db
+
+    async def main() -> tuple[object, object]:
+        pool = AsyncConnectionPool(
+            urls.app, min_size=1, max_size=2, kwargs=_connection_kwargs(settings), close_returns=True, open=False
+        )
+        await pool.open(wait=True)
+        engine = _engine(pool)  # new: SQLAlchemy has not met the server through it yet
+        try:
+            async with request_db(pool, engine) as db:
+                await db.bind_tenant(424242)  # straight on psycopg
+                await db.execute(select(Tenant.id).where(Tenant.id == 0))  # SQLAlchemy's first connection
+                after = await db.scalar(text("SELECT current_setting('app.tenant_id', true) AS t"), {"unused": 0})
+            for _ in range(5):  # SQLAlchemy opened again and again on the one pooled connection
+                async with request_db(pool, engine) as db:
+                    await db.execute(select(Tenant.id).where(Tenant.id == 0))
+                    handlers = len((await db._psycopg())._notice_handlers)
+            assert handlers == 1  # its notice logger once, not once per request
+            return after, engine.dialect.server_version_info
+        finally:
+            await engine.dispose()
+            await pool.close()
+
+    bound, version = asyncio.run(main())
+    assert bound == "424242"
+    assert version is not None
