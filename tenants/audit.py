@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, insert, select
+from sqlalchemy import BigInteger, Column, Index, Text, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -58,8 +58,16 @@ class MutationReceipt(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=created_at_column())
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str)) if value is not None else None
+def _json_text(value: Any) -> str | None:
+    return json.dumps(value, default=str) if value is not None else None
+
+
+# Every mutation writes one: a plain statement, straight on psycopg (tenants/session.py).
+_INSERT = text(
+    """INSERT INTO audit_log (tenant_id, actor, operation, entity, entity_id, before, after, outcome, correlation_id)
+       VALUES (:tenant, :actor, :operation, :entity, :entity_id, CAST(:before AS jsonb), CAST(:after AS jsonb),
+               :outcome, :correlation_id)"""
+)
 
 
 async def write_audit(
@@ -76,17 +84,13 @@ async def write_audit(
     correlation_id: str | None = None,
 ) -> None:
     await db.execute(
-        insert(AuditLog).values(
-            tenant_id=tenant_id,
-            actor=actor,
-            operation=operation,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            before=_jsonable(before),
-            after=_jsonable(after),
-            outcome=outcome,
-            correlation_id=correlation_id,
-        )
+        _INSERT,
+        {
+            "tenant": tenant_id, "actor": actor, "operation": operation, "entity": entity,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "before": _json_text(before), "after": _json_text(after), "outcome": outcome,
+            "correlation_id": correlation_id,
+        },
     )
 
 

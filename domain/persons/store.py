@@ -46,6 +46,14 @@ _COLUMNS = (
 )
 
 
+# The look-ups every payment makes, as plain statements (straight on psycopg).
+_PERSON_COLUMNS = "id, id_number, name, birth_date, sex, unit_id, unit_path, registered_on"
+_BY_ID_NUMBER = text(
+    f"SELECT {_PERSON_COLUMNS} FROM person WHERE tenant_id = :tenant AND id_number = :id_number AND unit_path ^@ :scope"
+)
+_FOR_SHARE = text(f"SELECT {_PERSON_COLUMNS} FROM person WHERE tenant_id = :tenant AND id = :id FOR SHARE")
+
+
 def _row(r) -> PersonRow:  # noqa: ANN001
     return PersonRow(r.id, r.id_number, r.name, r.birth_date, r.sex, r.unit_id, r.unit_path, r.registered_on)
 
@@ -157,25 +165,15 @@ async def registered_below(db: Db, tenant_id: int, path: str) -> int:
 
 
 async def person_by_id_number(db: Db, tenant_id: int, scope_path: str, raw: str) -> PersonRow | None:
-    value = normalize(raw)
-    row = (
-        await db.execute(
-            select(*_COLUMNS).where(
-                Person.tenant_id == tenant_id, Person.id_number == value, starts_with(Person.unit_path, scope_path)
-            )
-        )
-    ).first()
+    params = {"tenant": tenant_id, "id_number": normalize(raw), "scope": scope_path}
+    row = (await db.execute(_BY_ID_NUMBER, params)).first()
     return _row(row) if row else None
 
 
 async def person_for_share(db: Db, tenant_id: int, person_id: int) -> PersonRow:
     """The person read again FOR SHARE: a merge moving them (day two) finishes first
     and its unit is what this returns, or waits until this transaction ends."""
-    row = (
-        await db.execute(
-            select(*_COLUMNS).where(Person.tenant_id == tenant_id, Person.id == person_id).with_for_update(read=True)
-        )
-    ).one()
+    row = (await db.execute(_FOR_SHARE, {"tenant": tenant_id, "id": person_id})).one()
     return _row(row)
 
 
@@ -243,7 +241,7 @@ def _subtree_page(subtree: bool, keyset: bool, counted: bool) -> TextClause:
         if counted else ""
     )
     return text(
-        f"SELECT id, id_number, name, birth_date, sex, unit_id, unit_path, registered_on{registered} FROM person"
+        f"SELECT {_PERSON_COLUMNS}{registered} FROM person"
         f" WHERE {' AND '.join(conditions)} ORDER BY unit_path, id LIMIT :limit"
     )
 
