@@ -22,10 +22,12 @@ from domain.payments.store import (
 from domain.persons import store as persons_store
 from domain.persons.idnumber import mask
 from domain.persons.rules import shown_benefit_start
+from domain.persons.store import PersonRow
 from domain.refunds.rules import RefundPayback, RefundReason
 from domain.refunds.store import RefundRow, refunds_of_payments
 from schema import loaders
 from schema.channel_rules import PaymentChannelEnum
+from schema.context import Context
 from schema.enrollment import EnrollmentType, enrollment_loader
 from schema.errors import PublicError, UserError
 from schema.id_lookups import answer_lookup
@@ -188,13 +190,16 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
     principal = context.mutation_caller()
     person = None
     if principal.tenant_id is not None:
-        person = await persons_store.person_by_id_number(context.db, principal.tenant_id, "/", input.id_number)
+        person = await persons_store.person_by_id_number(
+            context.db, principal.tenant_id, "/", input.id_number, for_share=True
+        )
     if person is None:
         await context.require("payment", "write")
         raise Rejected([Problem(ErrorCode.PERSON_NOT_FOUND, ["idNumber"])])
-    if not await context.may("payment", "write", person.unit_path):
+    if not await _may_pay_for(context, person):
         await context.require("payment", "write")  # the role may not at all: FORBIDDEN as usual
         raise Rejected([Problem(ErrorCode.OUT_OF_SCOPE, ["idNumber"])])
+    principal = context.mutation_caller()
     policy = await context.policy(input.year)
     if policy is None:
         raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": input.year})])
@@ -215,6 +220,16 @@ async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Record
         "channel": payment.channel, "status": payment.status, "replayed": recorded.replayed,
     }
     return recorded
+
+
+async def _may_pay_for(context: Context, person: PersonRow) -> bool:
+    """In the caller's scope, as the caller is now: the person was read FOR SHARE, so a
+    merge of their village that committed meanwhile has moved them, and perhaps the
+    caller's own scope with them (read again before refusing)."""
+    if await context.may("payment", "write", person.unit_path):
+        return True
+    await context.reload_principal()
+    return await context.may("payment", "write", person.unit_path)
 
 
 def recorder_kind(role: Role, department: DepartmentCode | None, unit_kind: UnitKind | None) -> RecorderKind:

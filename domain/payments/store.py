@@ -31,7 +31,7 @@ from domain.payments.rules import (
     check_new_payment,
     shanghai_day,
 )
-from domain.persons.store import PersonRow, person_for_share
+from domain.persons.store import PersonRow
 from domain.policy.rules import YearPolicy
 from tenants.pages import Page, newest_first
 from tenants.problems import ErrorCode, Problem, Rejected
@@ -283,13 +283,14 @@ async def open_duplicate_refund(db: Db, tenant_id: int, payment: PaymentRow) -> 
 async def record_payment(
     db: Db, tenant_id: int, person: PersonRow, policy: YearPolicy, new: NewPayment, recorder: Recorder, now: datetime
 ) -> Recorded:
-    """Record one payment for a person-year (see the module docstring). Raises Rejected."""
+    """Record one payment for a person-year (see the module docstring). Raises Rejected.
+
+    `person` as read FOR SHARE in this transaction (`person_by_id_number(…, for_share=
+    True)`): locked before the enrolment (tenants/unit_changes.py orders its locks so),
+    and as it is now if a merge of their village moved them meanwhile."""
     problems = check_new_payment(new, now)
     if problems:
         raise Rejected(problems)
-    # Before the enrolment lock (tenants/unit_changes.py orders its locks so): the
-    # person's unit as it is now, if a merge of their village moved them meanwhile.
-    person = await person_for_share(db, tenant_id, person.id)
     enrollment = await _lock_enrollment(db, tenant_id, person.id, new.year)
     if enrollment is None:
         raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": new.year})])

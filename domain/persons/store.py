@@ -51,7 +51,7 @@ _PERSON_COLUMNS = "id, id_number, name, birth_date, sex, unit_id, unit_path, reg
 _BY_ID_NUMBER = text(
     f"SELECT {_PERSON_COLUMNS} FROM person WHERE tenant_id = :tenant AND id_number = :id_number AND unit_path ^@ :scope"
 )
-_FOR_SHARE = text(f"SELECT {_PERSON_COLUMNS} FROM person WHERE tenant_id = :tenant AND id = :id FOR SHARE")
+_BY_ID_NUMBER_FOR_SHARE = text(_BY_ID_NUMBER.text + " FOR SHARE")
 
 
 def _row(r) -> PersonRow:  # noqa: ANN001
@@ -164,17 +164,14 @@ async def registered_below(db: Db, tenant_id: int, path: str) -> int:
     )
 
 
-async def person_by_id_number(db: Db, tenant_id: int, scope_path: str, raw: str) -> PersonRow | None:
+async def person_by_id_number(
+    db: Db, tenant_id: int, scope_path: str, raw: str, *, for_share: bool = False
+) -> PersonRow | None:
+    """The person of an ID number inside `scope_path`; `for_share`: locked FOR SHARE (a
+    merge moving them finishes first and this reads where it put them, or it waits for us)."""
     params = {"tenant": tenant_id, "id_number": normalize(raw), "scope": scope_path}
-    row = (await db.execute(_BY_ID_NUMBER, params)).first()
+    row = (await db.execute(_BY_ID_NUMBER_FOR_SHARE if for_share else _BY_ID_NUMBER, params)).first()
     return _row(row) if row else None
-
-
-async def person_for_share(db: Db, tenant_id: int, person_id: int) -> PersonRow:
-    """The person read again FOR SHARE: a merge moving them (day two) finishes first
-    and its unit is what this returns, or waits until this transaction ends."""
-    row = (await db.execute(_FOR_SHARE, {"tenant": tenant_id, "id": person_id})).one()
-    return _row(row)
 
 
 async def persons_by_ids(db: Db, tenant_id: int, scope_path: str, ids: list[int]) -> dict[int, PersonRow]:
