@@ -176,13 +176,29 @@ class RecordPaymentInput:
 @strawberry.type
 class RecordPaymentPayload:
     payment: PaymentType | None
-    enrollment: EnrollmentType | None
     refund: RefundType | None = strawberry.field(description="The DUPLICATE_PAYMENT refund opened for a duplicate.")
     user_errors: list[UserError]
     client_mutation_id: str | None = None
-    warnings: list[WarningType] = strawberry.field(
-        default_factory=list, description="ENROLLED_ELSEWHERE: the person is enrolled in another county for the year too."
-    )
+    recorded: strawberry.Private[Recorded | None] = None
+
+    # Read only when asked for: a collector's client that wants the receipt alone saves
+    # two statements a payment.
+    @strawberry.field
+    async def enrollment(self, info: Info) -> EnrollmentType | None:
+        if self.recorded is None:
+            return None
+        payment = self.recorded.payment
+        row = await enrollment_loader(info, payment.year).load(payment.person_id)
+        person = await loaders.persons(info.context).load(payment.person_id)
+        if row is None or person is None:
+            return None
+        return EnrollmentType.of(row, person.birth_date, info.context.caller().sees_whole_id_numbers)
+
+    @strawberry.field(description="ENROLLED_ELSEWHERE: the person is enrolled in another county for the year too.")
+    async def warnings(self, info: Info) -> list[WarningType]:
+        if self.recorded is None:
+            return []
+        return await warnings_opened_now(info, self.recorded.payment.year, [self.recorded.payment.person_id])
 
 
 async def _record(info: Info, input: RecordPaymentInput, audit: Audit) -> Recorded:
@@ -292,24 +308,16 @@ class PaymentMutations:
         recorded = outcome.value
         if recorded is None:
             return RecordPaymentPayload(
-                payment=None, enrollment=None, refund=None, user_errors=outcome.errors,
-                client_mutation_id=input.client_mutation_id,
+                payment=None, refund=None, user_errors=outcome.errors, client_mutation_id=input.client_mutation_id,
             )
-        people = loaders.persons(info.context)
         if recorded.person is not None and info.context.caller().covers(recorded.person.unit_path):
-            people.prime(recorded.person.id, recorded.person)
-        row = await enrollment_loader(info, recorded.payment.year).load(recorded.payment.person_id)
-        person = await people.load(recorded.payment.person_id)
-        enrollment = None
-        if row is not None and person is not None:
-            enrollment = EnrollmentType.of(row, person.birth_date, info.context.caller().sees_whole_id_numbers)
+            loaders.persons(info.context).prime(recorded.person.id, recorded.person)
         refund = None
         if recorded.refund_id is not None:
             principal = info.context.caller()
             refunds = await refunds_of_payments(info.context.db, principal.tenant_id, [recorded.payment.id])
             refund = next((RefundType.of(r) for r in refunds if r.id == recorded.refund_id), None)
-        warnings = await warnings_opened_now(info, recorded.payment.year, [recorded.payment.person_id])
         return RecordPaymentPayload(
-            payment=PaymentType.of(recorded.payment), enrollment=enrollment,
-            refund=refund, user_errors=[], client_mutation_id=input.client_mutation_id, warnings=warnings,
+            payment=PaymentType.of(recorded.payment), refund=refund, user_errors=[],
+            client_mutation_id=input.client_mutation_id, recorded=recorded,
         )
