@@ -101,6 +101,12 @@ WITH changed AS (
 """
 
 
+# made once: a `text()` parses its parameters each time it is made
+_SET_STATUS_STATEMENT = text(_SET_STATUS)
+_MARK_PAID_STATEMENT = text(_MARK_PAID)
+_REFUND_STATEMENT = text(_REFUND)
+
+
 async def set_status(
     db: Db, tenant_id: int, year: int, person_ids: list[int], status: EnrollmentStatus, benefit_start: date | None
 ) -> int:
@@ -109,7 +115,7 @@ async def set_status(
     params = {
         "tenant": tenant_id, "year": year, "ids": person_ids, "status": status.value, "benefit_start": benefit_start,
     }
-    return await db.scalar(text(_SET_STATUS), params)
+    return await db.scalar(_SET_STATUS_STATEMENT, params)
 
 
 async def mark_paid(
@@ -120,7 +126,7 @@ async def mark_paid(
         return 0
     ids, amounts, starts = (list(column) for column in zip(*paid))
     params = {"tenant": tenant_id, "year": year, "ids": ids, "amounts": amounts, "starts": starts}
-    return await db.scalar(text(_MARK_PAID), params)
+    return await db.scalar(_MARK_PAID_STATEMENT, params)
 
 
 async def take_back(db: Db, tenant_id: int, year: int, refunded: list[tuple[int, Decimal]], *, whole: bool) -> int:
@@ -131,7 +137,7 @@ async def take_back(db: Db, tenant_id: int, year: int, refunded: list[tuple[int,
         return 0
     ids, amounts = (list(column) for column in zip(*refunded))
     params = {"tenant": tenant_id, "year": year, "ids": ids, "amounts": amounts, "whole": whole}
-    return await db.scalar(text(_REFUND), params)
+    return await db.scalar(_REFUND_STATEMENT, params)
 
 
 # From this many persons on, reading person, membership and enrollment whole and hashing

@@ -101,6 +101,37 @@ PAYMENT_COLUMNS = (
 )
 
 
+# The statements of every payment, made once (a `text()` parses its parameters each
+# time it is made).
+_HISTORY = text(
+    f"""
+    SELECT year, bool_or(enrolled) AS enrolled FROM (
+        SELECT year, enrolled FROM enrollment_history
+         WHERE tenant_id = :t AND id_number = :n AND year < :y
+        UNION ALL
+        SELECT year, status IN {ENROLLED_SQL} FROM enrollment
+         WHERE tenant_id = :t AND person_id = :p AND year < :y
+    ) h GROUP BY year
+    """
+)
+_LOCK_ENROLLMENT = text(
+    """SELECT status, amount_due, subsidy_category FROM enrollment
+        WHERE tenant_id = :t AND person_id = :p AND year = :y FOR UPDATE"""
+)
+_ACCEPTED = text("SELECT 1 FROM payment WHERE tenant_id = :t AND person_id = :p AND year = :y AND status = 'ACCEPTED'")
+_INSERT = text(
+    f"""
+    INSERT INTO payment (tenant_id, person_id, year, amount, due_at_payment, channel, status, timing,
+                         paid_at, benefit_start, back_years, receipt_no, external_id, extension_proof,
+                         unit_id, unit_path, collector_id, recorded_by)
+    VALUES (:t, :person, :year, :amount, :due, :channel, :status, :timing, :paid_at, :start, :back,
+            :receipt, :external, :proof, :unit, :path, :collector, :by)
+    ON CONFLICT DO NOTHING
+    RETURNING {PAYMENT_COLUMNS}
+    """
+)
+
+
 def payment_row(r) -> PaymentRow:  # noqa: ANN001
     return PaymentRow(*(getattr(r, name.strip()) for name in PAYMENT_COLUMNS.split(",")))
 
@@ -137,31 +168,14 @@ async def payments_by_ids(db: Db, tenant_id: int, scope_path: str, ids: list[int
 async def enrollment_history(db: Db, tenant_id: int, person: PersonRow, before_year: int) -> dict[int, bool]:
     """Earlier years: imported history (医保局) and the years this system collected.
     A year counts as enrolled if either source says so."""
-    rows = await db.execute(
-        text(
-            f"""
-            SELECT year, bool_or(enrolled) AS enrolled FROM (
-                SELECT year, enrolled FROM enrollment_history
-                 WHERE tenant_id = :t AND id_number = :n AND year < :y
-                UNION ALL
-                SELECT year, status IN {ENROLLED_SQL} FROM enrollment
-                 WHERE tenant_id = :t AND person_id = :p AND year < :y
-            ) h GROUP BY year
-            """
-        ),
-        {"t": tenant_id, "n": person.id_number, "p": person.id, "y": before_year},
-    )
+    rows = await db.execute(_HISTORY, {"t": tenant_id, "n": person.id_number, "p": person.id, "y": before_year})
     return {r.year: r.enrolled for r in rows}
 
 
 async def _lock_enrollment(db: Db, tenant_id: int, person_id: int, year: int):  # noqa: ANN202
     return (
         await db.execute(
-            text(
-                """SELECT status, amount_due, subsidy_category FROM enrollment
-                    WHERE tenant_id = :t AND person_id = :p AND year = :y FOR UPDATE"""
-            ),
-            {"t": tenant_id, "p": person_id, "y": year},
+            _LOCK_ENROLLMENT, {"t": tenant_id, "p": person_id, "y": year},
         )
     ).first()
 
@@ -169,8 +183,7 @@ async def _lock_enrollment(db: Db, tenant_id: int, person_id: int, year: int):  
 async def _accepted_exists(db: Db, tenant_id: int, person_id: int, year: int) -> bool:
     return bool(
         await db.scalar(
-            text("SELECT 1 FROM payment WHERE tenant_id = :t AND person_id = :p AND year = :y AND status = 'ACCEPTED'"),
-            {"t": tenant_id, "p": person_id, "y": year},
+            _ACCEPTED, {"t": tenant_id, "p": person_id, "y": year},
         )
     )
 
@@ -234,18 +247,7 @@ async def _insert(
     # is a receipt or channel number taken (by this county's earlier or concurrent payment).
     row = (
         await db.execute(
-            text(
-                f"""
-                INSERT INTO payment (tenant_id, person_id, year, amount, due_at_payment, channel, status, timing,
-                                     paid_at, benefit_start, back_years, receipt_no, external_id, extension_proof,
-                                     unit_id, unit_path, collector_id, recorded_by)
-                VALUES (:t, :person, :year, :amount, :due, :channel, :status, :timing, :paid_at, :start, :back,
-                        :receipt, :external, :proof, :unit, :path, :collector, :by)
-                ON CONFLICT DO NOTHING
-                RETURNING {PAYMENT_COLUMNS}
-                """
-            ),
-            params,
+            _INSERT, params,
         )
     ).first()
     if row is None:
