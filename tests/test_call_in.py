@@ -119,3 +119,26 @@ def test_neixiang_calls_in_the_bottom_three_below_their_quota(client, operator_t
     assert not any(flags(progress(client, admin, YEAR)).values())
     bad = client.data(SET_POLICY, {"input": policy_input("neixiang-2023.json", categories=[], callInBottom=0)}, admin)
     assert [(e["code"], e["field"]) for e in bad["setYearPolicy"]["userErrors"]] == [("INVALID_CALL_IN", ["callInBottom"])]
+
+
+def test_called_in_and_ranks_match_their_definitions_on_random_siblings() -> None:
+    """The sorted forms (a binary search, one key per unit) against the definitions
+    read literally: every pair compared."""
+    import random
+    from fractions import Fraction
+
+    from domain.progress.rules import called_in, competition_ranks, rank_key
+
+    chance = random.Random(411325)
+    for _ in range(300):
+        items = [(f"u{n:02}", chance.choice([0, 3, 6, 10, 40]), chance.randint(0, 12))
+                 for n in range(chance.randint(1, 24))]
+        bottom = chance.choice([None, 0, 1, 3, 5])
+        competing = [(k, Fraction(e, t), e < t) for k, t, e in items if t > 0]
+        literal = frozenset(k for k, rate, short in competing
+                            if bottom and short and sum(1 for _, other, _ in competing if other < rate) < bottom)
+        assert called_in(items, bottom) == literal
+        ranks = competition_ranks(items)
+        for code, target, enrolled in items:
+            better = sum(1 for _, t, e in items if rank_key(t, e) > rank_key(target, enrolled))
+            assert ranks[code] == better + 1

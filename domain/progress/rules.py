@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -75,11 +76,11 @@ def rank_key(target: int, enrolled: int) -> tuple[int, Fraction]:
 
 def competition_ranks(items: list[tuple[str, int, int]]) -> dict[str, int]:
     """(code, target, enrolled) → rank 1, 2, 2, 4 …, ties sharing a rank."""
-    ordered = sorted(items, key=lambda i: (tuple(-x for x in rank_key(i[1], i[2])), i[0]))
+    keyed = sorted(((rank_key(target, enrolled), code) for code, target, enrolled in items),
+                   key=lambda k: ((-k[0][0], -k[0][1]), k[1]))
     ranks: dict[str, int] = {}
     previous = None
-    for position, (code, target, enrolled) in enumerate(ordered, start=1):
-        key = rank_key(target, enrolled)
+    for position, (key, code) in enumerate(keyed, start=1):
         if key != previous:
             rank, previous = position, key
         ranks[code] = rank
@@ -109,10 +110,9 @@ def called_in(items: Sequence[tuple[K, int, int]], bottom: int | None) -> frozen
     if not bottom:
         return frozenset()
     competing = [(key, Fraction(enrolled, target), enrolled < target) for key, target, enrolled in items if target > 0]
-    return frozenset(
-        key for key, rate, short in competing
-        if short and sum(1 for _, other, _ in competing if other < rate) < bottom
-    )
+    rates = sorted(rate for _, rate, _ in competing)
+    # bisect_left: how many competing siblings have a strictly lower rate
+    return frozenset(key for key, rate, short in competing if short and bisect_left(rates, rate) < bottom)
 
 
 def flag_called_in(rows: list[UnitProgress], bottom: int | None) -> list[UnitProgress]:
