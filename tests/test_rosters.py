@@ -275,3 +275,24 @@ def test_the_versions_are_kept_for_medical_security(client, county, county_b):
         assert client.gql(BATCHES, {"year": YEAR}, token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # another county sees only its own versions (the shared county_b may have some of other tests)
     assert client.data(BATCHES, {"year": YEAR}, county_b.tokens["medical"])["rosterBatches"]["totalCount"] == elsewhere
+
+
+def test_a_finding_whose_event_is_withdrawn_by_hand_leaves_the_list(client, county):
+    """公安 lists 李死亡 as dead; the village collector knows better and withdraws the
+    event: the person is back on the unpaid list and the finding no longer asks anything."""
+    county, people = county
+    admin = county.tokens["admin"]
+    first = upload(client, county.tokens["medical"], "DECEASED", [(people["dead"], "李死亡", "2026-10-20")])
+    assert first["eventsRecorded"] == 1
+    assert set(findings(client, admin)) == {people["dead"]}
+    assert people["dead"] not in unpaid(client, admin)
+
+    event = client.data("query($id: String!) { person(idNumber: $id) { events { id withdrawn } } }",
+                        {"id": people["dead"]}, admin)["person"]["events"][0]
+    withdraw = """mutation($input: WithdrawPersonEventInput!) {
+        withdrawPersonEvent(input: $input) { userErrors { code } } }"""
+    done = client.data(withdraw, {"input": {"event": event["id"]}}, county.tokens["collector"])["withdrawPersonEvent"]
+    assert done["userErrors"] == []
+
+    assert findings(client, admin) == {}  # (and its totalCount, checked in `findings`)
+    assert people["dead"] in unpaid(client, admin)

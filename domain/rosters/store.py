@@ -40,16 +40,21 @@ class BatchRow:
     uploaded_at: datetime
 
 
-# The findings of the newest version of each kind, for a year, in a subtree.
+# The findings of the newest version of each kind, for a year, in a subtree; not those
+# whose life event was withdrawn by hand since (the clerk found the department wrong
+# about this person: nothing left to act on). A finding that recorded no event (one of
+# the kind was in force already) stays.
 _IN_FORCE = """
   FROM roster_finding f
   JOIN person p ON p.tenant_id = f.tenant_id AND p.id = f.person_id
   LEFT JOIN enrollment e ON e.tenant_id = f.tenant_id AND e.person_id = f.person_id AND e.year = f.year
   LEFT JOIN year_policy y ON y.tenant_id = f.tenant_id AND y.year = f.year
+  LEFT JOIN person_event ev ON ev.tenant_id = f.tenant_id AND ev.id = f.event_id
  WHERE f.tenant_id = :t AND f.year = :year AND p.unit_path ^@ :path
    AND (CAST(:kind AS text) IS NULL OR f.kind = :kind)
    AND f.batch_id IN (SELECT DISTINCT ON (kind) id FROM roster_batch
                        WHERE tenant_id = :t AND year = :year ORDER BY kind, version DESC)
+   AND (f.event_id IS NULL OR ev.withdrawn_at IS NULL)
 """
 
 
