@@ -14,7 +14,8 @@ zhengjiao runs as its own process (`zhengjiao serve`), as the peer does; one cli
 (this script) sends each request in turn: the township user's `persons(filter: {unit},
 first: 50)` with `totalCount` and each person's unit, then PostGraphile's `allPeople`
 with the same filter, order and fields. Both count the township's persons exactly.
-Prints p50/p95/p99 of each and the ratios.
+Prints p50/p95/p99 of each and the ratios; then the same for `{ __typename }` on both
+(zhengjiao's with the token, the least a request costs on each).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ ZHENGJIAO = """
 query($unit: ID!) {
   persons(filter: {unit: $unit}, first: 50) { totalCount edges { node { id idNumber name unit { code name } } } }
 }"""
+TYPENAME = {"query": "{ __typename }"}
 PEER = """
 query($tenant: BigInt!, $path: String!) {
   allPeople(first: 50, orderBy: [UNIT_PATH_ASC, ID_ASC],
@@ -149,6 +151,15 @@ def main(argv: list[str] | None = None) -> int:
                     started = time.perf_counter()
                     ask()
                     times[label].append((time.perf_counter() - started) * 1000)
+            # the least a GraphQL request costs on each: `{ __typename }` (zhengjiao's with
+            # the token, which it checks against the database; the peer's anonymous)
+            bare: dict[str, list[float]] = {"zhengjiao { __typename }": [], "PostGraphile { __typename }": []}
+            for _ in range(args.requests):
+                for label, ask in (("zhengjiao { __typename }", lambda: http.post("/graphql", json=TYPENAME, headers=headers)),
+                                   ("PostGraphile { __typename }", lambda: peer_http.post(peer_url, json=TYPENAME))):
+                    started = time.perf_counter()
+                    ask()
+                    bare[label].append((time.perf_counter() - started) * 1000)
     finally:
         for process in (peer, own):
             process.terminate()
@@ -161,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     own_p50, own_p95 = lines["zhengjiao"][1:]
     peer_p50, peer_p95 = lines["PostGraphile"][1:]
     print(f"zhengjiao / PostGraphile: p50 {own_p50 / peer_p50:.2f}×, p95 {own_p95 / peer_p95:.2f}× (target ≤ 1)")
+    bare_lines = {label: summary(label, values) for label, values in bare.items()}
+    for line, _, _ in bare_lines.values():
+        print(line)
+    own_bare, peer_bare = (bare_lines[label][1] for label in bare)
+    print(f"{{ __typename }}: zhengjiao / PostGraphile p50 {own_bare / peer_bare:.2f}×")
     return 0
 
 
