@@ -4,6 +4,11 @@ A request opens one transaction on the serving role and binds it to a county wit
 `set_config('app.tenant_id', …, true)`: transaction-local, so a pooled connection can
 never carry one county's setting into another county's request. Row-level security
 reads that setting; with none set, every tenant table is empty.
+
+A request's transaction runs on a psycopg connection of the pool (`request_db`): plain
+`text()` statements go straight to psycopg, SQLAlchemy is opened on the same connection
+for the statements that need it, and the transaction ends on psycopg. The CLI, the
+owner's jobs and the tests use `Db` over a SQLAlchemy connection (`tenant_transaction`).
 """
 from __future__ import annotations
 
