@@ -28,6 +28,15 @@ Locks, always in this order, so a merge and a payment never wait on each other c
 A deadlock or serialization failure despite this (a request doing several mutations
 holding other locks) rolls the attempt back and tries again; `UNIT_BUSY` if it keeps
 happening. Nothing is written then.
+
+Before all of these, a merge or a retirement holds the county's tree lock (`hold_tree`);
+a payment file holds it shared (`share_tree`) from before it reads its persons until it
+commits. A file carries each person's unit from its first statements to its last (the
+payments' scope copy), so a merge committed in between would leave its payments on the
+old village: the two now take turns (a merge waits for the files under way, a file for
+the merge). A subsidy list needs no such turn: its recompute reads the persons' units
+afresh (tests/test_units_day_two.py holds a list between its two halves while a merge
+runs, and the tallies still equal a recount).
 """
 from __future__ import annotations
 
@@ -47,6 +56,20 @@ from tenants.session import Db
 from tenants.unit_rules import QuotaMove, UnitState, check_merge, check_retire, check_update, merged_quota
 
 T = TypeVar("T")
+
+_TREE_LOCK = 20180  # pg_advisory_xact_lock(class, key): one county's unit tree
+_TREE_KEY = "CAST(:tenant % 2147483647 AS int)"
+
+
+async def hold_tree(db: Db, tenant_id: int) -> None:
+    """The county's tree for a merge or retirement: waits for the files under way."""
+    await db.execute(text(f"SELECT pg_advisory_xact_lock({_TREE_LOCK}, {_TREE_KEY})"), {"tenant": tenant_id})
+
+
+async def share_tree(db: Db, tenant_id: int) -> None:
+    """The county's tree, shared, for a file that carries its persons' units across
+    statements (see the module docstring): waits for a merge under way."""
+    await db.execute(text(f"SELECT pg_advisory_xact_lock_shared({_TREE_LOCK}, {_TREE_KEY})"), {"tenant": tenant_id})
 
 _UNIT = "id, parent_id, code, name, kind, path, depth, retired, persons"
 _RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
@@ -150,6 +173,7 @@ class MergeReport:
 
 async def merge_units(db: Db, tenant_id: int, source_id: int, target_id: int, today: date) -> MergeReport:
     """Merge `source` into `target` (see the module docstring). Raises Rejected."""
+    await hold_tree(db, tenant_id)
     seen = await db.execute(
         text(f"SELECT {_UNIT} FROM unit WHERE tenant_id = :t AND id = ANY(CAST(:ids AS bigint[]))"),
         {"t": tenant_id, "ids": [source_id, target_id]},
@@ -313,6 +337,7 @@ async def _move_quotas(db: Db, tenant_id: int, source: UnitState, target: UnitSt
 async def retire_unit(db: Db, tenant_id: int, unit_id: int, today: date) -> Changed:
     """An empty unit out of service (no persons, no children in service, no quota of
     an open year). Users still scoped to it keep their account and see nothing new."""
+    await hold_tree(db, tenant_id)
     unit = (await lock_units(db, tenant_id, [unit_id]))[unit_id]
     persons = await db.scalar(
         text("SELECT count(*) FROM person WHERE tenant_id = :t AND unit_path ^@ :path"),

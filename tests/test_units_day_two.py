@@ -495,3 +495,80 @@ def test_a_retired_village_takes_no_transferred_person(client, new_county):
     refused = client.data(TRANSFER, {"input": {"person": person, "to": county.units["300202"]}}, admin)["transferPerson"]
     assert codes(refused) == [("UNIT_RETIRED", ["to"])]
     assert persons_seen(client, admin)[number] == county.code + "300201"
+
+
+def test_a_payment_file_racing_a_merge_leaves_no_payment_on_the_old_village(client, new_county, clock, owner_db, urls):
+    """A channel file carries its persons' villages from its first statements to its
+    last; a merge committed in between would leave payments and tallies on the retired
+    village. Made to happen here: the file is held after reading its persons (a row of
+    one of their enrolments is locked elsewhere), and the merge is asked meanwhile. The
+    two take turns (tenants/unit_changes.py `share_tree`): the merge waits for the file."""
+    import psycopg
+
+    from tests.payment_import_support import csv_file, import_payments
+
+    county, _ = campaign(client, new_county, clock, today=TODAY)
+    admin, tax = county.tokens["admin"], county.tokens["tax"]
+    source, target = county.units["300201"], county.units["300202"]
+    people = [new_person(client, county, unit="300201", name=f"周{i}") for i in range(6)]
+    rows = [(person, "", "400.00", "微信", "2026-10-08 10:00", f"R-{i}") for i, person in enumerate(people)]
+    imported: list[dict] = []
+    merged: list[dict] = []
+    with psycopg.connect(urls.owner) as holder:
+        holder.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_of(county)),))
+        holder.execute(
+            """SELECT 1 FROM enrollment e JOIN person p ON p.tenant_id = e.tenant_id AND p.id = e.person_id
+                WHERE e.tenant_id = %s AND e.year = 2027 AND p.id_number = %s FOR UPDATE OF e""",
+            (tenant_of(county), people[-1]),
+        )
+        importer = threading.Thread(target=lambda: imported.append(import_payments(client, tax, 2027, csv_file(rows))))
+        importer.start()
+        time.sleep(1.0)  # the file has read its persons and waits for the locked enrolment
+        merger = threading.Thread(target=lambda: merged.append(merge(client, admin, source, target)))
+        merger.start()
+        time.sleep(1.0)  # the merge, asked meanwhile, waits for the file
+        merged_before_the_file = bool(merged)
+        holder.rollback()
+    importer.join(timeout=120)
+    merger.join(timeout=120)
+    assert imported and (imported[0]["accepted"], imported[0]["rejected"]) == (6, 0)
+    assert merged and merged[0]["userErrors"] == []
+    assert misplaced_payments(owner_db, county) == 0  # every payment where its person is now
+    assert not merged_before_the_file
+    tallies, counted = tally_matches_recount(owner_db, county.id)
+    assert tallies == counted
+
+
+
+def test_a_subsidy_list_split_by_a_merge_still_leaves_the_tallies_right(client, new_county, clock, owner_db, urls):
+    """A list stages its persons, then writes its version and recomputes them. Held
+    between the two (its version's table locked elsewhere) while a merge moves the
+    village and commits, it still moves the tallies of the villages as they are now: its
+    recompute reads the persons' units afresh, so lists need no turn with merges."""
+    import psycopg
+
+    from tests.subsidy_support import csv_list, upload
+
+    county, _ = campaign(client, new_county, clock, today=TODAY)
+    admin = county.tokens["admin"]
+    source, target = county.units["300201"], county.units["300202"]
+    people = [new_person(client, county, unit="300201", name=f"吴{i}") for i in range(4)]
+    listed = [(f"吴{i}", person, "", "2026-09-01", "") for i, person in enumerate(people)]
+    uploaded: list[dict] = []
+    merged: list[dict] = []
+    with psycopg.connect(urls.owner) as holder:
+        holder.execute("LOCK TABLE subsidy_batch IN EXCLUSIVE MODE")  # reads go on, the version's insert waits
+        lister = threading.Thread(
+            target=lambda: uploaded.append(upload(client, county.tokens["civil"], 2027, "dibao", csv_list(listed)))
+        )
+        lister.start()
+        time.sleep(1.0)  # the list has staged its persons and waits to write its version
+        merger = threading.Thread(target=lambda: merged.append(merge(client, admin, source, target)))
+        merger.start()
+        merger.join(timeout=60)
+        assert merged and merged[0]["userErrors"] == []  # the merge went through in the middle
+        holder.rollback()
+    lister.join(timeout=120)
+    assert uploaded and uploaded[0]["userErrors"] == []
+    tallies, counted = tally_matches_recount(owner_db, county.id)
+    assert tallies == counted

@@ -41,6 +41,7 @@ from domain.row_reports.rules import REPORT_ROW_LIMIT
 from tenants.pages import Page, newest_first
 from tenants.problems import ErrorCode, Problem, Rejected
 from tenants.session import Db
+from tenants.unit_changes import share_tree
 
 IMPORT_STATEMENT_TIMEOUT_S = 300  # one statement of a 100,000-row file takes seconds, not 15
 
@@ -523,6 +524,8 @@ async def import_payments(
     await db.execute(text(f"SET LOCAL statement_timeout = '{IMPORT_STATEMENT_TIMEOUT_S}s'"))
     await _stage(db, table, FileContext(mapping, now, today))
     writing = not upload.dry_run
+    if writing:
+        await share_tree(db, tenant_id)  # its persons' units stay put until it commits
     await _find_persons(db, tenant_id, policy.year, importer.scope_path, lock=writing)
     await _classify(db, tenant_id, policy, "receipt_no" in mapping)
     counts = (await db.execute(text(_COUNTS))).mappings().one()
