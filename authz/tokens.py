@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 import jwt
 
@@ -37,20 +36,36 @@ def issue_token(secret: str, claims: TokenClaims, ttl_seconds: int) -> str:
     return jwt.encode(payload, secret, algorithm=_ALGORITHM)
 
 
+# Ours are about 200 characters; anything much longer is not one of ours.
+MAX_TOKEN_LENGTH = 1024
+# Tokens whose signature was checked, per process (valid ones only: a stranger cannot
+# fill it, since every entry needs the secret).
+MAX_VERIFIED = 10_000
+
+
 def read_token(secret: str, token: str) -> TokenClaims | None:
-    """The claims of a token signed with `secret` and not expired, else None."""
-    verified = _verified(secret, token)
-    if verified is None:
+    """The claims of a token signed with `secret` and not expired, else None. A client
+    sends its token with every request: the signature and claims are checked once per
+    process, then only the expiry."""
+    if len(token) > MAX_TOKEN_LENGTH:
         return None
+    key = (secret, token)
+    verified = _VERIFIED.get(key)
+    if verified is None:
+        verified = _verify(secret, token)
+        if verified is None:
+            return None
+        if len(_VERIFIED) >= MAX_VERIFIED:
+            _VERIFIED.clear()
+        _VERIFIED[key] = verified
     claims, expires = verified
     return claims if expires > time.time() else None  # as PyJWT: expired at `exp`
 
 
-# A client sends its token with every request: its signature and claims are checked
-# once, then only its expiry. Keyed by the whole token, signature included, so no other
-# string can reach a cached answer.
-@lru_cache(maxsize=4096)
-def _verified(secret: str, token: str) -> tuple[TokenClaims, int] | None:
+_VERIFIED: dict[tuple[str, str], tuple[TokenClaims, int]] = {}
+
+
+def _verify(secret: str, token: str) -> tuple[TokenClaims, int] | None:
     try:
         payload = jwt.decode(
             token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub", "iat", "sv"]}
