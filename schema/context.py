@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authz.enforcer import Enforcers
@@ -32,7 +33,7 @@ class Services:
     """Long-lived objects shared by every request."""
 
     engine: AsyncEngine
-    pool: Any  # the serving engine's psycopg pool: requests take their connection from it
+    pool: AsyncConnectionPool  # the serving engine's pool: requests take their connection from it
     enforcers: Enforcers
     passwords: Passwords
     login_guard: LoginGuard

@@ -53,9 +53,9 @@ def is_visible(unit_path: str, scope_path: str) -> bool:
 # plain statement, so it runs straight on psycopg (tenants/session.py). `visible_to`'s
 # condition, spelt out.
 _BY_IDS = text(
-    """SELECT id, parent_id, code, name, kind, path, depth, retired, merged_into_id FROM unit
-        WHERE tenant_id = :tenant AND id = ANY(:ids)
-          AND (:scope = '/' OR path ^@ :scope OR :scope ^@ path)"""
+    f"""SELECT {", ".join(c.name for c in _COLUMNS)} FROM unit
+         WHERE tenant_id = :tenant AND id = ANY(:ids)
+           AND (:scope = '/' OR path ^@ :scope OR :scope ^@ path)"""
 )
 
 

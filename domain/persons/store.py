@@ -47,7 +47,7 @@ _COLUMNS = (
 
 
 # The look-ups every payment makes, as plain statements (straight on psycopg).
-_PERSON_COLUMNS = "id, id_number, name, birth_date, sex, unit_id, unit_path, registered_on"
+_PERSON_COLUMNS = ", ".join(c.name for c in _COLUMNS)
 _BY_ID_NUMBER = text(
     f"SELECT {_PERSON_COLUMNS} FROM person WHERE tenant_id = :tenant AND id_number = :id_number AND unit_path ^@ :scope"
 )
