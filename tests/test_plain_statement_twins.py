@@ -69,3 +69,29 @@ def test_the_units_loader_reads_what_visible_to_selects(new_county, owner_db) ->
         return len(units)
 
     assert owner_db(compare, tenant) > 3
+
+
+def test_units_and_totals_read_ahead_whichever_way_they_are_asked(client, new_county) -> None:
+    """The page reads units and its total with itself only when asked (`asks_for`):
+    aliases, fragments and a bare page get the same answers, and a garbage token none."""
+    county = new_county()
+    for n in range(3):
+        new_person(client, county, unit="100201", name=f"别名{n}")
+    token = county.tokens["admin"]
+    plain = client.data("{ persons(first: 5) { totalCount edges { node { idNumber unit { code } } } } }", {}, token)
+    shapes = [
+        "{ p: persons(first: 5) { n: totalCount edges { node { idNumber u: unit { code } } } } }",
+        "{ p: persons(first: 5) { ...Page } } fragment Page on PersonConnection { n: totalCount edges { node { "
+        "idNumber ... on Person { u: unit { code } } } } }",
+    ]
+    expected = {
+        "n": plain["persons"]["totalCount"],
+        "edges": [{"node": {"idNumber": e["node"]["idNumber"], "u": e["node"]["unit"]}} for e in plain["persons"]["edges"]],
+    }
+    assert expected["n"] == 3 and all(e["node"]["u"]["code"].endswith("100201") for e in expected["edges"])
+    for query in shapes:
+        assert client.data(query, {}, token)["p"] == expected, query
+    bare = client.data("{ persons(first: 5) { edges { node { idNumber } } } }", {}, token)["persons"]["edges"]
+    assert [e["node"]["idNumber"] for e in bare] == [e["node"]["idNumber"] for e in expected["edges"]]
+    refused = client.gql("{ persons(first: 5) { totalCount } }", {}, "x" * 5000)
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["UNAUTHENTICATED"]
