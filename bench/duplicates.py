@@ -20,7 +20,12 @@ untimed) between alternating rounds of the same work, on the same data:
   seconds on and off and the ratio;
 - (c) server-side, without HTTP noise: the time PostgreSQL reports for the trigger
   (`EXPLAIN ANALYZE`, rolled back) when one person's enrolment becomes PAID (`--probes`
-  times) and when `--rows` persons' do at once.
+  times) and when `--rows` persons' do at once;
+- (d) in the imports themselves: the triggers' own time in each file with the check on
+  (`track_functions`, set for the serving role through the embedded server's superuser;
+  skipped with `DATABASE_URL`), against the same run's files without it. The wall-clock
+  ratio of (b) moves by ±20 % between neighbouring rounds on a shared host; this one does
+  not.
 
 Rounds alternate on, off, off, on … (after an untimed warm-up with the check on), and the
 ratios are taken per pair of neighbouring rounds: the host these run on is shared, and
@@ -136,6 +141,34 @@ def set_check(urls, on: bool) -> None:  # noqa: ANN001
         _owner_sql(urls, f"ALTER TABLE enrollment {verb} TRIGGER {trigger}")
 
 
+def track_functions(settings, urls, on: bool) -> bool:  # noqa: ANN001
+    """Count the PL/pgSQL functions' time for the serving role (new connections)."""
+    import psycopg
+
+    from api.database import start_embedded
+
+    if settings.database_url:
+        return False
+    app_role = psycopg.conninfo.conninfo_to_dict(urls.app)["user"]
+    with psycopg.connect(start_embedded(settings), autocommit=True) as conn:
+        if on:
+            conn.execute(f'ALTER ROLE "{app_role}" SET track_functions = \'pl\'')
+        else:
+            conn.execute(f'ALTER ROLE "{app_role}" RESET track_functions')
+    return True
+
+
+def trigger_seconds(urls) -> float:  # noqa: ANN001
+    """The duplicate check's triggers' time so far (all their calls, since the server started)."""
+    time.sleep(1.2)  # a backend flushes its function statistics at most once a second
+    rows = _owner_sql(
+        urls,
+        "SELECT coalesce(sum(total_time), 0) FROM pg_stat_user_functions"
+        " WHERE funcname IN ('match_enrollment_inserted', 'match_enrollment_updated', 'match_enrollment_deleted')",
+    )
+    return float(rows[0][0]) / 1000
+
+
 def fingerprints(urls) -> int:  # noqa: ANN001
     return _owner_sql(urls, "SELECT count(*) FROM enrolment_fingerprint")[0][0]
 
@@ -241,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
           f"persons paid below ({args.other:.0%}); {fingerprints(urls):,} fingerprints in the table "
           f"(untimed set-up {time.perf_counter() - started:.1f} s)", flush=True)
 
+    tracked = track_functions(settings, urls, True)
     server, thread, base_url = start_server(settings, urls)
+    in_file: list[float] = []
     on_ms: list[float] = []
     off_ms: list[float] = []
     on_s: list[float] = []
@@ -273,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                 (on_ms if on else off_ms).extend(latencies)
                 warned += warnings
                 data = channel_file(rest[n * args.rows:(n + 1) * args.rows], f"{run}{n}", "csv", datetime.now(SHANGHAI))
+                before = trigger_seconds(urls) if tracked and on else 0.0
                 seconds, result = import_round(http, tax, data, f"dup-{run}-{n}.csv")
+                if tracked and on:
+                    in_file.append(trigger_seconds(urls) - before)
                 (on_s if on else off_s).append(seconds)
                 seconds_by_round.append((on, seconds))
                 warned += len(result["warnings"])
@@ -282,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{seconds:.2f} s, {len(result['warnings']):,} warnings", flush=True)
     finally:
         set_check(urls, True)
+        if tracked:
+            track_functions(settings, urls, False)
         server.should_exit = True
         thread.join(timeout=10)
 
@@ -307,6 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(c) server-side trigger time: one person PAID median {statistics.median(one[1:]):.2f} ms "
           f"(p90 {sorted(one[1:])[int(0.9 * (len(one) - 1))]:.2f} ms, {args.probes} probes); {args.rows:,} persons at once "
           f"{', '.join(f'{ms / 1000:.2f}' for ms in bulk)} s")
+    if in_file:
+        check, without = statistics.median(in_file), statistics.median(off_s)
+        print(f"(d) in the files: the check's triggers took {', '.join(f'{1000 * s:.0f}' for s in in_file)} ms of each "
+              f"{args.rows:,}-row file with it (median {1000 * check:.0f} ms); a file without it took "
+              f"{1000 * without:.0f} ms: the check adds {check / without:.1%} (target < 10 %)")
     print(f"    warnings returned {warned:,}; fingerprints now {fingerprints(urls):,}", flush=True)
     return 0
 

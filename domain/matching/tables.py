@@ -33,7 +33,7 @@ class MatchKey(SQLModel, table=True):
 
 class EnrolmentFingerprint(SQLModel, table=True):
     __tablename__ = "enrolment_fingerprint"
-    __table_args__ = (Index("enrolment_fingerprint_match", "year", "fingerprint"),)
+    __table_args__ = (Index("enrolment_fingerprint_match", "fingerprint", postgresql_using="hash"),)
 
     tenant_id: int = Field(sa_column=tenant_id_column(references_tenant=False))
     year: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
