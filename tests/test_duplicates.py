@@ -258,6 +258,39 @@ def test_import_and_list_upload_warn_about_persons_enrolled_elsewhere(client, tw
     assert sorted(c["person"]["name"] for c in cases(client, county_a.tokens["medical"])) == ["导入人", "特困人"]
 
 
+def test_a_file_of_more_persons_than_are_locked_one_by_one_finds_exactly_the_duplicates(client, two_counties, owner_db):
+    """Over 200 persons enrolled by one statement take the year's lock and are read as
+    one set (migration 0019a): every one fingerprinted, only the shared ones matched."""
+    county_a, county_b = two_counties
+    shared = [register_person(client, county_a, date(1960, 1, 1 + n), f"两地{n}") for n in range(3)]
+    for n, number in enumerate(shared):
+        assert record(client, county_a.tokens["collector"], number, f"BIG-A{n}")["userErrors"] == []
+    for n, number in enumerate(shared):
+        register_same(client, county_b, number, f"两地{n}")
+    only_here = [register_person(client, county_b, date(1980, 1 + n % 12, 1 + n % 28), f"本地{n}") for n in range(230)]
+    moment = shanghai(WINDOW, 11).isoformat(sep=" ")
+    names = [f"本地{n}" for n in range(len(only_here))] + [f"两地{n}" for n in range(len(shared))]
+    rows = [(number, name, "400", "微信", moment, f"WX-BIG-{n}")
+            for n, (number, name) in enumerate(zip(only_here + shared, names, strict=True))]
+    body = client.upload(IMPORT, {"input": {"year": YEAR, "file": None}}, "variables.input.file", "big.csv",
+                         csv_file(rows), county_b.tokens["tax"])
+    result = body["data"]["importPayments"]
+    assert result["userErrors"] == [] and result["accepted"] == len(rows)
+    assert sorted(w["message"][:3] for w in result["warnings"]) == ["两地0", "两地1", "两地2"]
+    for county in (county_a, county_b):
+        assert sorted(c["person"]["name"] for c in cases(client, county.tokens["medical"])) == ["两地0", "两地1", "两地2"]
+    counted = owner_db(lambda db: _fingerprint_count(db, tenant_id(county_b)))
+    assert counted == len(rows)
+
+
+async def _fingerprint_count(db, tenant: int) -> int:
+    from sqlalchemy import text
+
+    return await db.scalar(
+        text("SELECT count(*) FROM enrolment_fingerprint WHERE tenant_id = :t AND year = :y"), {"t": tenant, "y": YEAR}
+    )
+
+
 def test_dry_run_list_upload_opens_no_case(client, two_counties):
     county_a, county_b = two_counties
     listed = register_person(client, county_a, date(1951, 4, 5), "试算人")
