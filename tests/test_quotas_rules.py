@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import date
 from pathlib import Path
 
@@ -104,6 +105,28 @@ def test_targets_roll_up_from_the_topmost_quotas():
 
 def test_paths_never_match_a_longer_id():
     assert rolled_targets({"/12/": 7, "/1/": 3}, ["/1/", "/12/"]) == {"/1/": 3, "/12/": 7}
+
+
+def _rolled_literally(quotas: dict[str, int], paths: list[str]) -> dict[str, int]:
+    """The rule as written: a unit's own quota, else the sum of the quotas inside its
+    subtree that have no other quota above them inside it."""
+    result = {}
+    for path in paths:
+        inside = [q for q in quotas if q.startswith(path)]
+        topmost = [q for q in inside if not any(q != a and q.startswith(a) for a in inside)]
+        result[path] = quotas[path] if path in quotas else sum(quotas[q] for q in topmost)
+    return result
+
+
+def test_rolled_targets_equal_the_literal_rule_on_random_trees():
+    rng = random.Random(20261202)
+    for _ in range(2_000):
+        nodes = ["/"]
+        for _ in range(rng.randint(1, 25)):
+            nodes.append(f"{rng.choice(nodes)}{rng.randint(1, 130)}/")  # ids sharing prefixes: 1, 12, 120
+        nodes = list(dict.fromkeys(nodes))
+        quotas = {n: rng.randint(0, 50) for n in rng.sample(nodes, rng.randint(0, len(nodes)))}
+        assert rolled_targets(quotas, nodes) == _rolled_literally(quotas, nodes), (quotas, nodes)
 
 
 def test_equal_rates_share_a_rank_and_keep_code_order():

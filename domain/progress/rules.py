@@ -19,6 +19,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
+from itertools import islice
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -185,16 +186,16 @@ def check_entries(year: int, entries: list[QuotaEntry], replace: bool) -> list[P
 def rolled_targets(quotas: dict[str, int], paths: Iterable[str]) -> dict[str, int]:
     """Target of each unit (by path): its own quota, else the sum of the topmost
     quotas inside its subtree (a township's own quota wins over its villages')."""
-    ordered = sorted(quotas)  # in C order a subtree is one run, its root first
+    ordered = sorted(quotas)  # in code-point order a subtree is one run, its root first
     result: dict[str, int] = {}
     for path in paths:
         if path in quotas:
             result[path] = quotas[path]
             continue
         total, top = 0, None
-        for candidate in ordered:
+        for candidate in islice(ordered, bisect_left(ordered, path), None):
             if not candidate.startswith(path):
-                continue
+                break  # past the run
             if top is not None and candidate.startswith(top):
                 continue  # below a quota already counted
             total, top = total + quotas[candidate], candidate

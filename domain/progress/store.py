@@ -132,33 +132,52 @@ _CHILD_COUNTS = text(
 )
 
 
-async def child_counts(db: Db, tenant_id: int, year: int, parent_path: str, parent_depth: int) -> dict[int, Counts]:
-    """Counts of each child's subtree. A path '/12/345/' splits into '', '12', '345', '':
-    the child of a unit at depth d is segment d + 2."""
-    rows = await db.execute(
-        _CHILD_COUNTS, {"tenant": tenant_id, "year": year, "path": parent_path, "segment": parent_depth + 2}
-    )
-    return {
-        r.unit_id: Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded), int(r.exempt), int(r.excused))
-        for r in rows if r.unit_id
-    }
+_COUNTED_CHILDREN = """
+    SELECT {units},
+           coalesce(c.unpaid, 0) AS unpaid, coalesce(c.paid, 0) AS paid, coalesce(c.subsidized, 0) AS subsidized,
+           coalesce(c.refunded, 0) AS refunded, coalesce(c.exempt, 0) AS exempt, coalesce(c.excused, 0) AS excused
+      FROM unit u
+      LEFT JOIN ({counts}) c ON c.unit_id = u.id
+     WHERE u.tenant_id = :tenant AND {{parent}} AND NOT u.retired
+     ORDER BY u.code
+"""
+_COUNTED_CHILDREN = _COUNTED_CHILDREN.format(units=_UNIT_COLUMNS, counts=_CHILD_COUNTS.text)
+_COUNTED_TOP = text(_COUNTED_CHILDREN.format(parent="u.parent_id IS NULL"))
+_COUNTED_BELOW = text(_COUNTED_CHILDREN.format(parent="u.parent_id = :parent"))
 
 
-async def targets_for(db: Db, tenant_id: int, year: int, units: Iterable[UnitRow]) -> dict[int, int]:
-    quotas = {q.path: q.target for q in await quota_rows(db, tenant_id, year)}
+async def live_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None) -> list[UnitProgress]:
+    """Every child of `parent` (the top level for None), ranked, from the tallies: the
+    children with their subtrees' counts in one statement, then the quotas inside the
+    parent. A tally path '/12/345/' splits into '', '12', '345', '': the child of a
+    unit at depth d is segment d + 2."""
+    rows = (await db.execute(
+        _COUNTED_TOP if parent is None else _COUNTED_BELOW,
+        {"tenant": tenant_id, "year": year, "parent": parent.id if parent else None,
+         "path": parent.path if parent else "/", "segment": (parent.depth if parent else 0) + 2},
+    )).all()
+    if not rows:
+        return []
+    children = [_unit(r) for r in rows]
+    targets = await targets_for(db, tenant_id, year, children, parent.path if parent else "/")
+    return ranked([
+        UnitProgress(u, targets[u.id], Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded),
+                                               int(r.exempt), int(r.excused)))
+        for u, r in zip(children, rows, strict=True)
+    ])
+
+
+async def targets_for(
+    db: Db, tenant_id: int, year: int, units: Iterable[UnitRow], within: str = "/"
+) -> dict[int, int]:
+    """Each unit's target (`rolled_targets`), from the quotas inside `within`: a path
+    every unit lies in."""
+    quotas = {q.path: q.target for q in await quota_rows(db, tenant_id, year, within)}
     units = list(units)
     by_path = rolled_targets(quotas, [u.path for u in units])
     return {u.id: by_path[u.path] for u in units}
 
 
-async def live_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None) -> list[UnitProgress]:
-    """Every child of `parent` (the top level for None), ranked, from the tallies."""
-    children = await child_units(db, tenant_id, parent.id if parent else None)
-    if not children:
-        return []
-    counts = await child_counts(db, tenant_id, year, parent.path if parent else "/", parent.depth if parent else 0)
-    targets = await targets_for(db, tenant_id, year, children)
-    return ranked([UnitProgress(u, targets[u.id], counts.get(u.id, Counts())) for u in children])
 
 
 _ALL_COUNTS = text(
