@@ -1,8 +1,8 @@
 """duplicate check: a channel file's persons read as one set, fingerprints matched by a hash index
 
-`match_apply` (0016a, 0018b) costs a 5,000-row payment file about 50 ms, 20 – 40 % of the
-import. Measured statement by statement (bench/README.md): the btree on (year,
-fingerprint) took a third of it, each random 32-byte key landing on a random page,
+`match_apply` (0016a, 0018b) cost a 5,000-row payment file 60 – 70 ms, about 30 % of
+the import. Measured statement by statement (bench/README.md): the btree on (year,
+fingerprint) took a quarter of it, each random 32-byte key landing on a random page,
 and the persons were read by one nested probe each. Now:
 
 - the fingerprints are matched through a hash index (equality is the only question
