@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from domain.enrollment.store import recompute_persons
 from domain.matching import store as matching_store
 from domain.matching.rules import DuplicateCaseStatus
 from domain.matching.store import CaseRow
@@ -113,6 +114,9 @@ async def _resolve(info: Info, input: ResolveDuplicateInput, audit: Audit) -> tu
         status = DuplicateCaseStatus(outcome) if outcome in DuplicateCaseStatus.__members__ else DuplicateCaseStatus.OPEN
         raise Rejected([Problem(ErrorCode.CASE_CLOSED, ["case"], {"status": status})])
     refund_id = None if input.keep else await _request_release_refund(info, case, note)
+    if not input.keep and refund_id is None:
+        # not paid here: the year leaves the county's scheme now (domain/matching/sql.py)
+        await recompute_persons(context.db, principal.tenant_id, [case.person_id], [case.year])
     audit.after = {"status": "KEPT" if input.keep else "RELEASED", "refund": refund_id}
     return case, refund_id
 
@@ -169,7 +173,9 @@ async def resolve_duplicate_case_node(info: Info, pk: int) -> DuplicateCaseType 
 class MatchingMutations:
     @strawberry.mutation(
         description="Resolve a duplicate enrolment case (医保局, township staff in scope): keep the person here, or "
-        "release them (a DUPLICATE_ENROLLMENT refund is requested when paid). Closes the other county's side too."
+        "release them: a DUPLICATE_ENROLLMENT refund is requested when paid, a year not paid here (subsidised) is "
+        "EXCUSED at once. Closes the other county's side too, the other half: a subsidised year released there ends "
+        "there."
     )
     async def resolve_duplicate(self, info: Info, input: ResolveDuplicateInput) -> ResolveDuplicatePayload:
         outcome = await run_mutation(info, "resolveDuplicate", lambda audit: _resolve(info, input, audit))

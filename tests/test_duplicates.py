@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
 
 from api.database import connection_options
+from domain.enrollment.store import recompute_persons
 from domain.matching.rules import Facts, Side, Situation, Suggestion, suggest
+from domain.progress.store import tally_drift
 from schema.relay import from_global_id
 from tests.payment_import_support import csv_file
 from tests.payment_support import campaign, decide, shanghai
-from tests.subsidy_support import csv_list, register_person, upload
+from tests.subsidy_support import csv_list, enrollment, register_person, upload
 from tests.support import REGISTER
 
 YEAR = 2027
@@ -289,6 +293,109 @@ async def _fingerprint_count(db, tenant: int) -> int:
     return await db.scalar(
         text("SELECT count(*) FROM enrolment_fingerprint WHERE tenant_id = :t AND year = :y"), {"t": tenant, "y": YEAR}
     )
+
+
+def _subsidised_here_paid_there(client, county_a, county_b, names: list[str]) -> dict[str, tuple[str, dict, dict]]:
+    """Persons on A's 特困 list (SUBSIDIZED) whom B then enrols by payments: a case each
+    side. name → (ID number, A's case, B's case)."""
+    numbers = [register_person(client, county_a, date(1950, 4, 5 + n), name) for n, name in enumerate(names)]
+    for number, name in zip(numbers, names, strict=True):
+        register_same(client, county_b, number, name)
+    listing = csv_list([(name, number, "张庄村", "2026-08-01", "") for number, name in zip(numbers, names, strict=True)])
+    assert upload(client, county_a.tokens["civil"], YEAR, "tekun", listing)["batch"]["rowsAccepted"] == len(names)
+    for n, number in enumerate(numbers):
+        assert enrollment(client, county_a.tokens["admin"], number, YEAR)["status"] == "SUBSIDIZED"
+        paid = record(client, county_b.tokens["collector"], number, f"SUB-{n}")
+        assert paid["warnings"], paid
+    by_name = {side: {c["person"]["name"]: c for c in cases(client, county.tokens["medical"], status="OPEN")}
+               for side, county in (("a", county_a), ("b", county_b))}
+    return {name: (number, by_name["a"][name], by_name["b"][name]) for number, name in zip(numbers, names, strict=True)}
+
+
+def test_a_subsidised_year_released_leaves_the_scheme_here_whoever_decides(client, two_counties, owner_db):
+    """Released by A's own decision or by B keeping the person, A's subsidised year is
+    EXCUSED at once (no refund: nothing was paid here), its fingerprint goes, the
+    tallies follow, and A's recompute finds nothing left to change."""
+    county_a, county_b = two_counties
+    a = tenant_id(county_a)
+    pairs = _subsidised_here_paid_there(client, county_a, county_b, ["特困甲", "特困乙"])
+    released, case_a, _ = pairs["特困甲"]
+    kept_there, _, case_b = pairs["特困乙"]
+    # A releases one; B keeps the other, which releases A's side by B's decision
+    payload = client.data(RESOLVE, {"input": {"case": case_a["id"], "keep": False}}, county_a.tokens["medical"])
+    assert payload["resolveDuplicate"]["userErrors"] == [] and payload["resolveDuplicate"]["refund"] is None
+    payload = client.data(RESOLVE, {"input": {"case": case_b["id"], "keep": True}}, county_b.tokens["medical"])
+    assert payload["resolveDuplicate"]["userErrors"] == []
+    statuses = {c["person"]["name"]: (c["status"], c["resolvedHere"]) for c in cases(client, county_a.tokens["medical"])}
+    assert statuses == {"特困甲": ("RELEASED", True), "特困乙": ("RELEASED", False)}
+
+    for number in (released, kept_there):
+        year = enrollment(client, county_a.tokens["admin"], number, YEAR)
+        assert (year["status"], year["benefitStart"]) == ("EXCUSED", None), year
+        assert [t for t, _ in owner_db(lambda db, n=number: _fingerprints(db, n))] == [tenant_id(county_b)]
+    assert owner_db(lambda db: tally_drift(db, a, YEAR), a) == []
+    progress = client.data(PROGRESS, {"year": YEAR}, county_a.tokens["admin"])["quotaProgress"]
+    assert sum(row["subsidized"] for row in progress) == 0 and sum(row["excused"] for row in progress) == 2
+    # what the database did for B's decision is what A's own recompute makes of it
+    assert owner_db(lambda db: _recompute(db, a, [released, kept_there]), a) == 0
+    assert {enrollment(client, county_a.tokens["admin"], n, YEAR)["status"] for n in (released, kept_there)} == {"EXCUSED"}
+    # B's paid years are untouched
+    assert {enrollment(client, county_b.tokens["admin"], n, YEAR)["status"] for n in (released, kept_there)} == {"PAID"}
+    # insured elsewhere: not 漏保 (nor 断保) for A's village collectors to chase
+    gaps = client.data(GAPS, {"year": YEAR}, county_a.tokens["admin"])
+    assert not {"特困甲", "特困乙"} & {e["node"]["name"] for key in gaps for e in gaps[key]["edges"]}
+
+
+def test_a_keep_there_waits_for_a_list_upload_of_the_year_here(client, two_counties, owner_db, urls):
+    """B keeping the person ends A's subsidised year; a list upload of A's year in
+    progress (its policy row held, as an upload holds it) recomputes the person without
+    seeing that release, so B's decision waits for it and is not written over."""
+    county_a, county_b = two_counties
+    a = tenant_id(county_a)
+    number, _, case_b = _subsidised_here_paid_there(client, county_a, county_b, ["特困丙"])["特困丙"]
+    outcome: list[dict] = []
+    with psycopg.connect(urls.owner) as upload_in_progress:
+        bind(upload_in_progress, county_a)
+        upload_in_progress.execute(
+            "SELECT 1 FROM year_policy WHERE tenant_id = %s AND year = %s FOR NO KEY UPDATE", (a, YEAR))
+        keeper = threading.Thread(target=lambda: outcome.append(client.data(
+            RESOLVE, {"input": {"case": case_b["id"], "keep": True}}, county_b.tokens["medical"])))
+        keeper.start()
+        _until_someone_waits_for(upload_in_progress)
+        assert outcome == [] and enrollment(client, county_a.tokens["admin"], number, YEAR)["status"] == "SUBSIDIZED"
+        upload_in_progress.commit()
+    keeper.join(timeout=60)
+    assert outcome and outcome[0]["resolveDuplicate"]["userErrors"] == []
+    assert enrollment(client, county_a.tokens["admin"], number, YEAR)["status"] == "EXCUSED"
+    assert owner_db(lambda db: tally_drift(db, a, YEAR), a) == []
+
+
+def _until_someone_waits_for(conn) -> None:
+    """Until another transaction waits for `conn`'s (a row it holds)."""
+    for _ in range(400):
+        waiting = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
+            " AND transactionid = pg_current_xact_id()::xid"
+        ).fetchone()[0]
+        if waiting:
+            return
+        time.sleep(0.05)
+    raise AssertionError("nobody came to wait for the held row")
+
+
+PROGRESS = "query($year: Int!) { quotaProgress(year: $year) { subsidized excused } }"
+GAPS = """query($year: Int!) {
+  lapsedPersons(year: $year, first: 100) { edges { node { name } } }
+  neverEnrolled(year: $year, first: 100) { edges { node { name } } }
+}"""
+
+
+async def _recompute(db, tenant: int, numbers: list[str]) -> int:
+    from sqlalchemy import text
+
+    ids = [r[0] for r in await db.execute(
+        text("SELECT id FROM person WHERE tenant_id = :t AND id_number = ANY(:n)"), {"t": tenant, "n": numbers})]
+    return await recompute_persons(db, tenant, ids, [YEAR])
 
 
 def test_dry_run_list_upload_opens_no_case(client, two_counties):

@@ -4,7 +4,8 @@
 Generated records — registrations, accepted payments refunded whole or not, payments
 paid again after a refund, duplicates and their refunds, refunds requested, rejected or
 for the subsidy part only, list versions adding, keeping and removing numbers, ages on
-both sides of the age categories — under the seed policies and random ones (FULL /
+both sides of the age categories, duplicate-enrolment cases open, kept, released by a
+decision or closed by the system — under the seed policies and random ones (FULL /
 PERCENT / FIXED, the three modes, ties), cut at days' ends in Beijing time and at the
 very moments of the events (before means strictly before). Every cut must give the same
 set of persons.
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from domain.matching.rules import SYSTEM_RESOLVER
 from domain.persons.idnumber import make_id_number
 from domain.policy.files import policy_from_dict
 from domain.policy.rules import SubsidyCategory, SubsidyMode, SubsidyRule, YearPolicy
@@ -197,6 +199,33 @@ async def _entries(db, tenant_id: int, number: str, batches: dict, rng: random.R
     return tuple(found)
 
 
+async def _cases(db, tenant_id: int, year: int, person: Generated, time: Timeline) -> datetime | None:  # noqa: ANN001
+    """Duplicate-enrolment cases (重复参保) of the person-year, each with another county:
+    open, kept, released by a decision (here, or by the other county keeping: no
+    resolver on this side) or by the system. Returns the first release by a decision."""
+    rng, first = time.rng, None
+    for other in range(rng.choice([0, 0, 0, 1, 2])):
+        status, resolver = rng.choice([("OPEN", None), ("KEPT", "u:1"), ("RELEASED", "u:1"), ("RELEASED", None),
+                                       ("RELEASED", SYSTEM_RESOLVER)])
+        resolved = None if status == "OPEN" else time.moment(person.record.registered_at)
+        await db.execute(
+            text(
+                """INSERT INTO duplicate_case (tenant_id, year, person_id, pair_id, other_tenant_id, since, at_school,
+                                               other_since, other_at_school, status, resolved_here, resolved_by,
+                                               resolved_at)
+                   VALUES (:t, :y, :p, gen_random_uuid(), :o, :at, false, :at, false, :s, :here, :by, :resolved)"""
+            ),
+            {"t": tenant_id, "y": year, "p": person.person_id, "o": tenant_id + 1000 + other,
+             "at": person.record.registered_at, "s": status, "here": None if status == "OPEN" else resolver is not None,
+             "by": resolver, "resolved": resolved},
+        )
+        if resolved is not None:
+            person.moments.append(resolved)
+            if status == "RELEASED" and resolver != SYSTEM_RESOLVER:
+                first = resolved if first is None else min(first, resolved)
+    return first
+
+
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -237,10 +266,11 @@ async def _generate(db, tenant_id: int, policy: YearPolicy, rng: random.Random, 
                            PersonRecord(registered, born), [registered])
         payments = await _payments(db, tenant_id, policy.year, person, time)
         entries = await _entries(db, tenant_id, number, batches, rng)
-        person.record = replace(person.record, payments=payments, entries=entries)
+        released = await _cases(db, tenant_id, policy.year, person, time)
+        person.record = replace(person.record, payments=payments, entries=entries, released_at=released)
         person.moments += [e.uploaded_at for e in entries]
         generated.append(person)
-    for table in ("person", "payment", "refund", "subsidy_batch", "subsidy_list_entry"):
+    for table in ("person", "payment", "refund", "subsidy_batch", "subsidy_list_entry", "duplicate_case"):
         await db.execute(text(f"ANALYZE {table}"))  # as production's tables are: plans from real statistics
     return generated
 

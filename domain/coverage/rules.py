@@ -3,7 +3,8 @@
 断保 (LAPSED): enrolled the year before — here, or in the enrolment history imported from
 the earlier system — and not enrolled this year. 漏保 (NEVER_ENROLLED): no enrolment on
 record in any year up to this one. A person whose absence is explained (a life event: died,
-joined employee insurance, moved out, enlisted; a roster finding) is not chased.
+joined employee insurance, moved out, enlisted; a roster finding; released to another
+county for the year in a duplicate-enrolment case) is not chased.
 """
 from __future__ import annotations
 

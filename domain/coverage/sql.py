@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from domain.coverage.rules import CoverGap
 from domain.enrollment.rules import ENROLLED
+from domain.matching.sql import released
 
 _ENROLLED_STATUSES = ", ".join(f"'{s.value}'" for s in ENROLLED)
 
@@ -19,6 +20,8 @@ EXPLAINED: tuple[str, ...] = (
     # a life event in force (died, employee insurance, moved out, enlisted: domain/persons/events.py)
     """EXISTS (SELECT 1 FROM person_event ev
                 WHERE ev.tenant_id = {p}.tenant_id AND ev.person_id = {p}.id AND ev.withdrawn_at IS NULL)""",
+    # released to another county for the year by a decision (重复参保: insured there)
+    released("{p}.id", tenant="{p}.tenant_id"),
 )
 
 

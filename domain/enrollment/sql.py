@@ -9,6 +9,7 @@ one, change the other. Names (statuses, modes, reasons) come from their enums.
 from __future__ import annotations
 
 from domain.enrollment.rules import ENROLLED, MODE_PREFERENCE, EnrollmentStatus
+from domain.matching.sql import released
 from domain.payments.rules import PaymentStatus
 from domain.policy.rules import SubsidyMode
 from domain.refunds.rules import RefundReason, RefundStatus
@@ -120,16 +121,20 @@ amounts AS (
            b.code, b.mode, coalesce(b.amount, 0) AS subsidy,
            CASE WHEN b.mode = '{SubsidyMode.REIMBURSE}' THEN y.standard ELSE y.standard - coalesce(b.amount, 0) END AS due,
            CASE WHEN b.mode = '{SubsidyMode.REIMBURSE}' THEN b.amount ELSE 0 END AS reimburse,
-           {EXCUSED_BY_EVENT} AS excused
+           {EXCUSED_BY_EVENT} AS excused,
+           {released("s.person_id")} AS released
       FROM selected s
       JOIN year_policy y ON y.tenant_id = :tenant AND y.year = :year
       LEFT JOIN best b ON b.person_id = s.person_id
 ),
--- Nothing left to collect: enrolled by the subsidy, benefits from 1 January. `stored`:
--- the person has this year's row (read once here, so the insert below need not look).
+-- Released to another county (domain/matching/sql.py): not this county's to collect or
+-- subsidise. Nothing left to collect: enrolled by the subsidy, benefits from 1 January.
+-- `stored`: the person has this year's row (read once here, so the insert below need not look).
 computed AS MATERIALIZED (
-    SELECT a.*, CASE WHEN a.due = 0 THEN '{SUBSIDIZED}' WHEN a.excused THEN '{EXCUSED}' ELSE '{UNPAID}' END AS status,
-           CASE WHEN a.due = 0 THEN CAST(:benefit_start AS date) END AS benefit_start,
+    SELECT a.*,
+           CASE WHEN a.released THEN '{EXCUSED}' WHEN a.due = 0 THEN '{SUBSIDIZED}' WHEN a.excused THEN '{EXCUSED}'
+                ELSE '{UNPAID}' END AS status,
+           CASE WHEN a.due = 0 AND NOT a.released THEN CAST(:benefit_start AS date) END AS benefit_start,
            e.person_id IS NOT NULL AS stored
       FROM amounts a
       LEFT JOIN enrollment e ON e.tenant_id = :tenant AND e.year = :year AND e.person_id = a.person_id

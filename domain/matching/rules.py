@@ -26,6 +26,11 @@ class DuplicateCaseStatus(StrEnum):
     RELEASED = "RELEASED"  # the person leaves this county's scheme for the year
 
 
+# `resolved_by` of a case the database closed because the enrolment ended here anyway (a
+# refund approved, a list version): no one decided, nothing follows from it.
+SYSTEM_RESOLVER = "system"
+
+
 class Side(StrEnum):
     HERE = "HERE"
     ELSEWHERE = "ELSEWHERE"

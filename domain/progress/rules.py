@@ -255,6 +255,7 @@ class PersonRecord:
     birth_date: date | None
     payments: tuple[PaymentRecord, ...] = ()
     entries: tuple[ListEntryRecord, ...] = ()
+    released_at: datetime | None = None  # released to another county by a decision (重复参保)
 
 
 def listed_at(entries: Iterable[ListEntryRecord], until: datetime) -> set[str]:
@@ -277,5 +278,7 @@ def enrolled_at(policy: YearPolicy, person: PersonRecord, until: datetime) -> bo
         return True
     if person.registered_at >= until or any(refunded(p) for p in person.payments):
         return False
+    if person.released_at is not None and person.released_at < until:
+        return False  # a year not paid here ends with the release; a paid one with its refund
     due = amount_due(policy, listed_at(person.entries, until), person.birth_date)
     return due.status_if_unpaid is EnrollmentStatus.SUBSIDIZED

@@ -16,6 +16,7 @@ unit path: persons below it).
 """
 from __future__ import annotations
 
+from domain.matching.sql import released
 from domain.payments.rules import PaymentStatus
 from domain.policy.rules import SubsidyMode
 from domain.refunds.rules import WHOLE_PAYMENT, RefundStatus
@@ -33,7 +34,8 @@ _DECIDED = f"'{RefundStatus.APPROVED}', '{RefundStatus.COMPLETED}'"
 # - listed: each ID number's state on each category's list as its last version uploaded
 #   before :until left it (a version writes entries only for what it changed);
 # - subsidised: registered before :until, qualifying for a category that leaves nothing
-#   to collect, no whole refund approved before :until.
+#   to collect, no whole refund approved and no release to another county decided
+#   before :until (domain/matching/sql.py).
 ENROLLED_AT = f"""
 WITH whole_refunds AS (
     SELECT pay.id AS payment_id, pay.person_id, r.decided_at
@@ -83,6 +85,7 @@ subsidised AS (
        AND NOT EXISTS (
             SELECT 1 FROM whole_refunds w
              WHERE w.person_id = p.id AND w.decided_at < CAST(:until AS timestamptz))
+       AND NOT {released("p.id", before="CAST(:until AS timestamptz)")}
 ),
 enrolled AS (
     SELECT person_id FROM paid
