@@ -279,7 +279,8 @@ def test_the_versions_are_kept_for_medical_security(client, county, county_b):
 
 def test_a_finding_whose_event_is_withdrawn_by_hand_leaves_the_list(client, county):
     """公安 lists 李死亡 as dead; the village collector knows better and withdraws the
-    event: the person is back on the unpaid list and the finding no longer asks anything."""
+    event: the person is back on the unpaid list and the finding no longer asks anything,
+    also when the next version repeats the same date."""
     county, people = county
     admin = county.tokens["admin"]
     first = upload(client, county.tokens["medical"], "DECEASED", [(people["dead"], "李死亡", "2026-10-20")])
@@ -296,3 +297,16 @@ def test_a_finding_whose_event_is_withdrawn_by_hand_leaves_the_list(client, coun
 
     assert findings(client, admin) == {}  # (and its totalCount, checked in `findings`)
     assert people["dead"] in unpaid(client, admin)
+
+    # next month's list still says so: the collector's correction stands
+    again = upload(client, county.tokens["medical"], "DECEASED", [(people["dead"], "李死亡", "2026-10-20")])
+    assert (again["matched"], again["eventsRecorded"]) == (1, 0)
+    assert findings(client, admin) == {}
+    assert people["dead"] in unpaid(client, admin)
+    events = client.data(EVENTS, {"id": people["dead"]}, admin)["person"]["events"]
+    assert events == [{"kind": "DECEASED", "date": "2026-10-20", "withdrawn": True}]
+    # a later list with another date is news: recorded again
+    later = upload(client, county.tokens["medical"], "DECEASED", [(people["dead"], "李死亡", "2026-11-02")])
+    assert later["eventsRecorded"] == 1
+    assert set(findings(client, admin)) == {people["dead"]}
+    assert people["dead"] not in unpaid(client, admin)

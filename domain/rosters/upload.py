@@ -225,27 +225,33 @@ WITH withdrawn AS (
 INSERT INTO roster_withdrawn SELECT person_id, date FROM withdrawn
 """
 
+# Not again what a person withdrew by hand: the previous version's event for the same
+# person and date, withdrawn (this upload withdraws only what it no longer says, so a
+# withdrawal of a date it still says was someone's correction). Another date is news.
 _RECORD = """
 WITH recorded AS (
     INSERT INTO person_event (tenant_id, person_id, kind, date, note, recorded_by)
     SELECT :t, s.person_id, :event_kind, s.event_date, :note, :by
       FROM roster_stage s
      WHERE s.error IS NULL AND s.person_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM roster_previous p
+                         JOIN person_event ev ON ev.tenant_id = :t AND ev.id = p.event_id
+                        WHERE p.person_id = s.person_id AND p.event_date = s.event_date
+                          AND ev.withdrawn_at IS NOT NULL)
     ON CONFLICT (tenant_id, person_id, kind) WHERE withdrawn_at IS NULL DO NOTHING
     RETURNING id, person_id, date)
 INSERT INTO roster_recorded SELECT id, person_id, date FROM recorded
 """
 
-# Each finding names its event: the one just recorded, or the one the previous version
-# recorded and kept (same date, still in force); null when another was in force already.
+# Each finding names its event: the one just recorded, or the previous version's for the
+# same date — kept in force, or withdrawn by hand (the finding then stays out of
+# `rosterFindings`, as its predecessor was); null when another was in force already.
 _FINDINGS = """
 INSERT INTO roster_finding (tenant_id, batch_id, kind, year, person_id, event_date, event_id, row_number)
 SELECT :t, :batch, :kind, :year, s.person_id, s.event_date, coalesce(r.id, kept.event_id), s.row_number
   FROM roster_stage s
   LEFT JOIN roster_recorded r ON r.person_id = s.person_id
-  LEFT JOIN (SELECT p.person_id, p.event_id FROM roster_previous p
-               JOIN person_event ev ON ev.tenant_id = :t AND ev.id = p.event_id AND ev.withdrawn_at IS NULL
-            ) kept ON kept.person_id = s.person_id
+  LEFT JOIN roster_previous kept ON kept.person_id = s.person_id AND kept.event_date = s.event_date
  WHERE s.error IS NULL AND s.person_id IS NOT NULL
 """
 
