@@ -341,6 +341,10 @@ def test_a_subsidised_year_released_leaves_the_scheme_here_whoever_decides(clien
     assert {enrollment(client, county_a.tokens["admin"], n, YEAR)["status"] for n in (released, kept_there)} == {"EXCUSED"}
     # B's paid years are untouched
     assert {enrollment(client, county_b.tokens["admin"], n, YEAR)["status"] for n in (released, kept_there)} == {"PAID"}
+    # A's own trail says what B's decision did to A's records
+    trail = owner_db(lambda db: _trail(db, "resolveDuplicate"), a)
+    assert [(actor.split("/")[0], after) for actor, after in trail if actor.startswith("county:")] == [
+        (f"county:{county_b.code}", {"status": "RELEASED", "enrollment": "EXCUSED"})]
     # insured elsewhere: not 漏保 (nor 断保) for A's village collectors to chase
     gaps = client.data(GAPS, {"year": YEAR}, county_a.tokens["admin"])
     assert not {"特困甲", "特困乙"} & {e["node"]["name"] for key in gaps for e in gaps[key]["edges"]}
@@ -388,6 +392,13 @@ GAPS = """query($year: Int!) {
   lapsedPersons(year: $year, first: 100) { edges { node { name } } }
   neverEnrolled(year: $year, first: 100) { edges { node { name } } }
 }"""
+
+
+async def _trail(db, operation: str) -> list[tuple[str, dict]]:
+    from sqlalchemy import text
+
+    rows = await db.execute(text("SELECT actor, after FROM audit_log WHERE operation = :o ORDER BY id"), {"o": operation})
+    return [(r.actor, r.after) for r in rows]
 
 
 async def _recompute(db, tenant: int, numbers: list[str]) -> int:

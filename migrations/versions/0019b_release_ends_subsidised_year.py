@@ -9,7 +9,9 @@ security binding, as its recompute would (status EXCUSED, no benefit start), and
 its tally from subsidised to excused, after that county's list upload of the year in
 progress (its policy row, shared). (A paid year there goes back through that county's
 DUPLICATE_ENROLLMENT refund; an exempt newborn's through its exemption.) The releasing
-county's own decision is recomputed by the application in the same transaction.
+county's own decision is recomputed by the application in the same transaction. The
+other county's audit trail gets a row of what the decision did there (actor
+`county:<code>/<user>`).
 
 Revision ID: 0019b
 Revises: 0019a
@@ -31,6 +33,8 @@ DECLARE
     v_tenant bigint := NULLIF(v_bound, '')::bigint;
     c duplicate_case;
     r record;
+    v_other_case bigint;
+    v_excused boolean := false;
 BEGIN
     SELECT * INTO c FROM duplicate_case WHERE tenant_id = v_tenant AND id = p_case;
     IF NOT FOUND THEN
@@ -49,7 +53,8 @@ BEGIN
     PERFORM set_config('app.tenant_id', c.other_tenant_id::text, true);
     UPDATE duplicate_case
        SET status = CASE WHEN p_keep THEN 'RELEASED' ELSE 'KEPT' END, resolved_here = false, resolved_at = now()
-     WHERE tenant_id = c.other_tenant_id AND pair_id = c.pair_id AND status = 'OPEN';
+     WHERE tenant_id = c.other_tenant_id AND pair_id = c.pair_id AND status = 'OPEN'
+    RETURNING id INTO v_other_case;
     IF p_keep THEN
         -- Released there by this decision: a subsidised year there ends now. After that
         -- county's list upload or policy recompute of the year in progress, if any (its
@@ -70,8 +75,17 @@ BEGIN
               FROM person p
              WHERE p.tenant_id = c.other_tenant_id AND p.id = r.person_id
                AND t.tenant_id = p.tenant_id AND t.year = c.year AND t.unit_id = p.unit_id;
+            v_excused := true;
         END LOOP;
     END IF;
+    -- That county's own trail of what another county's decision did to its records (the
+    -- deciding county audits the request itself).
+    INSERT INTO audit_log (tenant_id, actor, operation, entity, entity_id, before, after, outcome)
+    VALUES (c.other_tenant_id, 'county:' || (SELECT code FROM tenant WHERE id = v_tenant) || '/' || p_by,
+            'resolveDuplicate', 'duplicate_case', v_other_case::text, '{{"status": "OPEN"}}',
+            jsonb_build_object('status', CASE WHEN p_keep THEN 'RELEASED' ELSE 'KEPT' END,
+                               'enrollment', CASE WHEN v_excused THEN 'EXCUSED' END),
+            'ok');
     PERFORM set_config('app.tenant_id', v_bound, true);
     RETURN 'RESOLVED';
 END $$
