@@ -54,6 +54,8 @@ class DuplicateCase(SQLModel, table=True):
             unique=True, postgresql_where="status = 'OPEN'",
         ),
         Index("duplicate_case_pair", "pair_id"),
+        # "released for the year?" asked person by person (domain/matching/sql.py)
+        Index("duplicate_case_released", "tenant_id", "person_id", "year", postgresql_where="status = 'RELEASED'"),
     )
 
     tenant_id: int = Field(sa_column=tenant_id_column())

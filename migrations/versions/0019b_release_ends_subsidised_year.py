@@ -94,10 +94,18 @@ END $$
 
 def upgrade() -> None:
     op.execute(_RESOLVE)
+    # The recompute, the as-of-day count and the 断保/漏保 rules ask, person by person,
+    # whether the person-year was released (domain/matching/sql.py).
+    op.create_index(
+        "duplicate_case_released", "duplicate_case", ["tenant_id", "person_id", "year"],
+        postgresql_where="status = 'RELEASED'",
+    )
 
 
 def downgrade() -> None:
     import importlib
+
+    op.drop_index("duplicate_case_released", table_name="duplicate_case")
 
     earlier = importlib.import_module("migrations.versions.0016a_duplicate_enrolment")
     op.execute(earlier._RESOLVE.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
