@@ -64,7 +64,7 @@ async def _run_mutation(info: Info, operation: str, body: Callable[[Audit], Awai
     audit = Audit()
     try:
         refuse_bad_arguments(context, info.path.key)
-        async with context.db.savepoint():
+        async with context.db.savepoint(release=False):
             value = await body(audit)
     except Rejected as rejected:
         problems, report = rejected.problems, rejected.report if isinstance(rejected, RejectedWithReport) else None

@@ -186,3 +186,23 @@ def test_sqlalchemy_opened_late_on_a_new_engine_keeps_the_requests_work(settings
     bound, version = asyncio.run(main())
     assert bound == "424242"
     assert version is not None
+
+
+def test_a_savepoint_left_open_keeps_its_writes_and_a_later_one_still_rolls_back(settings, urls) -> None:
+    """`savepoint(release=False)`, a mutation's (the commit releases it): its writes stay,
+    and a savepoint taken after it still undoes only its own."""
+    async def work(db: Db, engine):  # noqa: ANN001, ANN202
+        async with db.savepoint(release=False):
+            await db.execute(text("INSERT INTO direct_probe (id) VALUES (:id)"), {"id": 71})
+        try:
+            async with db.savepoint(release=False):
+                await db.execute(text("INSERT INTO direct_probe (id) VALUES (:id)"), {"id": 72})
+                raise _Undo
+        except _Undo:
+            pass
+        async with db.savepoint():
+            await db.execute(text("INSERT INTO direct_probe (id) VALUES (:id)"), {"id": 73})
+        rows = await db.execute(text("SELECT id FROM direct_probe WHERE id > 70 ORDER BY id"))
+        return [r.id for r in rows]
+
+    assert _run(urls, settings, work) == [71, 73]
