@@ -103,20 +103,24 @@ PAYMENT_COLUMNS = (
 
 # The statements of every payment, made once (a `text()` parses its parameters each
 # time it is made).
-_HISTORY = text(
-    f"""
-    SELECT year, bool_or(enrolled) AS enrolled FROM (
-        SELECT year, enrolled FROM enrollment_history
-         WHERE tenant_id = :t AND id_number = :n AND year < :y
-        UNION ALL
-        SELECT year, status IN {ENROLLED_SQL} FROM enrollment
-         WHERE tenant_id = :t AND person_id = :p AND year < :y
-    ) h GROUP BY year
-    """
-)
+# The person's earlier years — imported history (医保局) and the years this system
+# collected, enrolled if either source says so — read with the enrolment's lock: one
+# round trip. (Earlier years are not what a concurrent payment changes.)
 _LOCK_ENROLLMENT = text(
-    """SELECT status, amount_due, subsidy_category FROM enrollment
-        WHERE tenant_id = :t AND person_id = :p AND year = :y FOR UPDATE"""
+    f"""
+    SELECT e.status, e.amount_due, e.subsidy_category,
+           (SELECT jsonb_object_agg(h.year, h.enrolled) FROM (
+                SELECT year, bool_or(enrolled) AS enrolled FROM (
+                    SELECT year, enrolled FROM enrollment_history
+                     WHERE tenant_id = :t AND id_number = :n AND year < :y
+                    UNION ALL
+                    SELECT year, status IN {ENROLLED_SQL} FROM enrollment
+                     WHERE tenant_id = :t AND person_id = :p AND year < :y
+                ) earlier GROUP BY year) h) AS history
+      FROM enrollment e
+     WHERE e.tenant_id = :t AND e.person_id = :p AND e.year = :y
+       FOR UPDATE OF e
+    """
 )
 _ACCEPTED = text("SELECT 1 FROM payment WHERE tenant_id = :t AND person_id = :p AND year = :y AND status = 'ACCEPTED'")
 _INSERT = text(
@@ -165,19 +169,16 @@ async def payments_by_ids(db: Db, tenant_id: int, scope_path: str, ids: list[int
     return {r.id: payment_row(r) for r in rows}
 
 
-async def enrollment_history(db: Db, tenant_id: int, person: PersonRow, before_year: int) -> dict[int, bool]:
-    """Earlier years: imported history (医保局) and the years this system collected.
-    A year counts as enrolled if either source says so."""
-    rows = await db.execute(_HISTORY, {"t": tenant_id, "n": person.id_number, "p": person.id, "y": before_year})
-    return {r.year: r.enrolled for r in rows}
-
-
-async def _lock_enrollment(db: Db, tenant_id: int, person_id: int, year: int):  # noqa: ANN202
+async def _lock_enrollment(db: Db, tenant_id: int, person: PersonRow, year: int):  # noqa: ANN202
     return (
         await db.execute(
-            _LOCK_ENROLLMENT, {"t": tenant_id, "p": person_id, "y": year},
+            _LOCK_ENROLLMENT, {"t": tenant_id, "p": person.id, "n": person.id_number, "y": year},
         )
     ).first()
+
+
+def _earlier_years(enrollment) -> dict[int, bool]:  # noqa: ANN001
+    return {int(year): enrolled for year, enrolled in (enrollment.history or {}).items()}
 
 
 async def _accepted_exists(db: Db, tenant_id: int, person_id: int, year: int) -> bool:
@@ -217,8 +218,7 @@ async def _judge(db: Db, tenant_id: int, person: PersonRow, policy: YearPolicy, 
         raise Rejected([refused.problem]) from None
     if amount_due == 0 and timing is not Timing.LATE:
         raise Rejected([Problem(ErrorCode.NOTHING_DUE, ["idNumber"])])
-    history = await enrollment_history(db, tenant_id, person, new.year)
-    breaks = payments_rules.break_years(new.year, history)
+    breaks = payments_rules.break_years(new.year, _earlier_years(enrollment))
     if new.back_years > breaks:
         raise Rejected(
             [Problem(ErrorCode.INVALID_BACK_YEARS, ["backYears"], {"backYears": new.back_years, "breaks": breaks})]
@@ -293,7 +293,7 @@ async def record_payment(
     problems = check_new_payment(new, now)
     if problems:
         raise Rejected(problems)
-    enrollment = await _lock_enrollment(db, tenant_id, person.id, new.year)
+    enrollment = await _lock_enrollment(db, tenant_id, person, new.year)
     if enrollment is None:
         raise Rejected([Problem(ErrorCode.NO_POLICY, ["year"], {"year": new.year})])
     if new.external_id:
