@@ -97,6 +97,18 @@ class ResolveDuplicatePayload:
     user_errors: list[UserError]
 
 
+@strawberry.input
+class ReopenDuplicateInput:
+    case: strawberry.ID
+    note: str | None = strawberry.field(default=None, description="Why the decision is undone (kept with the case).")
+
+
+@strawberry.type
+class ReopenDuplicatePayload:
+    case: DuplicateCaseType | None
+    user_errors: list[UserError]
+
+
 async def _resolve(info: Info, input: ResolveDuplicateInput, audit: Audit) -> tuple[CaseRow, int | None]:
     context = info.context
     principal = context.mutation_caller()
@@ -119,6 +131,34 @@ async def _resolve(info: Info, input: ResolveDuplicateInput, audit: Audit) -> tu
         await recompute_persons(context.db, principal.tenant_id, [case.person_id], [case.year])
     audit.after = {"status": "KEPT" if input.keep else "RELEASED", "refund": refund_id}
     return case, refund_id
+
+
+async def _reopen(info: Info, input: ReopenDuplicateInput, audit: Audit) -> CaseRow:
+    """Undo this county's decision: both sides OPEN again, and what the decision did
+    undone — here by the recompute, there by `match_reopen_case` where nothing changed
+    since. Not while a DUPLICATE_ENROLLMENT refund of the year stands (the refund
+    decides first: rejected, the decision can be undone; approved, the year has ended)."""
+    context = info.context
+    principal = context.mutation_caller()
+
+    async def load(tenant_id: int, pk: int) -> CaseRow | None:
+        return await matching_store.case_in_scope(context.db, tenant_id, principal.scope_path, pk)
+
+    case = await object_in_scope(context, input.case, "DuplicateCase", load, ("duplicate", "resolve"), "case", "duplicate_case")
+    await context.require("duplicate", "resolve", case.unit_path)
+    audit.entity, audit.entity_id = "duplicate_case", case.id
+    audit.before = {"status": case.status}
+    refund = await matching_store.release_refund_status(context.db, principal.tenant_id, case.person_id, case.year)
+    if refund is not None and case.status == DuplicateCaseStatus.RELEASED:
+        raise Rejected([Problem(ErrorCode.RELEASE_REFUND_STANDS, ["case"], {"status": refund})])
+    note = input.note.strip() or None if input.note else None
+    outcome = await matching_store.reopen_case(context.db, case.id, note, principal.subject)
+    if outcome != "REOPENED":
+        raise Rejected([Problem(ErrorCode.CASE_NOT_REOPENABLE, ["case"], variant=outcome)])
+    # a year this decision released here comes back as the recompute makes it
+    await recompute_persons(context.db, principal.tenant_id, [case.person_id], [case.year])
+    audit.after = {"status": "OPEN"}
+    return case
 
 
 async def _request_release_refund(info: Info, case: CaseRow, note: str | None) -> int | None:
@@ -189,3 +229,18 @@ class MatchingMutations:
             found = await refunds_store.refund_in_scope(info.context.db, principal.tenant_id, "/", refund_id)
             refund = RefundType.of(found[0]) if found else None
         return ResolveDuplicatePayload(case=DuplicateCaseType.of(fresh) if fresh else None, refund=refund, user_errors=[])
+
+    @strawberry.mutation(
+        description="Undo this county's decision on a duplicate enrolment case (same callers as resolveDuplicate): "
+        "both sides OPEN again, a year the decision ended (here, or a subsidised year there, untouched since) "
+        "enrolled again. Not while a DUPLICATE_ENROLLMENT refund of the year stands."
+    )
+    async def reopen_duplicate(self, info: Info, input: ReopenDuplicateInput) -> ReopenDuplicatePayload:
+        outcome = await run_mutation(info, "reopenDuplicate", lambda audit: _reopen(info, input, audit))
+        if outcome.value is None:
+            return ReopenDuplicatePayload(case=None, user_errors=outcome.errors)
+        principal = info.context.caller()
+        fresh = await matching_store.case_in_scope(
+            info.context.db, principal.tenant_id, principal.scope_path, outcome.value.id
+        )
+        return ReopenDuplicatePayload(case=DuplicateCaseType.of(fresh) if fresh else None, user_errors=[])

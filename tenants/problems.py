@@ -210,6 +210,8 @@ class ErrorCode(StrEnum):
     # data matching: duplicate enrolment across counties (重复参保)
     ENROLLED_ELSEWHERE = "ENROLLED_ELSEWHERE"
     CASE_CLOSED = "CASE_CLOSED"
+    CASE_NOT_REOPENABLE = "CASE_NOT_REOPENABLE"  # variants: OPEN, ELSEWHERE, SYSTEM, SUPERSEDED
+    RELEASE_REFUND_STANDS = "RELEASE_REFUND_STANDS"
 
 
 Params = Mapping[str, Any]

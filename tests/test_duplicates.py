@@ -232,6 +232,7 @@ def test_match_function_answers_only_about_the_callers_own_persons(client, two_c
     case_ids = [r[0] for r in app_conn.execute("SELECT id FROM duplicate_case").fetchall()]
     assert case_ids == []  # row-level security: its own cases only
     assert app_conn.execute("SELECT match_resolve_case(1, true, null, 'x')").fetchone()[0] == "NOT_FOUND"
+    assert app_conn.execute("SELECT match_reopen_case(1, null, 'x')").fetchone()[0] == "NOT_FOUND"
 
 
 def test_import_and_list_upload_warn_about_persons_enrolled_elsewhere(client, two_counties):
@@ -372,6 +373,75 @@ def test_a_keep_there_waits_for_a_list_upload_of_the_year_here(client, two_count
     assert outcome and outcome[0]["resolveDuplicate"]["userErrors"] == []
     assert enrollment(client, county_a.tokens["admin"], number, YEAR)["status"] == "EXCUSED"
     assert owner_db(lambda db: tally_drift(db, a, YEAR), a) == []
+
+
+REOPEN = """
+mutation($input: ReopenDuplicateInput!) {
+  reopenDuplicate(input: $input) { case { id status resolvedHere note } userErrors { field code message } }
+}"""
+
+
+def reopen(client, token: str, case_id: str, note: str | None = None) -> dict:
+    return client.data(REOPEN, {"input": {"case": case_id, "note": note}}, token)["reopenDuplicate"]
+
+
+def test_the_county_that_decided_undoes_its_decision_and_what_it_did(client, two_counties, owner_db):
+    """A released one person (its subsidised year ended here); B kept the other (A's
+    subsidised year ended by B's decision). Each decision is undone by the county that
+    made it, never by the other: both sides OPEN, the years SUBSIDIZED again as A's own
+    recompute makes them, the tallies right, A's trail told."""
+    county_a, county_b = two_counties
+    a = tenant_id(county_a)
+    pairs = _subsidised_here_paid_there(client, county_a, county_b, ["特困丁", "特困戊"])
+    released, case_a, released_b = pairs["特困丁"]
+    kept_there, kept_a, case_b = pairs["特困戊"]
+    medical_a, medical_b = county_a.tokens["medical"], county_b.tokens["medical"]
+    assert [e["code"] for e in reopen(client, medical_a, case_a["id"])["userErrors"]] == ["CASE_NOT_REOPENABLE"]  # open
+    client.data(RESOLVE, {"input": {"case": case_a["id"], "keep": False}}, medical_a)
+    client.data(RESOLVE, {"input": {"case": case_b["id"], "keep": True}}, medical_b)
+    assert {enrollment(client, county_a.tokens["admin"], n, YEAR)["status"] for n in (released, kept_there)} == {"EXCUSED"}
+
+    # not by the other county
+    refused = reopen(client, medical_b, released_b["id"])["userErrors"]
+    assert [(e["code"], e["message"]) for e in refused] == [("CASE_NOT_REOPENABLE", "这条重复参保记录由对方县作出处理决定，只能由对方撤销。")]
+    assert [e["code"] for e in reopen(client, medical_a, kept_a["id"])["userErrors"]] == ["CASE_NOT_REOPENABLE"]
+
+    undone = reopen(client, medical_a, case_a["id"], "误操作，本人仍在本县参保")
+    assert undone["userErrors"] == [] and undone["case"]["status"] == "OPEN" and undone["case"]["resolvedHere"] is None
+    undone = reopen(client, medical_b, case_b["id"])
+    assert undone["userErrors"] == []
+    for county in (county_a, county_b):
+        assert {c["person"]["name"]: c["status"] for c in cases(client, county.tokens["medical"])} == {
+            "特困丁": "OPEN", "特困戊": "OPEN"}
+    for number in (released, kept_there):
+        year = enrollment(client, county_a.tokens["admin"], number, YEAR)
+        assert (year["status"], year["benefitStart"]) == ("SUBSIDIZED", "2027-01-01"), year
+        assert [t for t, _ in owner_db(lambda db, n=number: _fingerprints(db, n))] == [a, tenant_id(county_b)]
+    assert owner_db(lambda db: tally_drift(db, a, YEAR), a) == []
+    assert owner_db(lambda db: _recompute(db, a, [released, kept_there]), a) == 0
+    trail = owner_db(lambda db: _trail(db, "reopenDuplicate"), a)
+    assert [(actor.split("/")[0], after) for actor, after in trail if actor.startswith("county:")] == [
+        (f"county:{county_b.code}", {"status": "OPEN", "enrollment": "SUBSIDIZED"})]
+    # decided again, as anyone would after a correction
+    again = client.data(RESOLVE, {"input": {"case": case_a["id"], "keep": True}}, medical_a)["resolveDuplicate"]
+    assert again["userErrors"] == [] and again["case"]["status"] == "KEPT"
+
+
+def test_a_release_with_its_refund_standing_is_not_undone_until_the_refund_is_rejected(client, two_counties):
+    county_a, county_b = two_counties
+    number = register_person(client, county_a, date(1986, 5, 6), "退费人")
+    register_same(client, county_b, number, "退费人")
+    assert record(client, county_a.tokens["collector"], number, "RF-A")["userErrors"] == []
+    assert record(client, county_b.tokens["collector"], number, "RF-B", hour=11)["warnings"]
+    [case_a] = cases(client, county_a.tokens["medical"])
+    released = client.data(RESOLVE, {"input": {"case": case_a["id"], "keep": False}}, county_a.tokens["medical"])
+    refund = released["resolveDuplicate"]["refund"]
+    refused = reopen(client, county_a.tokens["medical"], case_a["id"])["userErrors"]
+    assert [e["code"] for e in refused] == ["RELEASE_REFUND_STANDS"] and "REQUESTED" in refused[0]["message"]
+    assert decide(client, county_a.tokens["tax"], refund["id"], approve=False)["userErrors"] == []
+    assert reopen(client, county_a.tokens["medical"], case_a["id"])["userErrors"] == []
+    assert enrollment(client, county_a.tokens["admin"], number, YEAR)["status"] == "PAID"
+    assert [c["status"] for c in cases(client, county_b.tokens["medical"])] == ["OPEN"]
 
 
 def _until_someone_waits_for(conn) -> None:

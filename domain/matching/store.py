@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from domain.matching.rules import DuplicateCaseStatus, Facts, Situation, Suggestion, suggest
+from domain.refunds.rules import RefundReason, RefundStatus
 from tenants.pages import newest_first
 from tenants.session import Db
 
@@ -121,6 +122,29 @@ async def resolve_case(db: Db, case_id: int, keep: bool, note: str | None, actor
     status it already had, or 'NOT_FOUND'."""
     return await db.scalar(
         text("SELECT match_resolve_case(:id, :keep, :note, :by)"), {"id": case_id, "keep": keep, "note": note, "by": actor}
+    )
+
+
+async def reopen_case(db: Db, case_id: int, note: str | None, actor: str) -> str:
+    """Undo the bound county's decision on both sides (`match_reopen_case`, migration
+    0019c): 'REOPENED', or why not ('NOT_FOUND', 'OPEN', 'ELSEWHERE', 'SYSTEM',
+    'SUPERSEDED')."""
+    return await db.scalar(
+        text("SELECT match_reopen_case(:id, :note, :by)"), {"id": case_id, "note": note, "by": actor}
+    )
+
+
+async def release_refund_status(db: Db, tenant_id: int, person_id: int, year: int) -> str | None:
+    """The status of the person-year's DUPLICATE_ENROLLMENT refund that still stands (not
+    rejected), the newest first; None when there is none."""
+    return await db.scalar(
+        text(
+            f"""SELECT r.status FROM refund r JOIN payment pay ON pay.tenant_id = r.tenant_id AND pay.id = r.payment_id
+                 WHERE r.tenant_id = :t AND pay.person_id = :p AND pay.year = :y
+                   AND r.reason = '{RefundReason.DUPLICATE_ENROLLMENT}' AND r.status <> '{RefundStatus.REJECTED}'
+                 ORDER BY r.id DESC LIMIT 1"""
+        ),
+        {"t": tenant_id, "p": person_id, "y": year},
     )
 
 
