@@ -109,18 +109,25 @@ class ReopenDuplicatePayload:
     user_errors: list[UserError]
 
 
-async def _resolve(info: Info, input: ResolveDuplicateInput, audit: Audit) -> tuple[CaseRow, int | None]:
+async def _case_to_decide(info: Info, case_id: strawberry.ID, note: str | None, audit: Audit) -> tuple[CaseRow, str | None]:
+    """The case a decision (or its undoing) names, if the caller may decide it; audited
+    as the entity; and the note, trimmed."""
     context = info.context
     principal = context.mutation_caller()
 
     async def load(tenant_id: int, pk: int) -> CaseRow | None:
         return await matching_store.case_in_scope(context.db, tenant_id, principal.scope_path, pk)
 
-    case = await object_in_scope(context, input.case, "DuplicateCase", load, ("duplicate", "resolve"), "case", "duplicate_case")
+    case = await object_in_scope(context, case_id, "DuplicateCase", load, ("duplicate", "resolve"), "case", "duplicate_case")
     await context.require("duplicate", "resolve", case.unit_path)
     audit.entity, audit.entity_id = "duplicate_case", case.id
     audit.before = {"status": case.status}
-    note = input.note.strip() or None if input.note else None
+    return case, (note.strip() or None if note else None)
+
+
+async def _resolve(info: Info, input: ResolveDuplicateInput, audit: Audit) -> tuple[CaseRow, int | None]:
+    context, principal = info.context, info.context.mutation_caller()
+    case, note = await _case_to_decide(info, input.case, input.note, audit)
     outcome = await matching_store.resolve_case(context.db, case.id, input.keep, note, principal.subject)
     if outcome != "RESOLVED":
         status = DuplicateCaseStatus(outcome) if outcome in DuplicateCaseStatus.__members__ else DuplicateCaseStatus.OPEN
@@ -138,20 +145,11 @@ async def _reopen(info: Info, input: ReopenDuplicateInput, audit: Audit) -> Case
     undone — here by the recompute, there by `match_reopen_case` where nothing changed
     since. Not while a DUPLICATE_ENROLLMENT refund of the year stands (the refund
     decides first: rejected, the decision can be undone; approved, the year has ended)."""
-    context = info.context
-    principal = context.mutation_caller()
-
-    async def load(tenant_id: int, pk: int) -> CaseRow | None:
-        return await matching_store.case_in_scope(context.db, tenant_id, principal.scope_path, pk)
-
-    case = await object_in_scope(context, input.case, "DuplicateCase", load, ("duplicate", "resolve"), "case", "duplicate_case")
-    await context.require("duplicate", "resolve", case.unit_path)
-    audit.entity, audit.entity_id = "duplicate_case", case.id
-    audit.before = {"status": case.status}
+    context, principal = info.context, info.context.mutation_caller()
+    case, note = await _case_to_decide(info, input.case, input.note, audit)
     refund = await matching_store.release_refund_status(context.db, principal.tenant_id, case.person_id, case.year)
     if refund is not None and case.status == DuplicateCaseStatus.RELEASED:
         raise Rejected([Problem(ErrorCode.RELEASE_REFUND_STANDS, ["case"], {"status": refund})])
-    note = input.note.strip() or None if input.note else None
     outcome = await matching_store.reopen_case(context.db, case.id, note, principal.subject)
     if outcome != "REOPENED":
         raise Rejected([Problem(ErrorCode.CASE_NOT_REOPENABLE, ["case"], variant=outcome)])
