@@ -444,6 +444,32 @@ def test_a_release_with_its_refund_standing_is_not_undone_until_the_refund_is_re
     assert [c["status"] for c in cases(client, county_b.tokens["medical"])] == ["OPEN"]
 
 
+def test_a_careless_or_crafted_reopen_changes_nothing(client, two_counties):
+    """Garbage and foreign IDs, a NUL byte, a huge note, no token: refused, said why,
+    the decision and the year as they were."""
+    county_a, county_b = two_counties
+    pairs = _subsidised_here_paid_there(client, county_a, county_b, ["特困己"])
+    number, case_a, case_b = pairs["特困己"]
+    medical_a = county_a.tokens["medical"]
+    client.data(RESOLVE, {"input": {"case": case_a["id"], "keep": False}}, medical_a)
+
+    def codes(case_id, note=None, token=medical_a):
+        body = client.gql(REOPEN, {"input": {"case": case_id, "note": note}}, token)
+        if body.get("errors"):
+            return [e["extensions"]["code"] for e in body["errors"]]
+        return [(e["code"], e["field"]) for e in body["data"]["reopenDuplicate"]["userErrors"]]
+
+    assert codes("not-an-id") == [("NOT_FOUND", ["case"])]
+    assert codes(case_b["id"]) == [("NOT_FOUND", ["case"])]  # B's side of the same pair
+    assert codes(case_a["id"], note="误\x00操作")[0][0] == "INVALID_TEXT"
+    assert codes(case_a["id"], note="备" * 100_000)[0][0] in ("TEXT_TOO_LONG", "INVALID_TEXT")
+    assert codes(case_a["id"], token=None) == [("UNAUTHENTICATED", None)]
+    assert codes(case_a["id"], token=county_a.tokens["collector"]) == [("FORBIDDEN", None)]
+    [still] = cases(client, medical_a)
+    assert (still["status"], still["resolvedHere"]) == ("RELEASED", True)
+    assert enrollment(client, county_a.tokens["admin"], number, YEAR)["status"] == "EXCUSED"
+
+
 def _until_someone_waits_for(conn) -> None:
     """Until another transaction waits for `conn`'s (a row it holds)."""
     for _ in range(400):
