@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from domain.enrollment.store import recompute_persons
 from domain.matching import store as matching_store
-from domain.matching.rules import DuplicateCaseStatus
+from domain.matching.rules import DuplicateCaseStatus, ReopenRefusal
 from domain.matching.store import CaseRow
 from domain.payments.store import payments_by_ids
 from domain.policy import store as policy_store
@@ -150,9 +150,11 @@ async def _reopen(info: Info, input: ReopenDuplicateInput, audit: Audit) -> Case
     refund = await matching_store.release_refund_status(context.db, principal.tenant_id, case.person_id, case.year)
     if refund is not None and case.status == DuplicateCaseStatus.RELEASED:
         raise Rejected([Problem(ErrorCode.RELEASE_REFUND_STANDS, ["case"], {"status": refund})])
-    outcome = await matching_store.reopen_case(context.db, case.id, note, principal.subject)
-    if outcome != "REOPENED":
-        raise Rejected([Problem(ErrorCode.CASE_NOT_REOPENABLE, ["case"], variant=outcome)])
+    refusal = await matching_store.reopen_case(context.db, case.id, note, principal.subject)
+    if refusal is ReopenRefusal.NOT_FOUND:  # (read a moment ago: gone meanwhile)
+        raise Rejected([Problem(ErrorCode.NOT_FOUND, ["case"], variant="DUPLICATE_CASE")])
+    if refusal is not None:
+        raise Rejected([Problem(ErrorCode.CASE_NOT_REOPENABLE, ["case"], variant=refusal.value)])
     # a year this decision released here comes back as the recompute makes it
     await recompute_persons(context.db, principal.tenant_id, [case.person_id], [case.year])
     audit.after = {"status": "OPEN"}

@@ -180,3 +180,13 @@ def test_command_line_speaks_chinese_and_english(capsys, monkeypatch):
     monkeypatch.setenv("ZHENGJIAO_LOCALE", "en")
     console.complain("cli.unknown_tenant", code="999999")
     assert capsys.readouterr().err == "error: no county 999999 on this platform.\n"
+
+
+def test_every_reason_a_case_is_not_reopened_is_worded():
+    from domain.matching.rules import ReopenRefusal
+
+    for refusal in ReopenRefusal:
+        if refusal is ReopenRefusal.NOT_FOUND:  # worded as NOT_FOUND.DUPLICATE_CASE
+            continue
+        for locale in ("zh_CN", "en"):
+            assert catalogue(locale).get(f"CASE_NOT_REOPENABLE.{refusal}"), (locale, refusal)

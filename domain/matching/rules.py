@@ -26,6 +26,16 @@ class DuplicateCaseStatus(StrEnum):
     RELEASED = "RELEASED"  # the person leaves this county's scheme for the year
 
 
+class ReopenRefusal(StrEnum):
+    """Why `match_reopen_case` (migration 0019c) did not reopen a case."""
+
+    NOT_FOUND = "NOT_FOUND"
+    OPEN = "OPEN"  # nothing to undo
+    ELSEWHERE = "ELSEWHERE"  # the other county decided: only it can undo
+    SYSTEM = "SYSTEM"  # closed because the enrolment ended here
+    SUPERSEDED = "SUPERSEDED"  # a newer open case of the person and the two counties
+
+
 # `resolved_by` of a case the database closed because the enrolment ended here anyway (a
 # refund approved, a list version): no one decided, nothing follows from it.
 SYSTEM_RESOLVER = "system"

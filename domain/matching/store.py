@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from domain.matching.rules import DuplicateCaseStatus, Facts, Situation, Suggestion, suggest
+from domain.matching.rules import DuplicateCaseStatus, Facts, ReopenRefusal, Situation, Suggestion, suggest
 from domain.refunds.rules import RefundReason, RefundStatus
 from tenants.pages import newest_first
 from tenants.session import Db
@@ -125,13 +125,13 @@ async def resolve_case(db: Db, case_id: int, keep: bool, note: str | None, actor
     )
 
 
-async def reopen_case(db: Db, case_id: int, note: str | None, actor: str) -> str:
+async def reopen_case(db: Db, case_id: int, note: str | None, actor: str) -> ReopenRefusal | None:
     """Undo the bound county's decision on both sides (`match_reopen_case`, migration
-    0019c): 'REOPENED', or why not ('NOT_FOUND', 'OPEN', 'ELSEWHERE', 'SYSTEM',
-    'SUPERSEDED')."""
-    return await db.scalar(
+    0019c): None when reopened, else why not."""
+    answer = await db.scalar(
         text("SELECT match_reopen_case(:id, :note, :by)"), {"id": case_id, "note": note, "by": actor}
     )
+    return None if answer == "REOPENED" else ReopenRefusal(answer)
 
 
 async def release_refund_status(db: Db, tenant_id: int, person_id: int, year: int) -> str | None:
