@@ -161,6 +161,13 @@ async def _reopen(info: Info, input: ReopenDuplicateInput, audit: Audit) -> Case
     return case
 
 
+async def _case_now(info: Info, case: CaseRow) -> DuplicateCaseType | None:
+    """The case as the mutation left it, for the payload."""
+    principal = info.context.caller()
+    fresh = await matching_store.case_in_scope(info.context.db, principal.tenant_id, principal.scope_path, case.id)
+    return DuplicateCaseType.of(fresh) if fresh else None
+
+
 async def _request_release_refund(info: Info, case: CaseRow, note: str | None) -> int | None:
     """Released and paid: the DUPLICATE_ENROLLMENT refund (reason 4) through the usual
     request path and its rules; the event is the day the person became enrolled twice."""
@@ -222,13 +229,11 @@ class MatchingMutations:
         if outcome.value is None:
             return ResolveDuplicatePayload(case=None, refund=None, user_errors=outcome.errors)
         case, refund_id = outcome.value
-        principal = info.context.caller()
-        fresh = await matching_store.case_in_scope(info.context.db, principal.tenant_id, principal.scope_path, case.id)
         refund = None
         if refund_id is not None:
-            found = await refunds_store.refund_in_scope(info.context.db, principal.tenant_id, "/", refund_id)
+            found = await refunds_store.refund_in_scope(info.context.db, info.context.caller().tenant_id, "/", refund_id)
             refund = RefundType.of(found[0]) if found else None
-        return ResolveDuplicatePayload(case=DuplicateCaseType.of(fresh) if fresh else None, refund=refund, user_errors=[])
+        return ResolveDuplicatePayload(case=await _case_now(info, case), refund=refund, user_errors=[])
 
     @strawberry.mutation(
         description="Undo this county's decision on a duplicate enrolment case (same callers as resolveDuplicate): "
@@ -239,8 +244,4 @@ class MatchingMutations:
         outcome = await run_mutation(info, "reopenDuplicate", lambda audit: _reopen(info, input, audit))
         if outcome.value is None:
             return ReopenDuplicatePayload(case=None, user_errors=outcome.errors)
-        principal = info.context.caller()
-        fresh = await matching_store.case_in_scope(
-            info.context.db, principal.tenant_id, principal.scope_path, outcome.value.id
-        )
-        return ReopenDuplicatePayload(case=DuplicateCaseType.of(fresh) if fresh else None, user_errors=[])
+        return ReopenDuplicatePayload(case=await _case_now(info, outcome.value), user_errors=[])
