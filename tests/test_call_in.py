@@ -130,9 +130,23 @@ def test_called_in_and_ranks_match_their_definitions_on_random_siblings() -> Non
     from domain.progress.rules import called_in, competition_ranks, rank_key
 
     chance = random.Random(411325)
-    for _ in range(300):
-        items = [(f"u{n:02}", chance.choice([0, 3, 6, 10, 40]), chance.randint(0, 12))
-                 for n in range(chance.randint(1, 24))]
+
+    def siblings(size: int) -> list[tuple[str, int, int]]:
+        if size == 0:  # a county's sizes
+            return [(f"u{n:02}", chance.choice([0, 3, 6, 10, 40]), chance.randint(0, 12))
+                    for n in range(chance.randint(1, 24))]
+        # equal and nearest rates (e/t, (e*m ± 1)/(t*m)) at the largest counts compared
+        # as floats (2**25 squared is just below their bound) and beyond (as fractions)
+        target = chance.randint(3, 1000)
+        enrolled = chance.randint(1, target)
+        items = []
+        for n in range(chance.randint(1, 12)):
+            m = chance.randint(1, size // target)
+            items.append((f"u{n:02}", target * m, enrolled * m + chance.choice([-1, 0, 0, 1])))
+        return items
+
+    for round_ in range(600):
+        items = siblings([0, 2**25 - 3, 2**60][round_ % 3])
         bottom = chance.choice([None, 0, 1, 3, 5])
         competing = [(k, Fraction(e, t), e < t) for k, t, e in items if t > 0]
         literal = frozenset(k for k, rate, short in competing

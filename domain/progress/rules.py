@@ -75,10 +75,27 @@ def rank_key(target: int, enrolled: int) -> tuple[int, Fraction]:
     return (1 if target else 0, Fraction(enrolled, target) if target else Fraction(0))
 
 
+# Below this product of the largest count and the largest target, enrolled / target as
+# a float orders and ties siblings exactly as the fractions do (distinct rates differ by
+# at least 1 / (t1 * t2), more than two steps of a double at that size).
+_FLOAT_EXACT = 2**51
+
+
+def _rank_keys(items: Sequence[tuple[int, int]]) -> list[tuple[int, float | Fraction]]:
+    """`rank_key` of each (target, enrolled), as floats when they compare exactly
+    (always, at a county's sizes): a Fraction costs a few microseconds per comparison."""
+    if not items:
+        return []
+    largest = max(max(target, enrolled) for target, enrolled in items)
+    if largest * largest >= _FLOAT_EXACT:
+        return [rank_key(target, enrolled) for target, enrolled in items]
+    return [(1, enrolled / target) if target else (0, 0.0) for target, enrolled in items]
+
+
 def competition_ranks(items: list[tuple[str, int, int]]) -> dict[str, int]:
     """(code, target, enrolled) → rank 1, 2, 2, 4 …, ties sharing a rank."""
-    keyed = sorted(((rank_key(target, enrolled), code) for code, target, enrolled in items),
-                   key=lambda k: ((-k[0][0], -k[0][1]), k[1]))
+    keys = _rank_keys([(target, enrolled) for _, target, enrolled in items])
+    keyed = sorted(zip(keys, (code for code, _, _ in items), strict=True), key=lambda k: ((-k[0][0], -k[0][1]), k[1]))
     ranks: dict[str, int] = {}
     previous = None
     for position, (key, code) in enumerate(keyed, start=1):
@@ -91,7 +108,9 @@ def competition_ranks(items: list[tuple[str, int, int]]) -> dict[str, int]:
 def ranked(rows: list[UnitProgress]) -> list[UnitProgress]:
     """Siblings with their ranks, best first, ties by code."""
     ranks = competition_ranks([(r.unit.code, r.target, r.enrolled) for r in rows])
-    done = [replace(r, rank=ranks[r.unit.code], siblings=len(rows)) for r in rows]
+    siblings = len(rows)
+    done = [UnitProgress(r.unit, r.target, r.counts, ranks[r.unit.code], siblings, r.measured_on, r.called_in)
+            for r in rows]
     return sorted(done, key=lambda r: (r.rank, r.unit.code))
 
 
@@ -110,16 +129,18 @@ def called_in(items: Sequence[tuple[K, int, int]], bottom: int | None) -> frozen
     """
     if not bottom:
         return frozenset()
-    competing = [(key, Fraction(enrolled, target), enrolled < target) for key, target, enrolled in items if target > 0]
-    rates = sorted(rate for _, rate, _ in competing)
+    competing = [(key, target, enrolled) for key, target, enrolled in items if target > 0]
+    rates = [rate for _, rate in _rank_keys([(target, enrolled) for _, target, enrolled in competing])]
+    ordered = sorted(rates)
     # bisect_left: how many competing siblings have a strictly lower rate
-    return frozenset(key for key, rate, short in competing if short and bisect_left(rates, rate) < bottom)
+    return frozenset(key for (key, target, enrolled), rate in zip(competing, rates, strict=True)
+                     if enrolled < target and bisect_left(ordered, rate) < bottom)
 
 
 def flag_called_in(rows: list[UnitProgress], bottom: int | None) -> list[UnitProgress]:
     """A ranking of siblings with each row's `called_in` flag (`called_in`)."""
     flagged = called_in([(r.unit.id, r.target, r.enrolled) for r in rows], bottom)
-    return [replace(r, called_in=r.unit.id in flagged) for r in rows]
+    return [r if r.called_in == (r.unit.id in flagged) else replace(r, called_in=r.unit.id in flagged) for r in rows]
 
 
 def visible(rows: list[UnitProgress], scope_path: str) -> list[UnitProgress]:

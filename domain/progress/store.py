@@ -120,51 +120,61 @@ async def child_units(db: Db, tenant_id: int, parent_id: int | None, *, retired:
     return [_unit(r) for r in rows]
 
 
-_CHILD_COUNTS = text(
-    """
+_CHILD_COUNTS = """
     SELECT split_part(t.unit_path, '/', :segment)::bigint AS unit_id,
            sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded,
            sum(t.exempt) AS exempt, sum(t.excused) AS excused
       FROM enrollment_tally t
      WHERE t.tenant_id = :tenant AND t.year = :year AND t.unit_path ^@ :path
      GROUP BY 1
-    """
-)
+"""
 
+# The quotas of each child's subtree (its own among them), as two arrays in path order.
+_CHILD_QUOTAS = """
+    SELECT nullif(split_part(qu.path, '/', :segment), '')::bigint AS unit_id,
+           array_agg(qu.path ORDER BY qu.path) AS quota_paths, array_agg(q.target ORDER BY qu.path) AS quota_targets
+      FROM quota q JOIN unit qu ON qu.tenant_id = q.tenant_id AND qu.id = q.unit_id
+     WHERE q.tenant_id = :tenant AND q.year = :year AND qu.path ^@ :path
+     GROUP BY 1
+"""
 
 _COUNTED_CHILDREN = """
     SELECT {units},
            coalesce(c.unpaid, 0) AS unpaid, coalesce(c.paid, 0) AS paid, coalesce(c.subsidized, 0) AS subsidized,
-           coalesce(c.refunded, 0) AS refunded, coalesce(c.exempt, 0) AS exempt, coalesce(c.excused, 0) AS excused
+           coalesce(c.refunded, 0) AS refunded, coalesce(c.exempt, 0) AS exempt, coalesce(c.excused, 0) AS excused,
+           q.quota_paths, q.quota_targets
       FROM unit u
       LEFT JOIN ({counts}) c ON c.unit_id = u.id
+      LEFT JOIN ({quotas}) q ON q.unit_id = u.id
      WHERE u.tenant_id = :tenant AND {{parent}} AND NOT u.retired
      ORDER BY u.code
 """
-_COUNTED_CHILDREN = _COUNTED_CHILDREN.format(units=_UNIT_COLUMNS, counts=_CHILD_COUNTS.text)
+_COUNTED_CHILDREN = _COUNTED_CHILDREN.format(units=_UNIT_COLUMNS, counts=_CHILD_COUNTS, quotas=_CHILD_QUOTAS)
 _COUNTED_TOP = text(_COUNTED_CHILDREN.format(parent="u.parent_id IS NULL"))
 _COUNTED_BELOW = text(_COUNTED_CHILDREN.format(parent="u.parent_id = :parent"))
 
 
 async def live_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None) -> list[UnitProgress]:
     """Every child of `parent` (the top level for None), ranked, from the tallies: the
-    children with their subtrees' counts in one statement, then the quotas inside the
-    parent. A tally path '/12/345/' splits into '', '12', '345', '': the child of a
-    unit at depth d is segment d + 2."""
+    children with their subtrees' counts and quotas in one statement. A tally path
+    '/12/345/' splits into '', '12', '345', '': the child of a unit at depth d is
+    segment d + 2."""
     rows = (await db.execute(
         _COUNTED_TOP if parent is None else _COUNTED_BELOW,
         {"tenant": tenant_id, "year": year, "parent": parent.id if parent else None,
          "path": parent.path if parent else "/", "segment": (parent.depth if parent else 0) + 2},
     )).all()
-    if not rows:
-        return []
-    children = [_unit(r) for r in rows]
-    targets = await targets_for(db, tenant_id, year, children, parent.path if parent else "/")
     return ranked([
-        UnitProgress(u, targets[u.id], Counts(int(r.unpaid), int(r.paid), int(r.subsidized), int(r.refunded),
-                                               int(r.exempt), int(r.excused)))
-        for u, r in zip(children, rows, strict=True)
+        UnitProgress(_unit(r), _child_target(r), Counts(int(r.unpaid), int(r.paid), int(r.subsidized),
+                                                        int(r.refunded), int(r.exempt), int(r.excused)))
+        for r in rows
     ])
+
+
+def _child_target(r) -> int:  # noqa: ANN001
+    if r.quota_paths is None:
+        return 0
+    return rolled_targets(dict(zip(r.quota_paths, r.quota_targets, strict=True)), [r.path])[r.path]
 
 
 async def targets_for(
