@@ -13,6 +13,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.edge import MAX_TEXT, EdgeValidation
+from schema.execution import LeanExecutor
 from schema.extensions import (
     HideSuggestions,
     LocalizeErrors,
@@ -73,5 +74,6 @@ def build_schema(
 
         extensions.append(GraphQLTracing)
     return QuietSchema(
-        query=Query, mutation=Mutation, types=TYPES, extensions=extensions, config=StrawberryConfig(auto_camel_case=True)
+        query=Query, mutation=Mutation, types=TYPES, extensions=extensions, config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=LeanExecutor,
     )
