@@ -70,7 +70,8 @@ class QuotaProgressType:
     def of(cls, row: UnitProgress, year: int) -> QuotaProgressType:
         c = row.counts
         return cls(
-            unit=UnitType.from_row(row.unit), target=row.target, enrolled=c.enrolled, rate=float(row.rate),
+            unit=UnitType.from_row(row.unit), target=row.target, enrolled=c.enrolled,
+            rate=c.enrolled / row.target if row.target else 0.0,  # as float(row.rate), without a Fraction
             percent=_percent(c.enrolled, row.target), rank=row.rank, siblings=row.siblings,
             remaining=max(0, row.target - c.enrolled), persons=c.persons, paid=c.paid, subsidized=c.subsidized,
             unpaid=c.unpaid, refunded=c.refunded, exempt=c.exempt, excused=c.excused, measured_on=row.measured_on,
