@@ -112,7 +112,9 @@ def test_errors_keep_their_message_and_path() -> None:
 
 
 def test_plain_fields_of_the_real_schema_take_the_short_way() -> None:
-    schema = build_schema()._schema
+    built = build_schema()
+    assert built.execution_context_class is LeanExecutor
+    schema = built._schema
     progress = schema.get_type("QuotaProgress")
     assert all(plain_field(schema, progress, name) for name in ("target", "enrolled", "rate", "percent", "measuredOn"))
     # a resolver: the full way
