@@ -125,7 +125,7 @@ _CHILD_COUNTS = """
            sum(t.unpaid) AS unpaid, sum(t.paid) AS paid, sum(t.subsidized) AS subsidized, sum(t.refunded) AS refunded,
            sum(t.exempt) AS exempt, sum(t.excused) AS excused
       FROM enrollment_tally t
-     WHERE t.tenant_id = :tenant AND t.year = :year AND t.unit_path ^@ :path
+     WHERE t.tenant_id = :tenant AND t.year = :year {within_tally}
      GROUP BY 1
 """
 
@@ -134,7 +134,7 @@ _CHILD_QUOTAS = """
     SELECT nullif(split_part(qu.path, '/', :segment), '')::bigint AS unit_id,
            array_agg(qu.path ORDER BY qu.path) AS quota_paths, array_agg(q.target ORDER BY qu.path) AS quota_targets
       FROM quota q JOIN unit qu ON qu.tenant_id = q.tenant_id AND qu.id = q.unit_id
-     WHERE q.tenant_id = :tenant AND q.year = :year AND qu.path ^@ :path
+     WHERE q.tenant_id = :tenant AND q.year = :year {within_quota}
      GROUP BY 1
 """
 
@@ -146,12 +146,20 @@ _COUNTED_CHILDREN = """
       FROM unit u
       LEFT JOIN ({counts}) c ON c.unit_id = u.id
       LEFT JOIN ({quotas}) q ON q.unit_id = u.id
-     WHERE u.tenant_id = :tenant AND {{parent}} AND NOT u.retired
+     WHERE u.tenant_id = :tenant AND {parent} AND NOT u.retired
      ORDER BY u.code
 """
-_COUNTED_CHILDREN = _COUNTED_CHILDREN.format(units=_UNIT_COLUMNS, counts=_CHILD_COUNTS, quotas=_CHILD_QUOTAS)
-_COUNTED_TOP = text(_COUNTED_CHILDREN.format(parent="u.parent_id IS NULL"))
-_COUNTED_BELOW = text(_COUNTED_CHILDREN.format(parent="u.parent_id = :parent"))
+# The top level reads the whole county: no path to test on each tally row (a fifth of
+# the statement's time).
+_COUNTED_TOP = text(_COUNTED_CHILDREN.format(
+    units=_UNIT_COLUMNS, parent="u.parent_id IS NULL",
+    counts=_CHILD_COUNTS.format(within_tally=""), quotas=_CHILD_QUOTAS.format(within_quota=""),
+))
+_COUNTED_BELOW = text(_COUNTED_CHILDREN.format(
+    units=_UNIT_COLUMNS, parent="u.parent_id = :parent",
+    counts=_CHILD_COUNTS.format(within_tally="AND t.unit_path ^@ :path"),
+    quotas=_CHILD_QUOTAS.format(within_quota="AND qu.path ^@ :path"),
+))
 
 
 async def live_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None) -> list[UnitProgress]:
