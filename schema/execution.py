@@ -1,14 +1,15 @@
-"""How a document is executed: graphql-core's executor, with plain leaf fields read
-straight off their object.
+"""How a document is executed: graphql-core's executor, with plain fields read straight
+off their object.
 
-A 50-person page or 18 ranked units are mostly leaf fields (`target`, `enrolled`, a
-name) that Strawberry resolves by reading an attribute. graphql-core still builds a
-resolve info, looks for arguments, asks whether the value is awaitable and walks the
-completion rules for each of them: most of the time a response of such rows takes.
-`LeanExecutor` reads and serialises those fields at once, and hands everything else
-(resolvers, objects, lists, nulls, errors) to the executor unchanged: a leaf whose
-value cannot be serialised is executed again the full way, which raises the error
-where it belongs.
+A 50-person page or 18 ranked units are mostly fields (`target`, `enrolled`, a name, a
+quota line's `unit`) that Strawberry resolves by reading an attribute. graphql-core still
+builds a resolve info, looks for arguments, asks whether the value is awaitable and
+walks the completion rules for each of them: most of the time a response of such rows
+takes. `LeanExecutor` reads and serialises a plain leaf at once, and executes the fields
+of an object held in a plain attribute at once; everything else (resolvers, lists,
+interfaces, nulls, errors) takes the executor's way unchanged. A plain field whose value
+cannot be taken the short way (it will not serialise, it is null, it is not of its type)
+is executed again the full way, which raises the error where it belongs.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class Plain(NamedTuple):
     type: GraphQLOutputType  # as declared (non-null or not)
     named: GraphQLLeafType | GraphQLObjectType
     non_null: bool
+    is_object: bool
 
 
 # Each (object type, field name): its Plain, or None when it takes the full way. A
@@ -70,24 +72,30 @@ def _classify(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) 
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if definition is None or definition.default_resolver is not getattr:
         return None
-    return Plain(attrgetter(definition.python_name), field.type, named, non_null)
+    return Plain(attrgetter(definition.python_name), field.type, named, non_null, is_object_type(named))
 
 
 class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor, plain fields the short way (the module's docstring)."""
+
     def execute_field(self, parent_type, source, field_details_list, path, position_context):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
-        middleware = self.middleware_manager
-        if middleware is None or not middleware.middlewares:  # field hooks (tracing) see every field
-            plain = plain_field(self.schema, parent_type, field_details_list[0].node.name.value)
-            if plain is not None:
-                if is_object_type(plain.named):
-                    value = _object(plain, source)
-                    if value is not Undefined:
-                        return self._execute_object(plain, field_details_list, path, value, position_context)
-                else:
-                    value = _serialised(plain, source)
-                    if value is not Undefined:
-                        return value
+        plain = self._plain(parent_type, field_details_list[0].node.name.value)
+        if plain is not None and plain.is_object:
+            value = _object(plain, source)
+            if value is not Undefined:
+                return self._execute_object(plain, field_details_list, path, value, position_context)
+        elif plain is not None:
+            value = _serialised(plain, source)
+            if value is not Undefined:
+                return value
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def _plain(self, parent_type: GraphQLObjectType, name: str) -> Plain | None:
+        """None while field hooks (tracing's middleware) must see every field."""
+        middleware = self.middleware_manager
+        if middleware is not None and middleware.middlewares:
+            return None
+        return plain_field(self.schema, parent_type, name)
 
     def _execute_object(self, plain: Plain, field_details_list: Any, path: Any, value: Any, position_context: Any) -> Any:
         """The object's own fields, with errors handled where graphql-core handles them."""
