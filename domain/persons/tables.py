@@ -73,7 +73,7 @@ class PersonEvent(SQLModel, table=True):
         ),
     )
 
-    tenant_id: int = Field(sa_column=tenant_id_column())
+    tenant_id: int = Field(sa_column=tenant_id_column(references_tenant=False))  # the person's key leads there (0020a)
     id: int | None = Field(default=None, sa_column=id_column())
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     kind: str = Field(sa_column=Column(Text, nullable=False))
