@@ -14,6 +14,7 @@ from authz.passwords import Passwords
 from authz.principal import Principal, load_operator, load_user
 from authz.tokens import TokenClaims
 from domain.policy.store import PolicyCache
+from domain.progress.store import ChildrenCache
 from domain.subsidy_lists.rules import DEFAULT_REMOVAL_SHARE
 from schema.errors import UNAUTHENTICATED, PublicError, forbidden
 from tenants.batch_slots import take_batch_slot
@@ -50,6 +51,7 @@ class Services:
     report_engine: AsyncEngine | None = None
     batch_slots: int = 2  # tenants/batch_slots.py
     policies: PolicyCache = field(default_factory=PolicyCache)  # by county, year and policy_version
+    children: ChildrenCache = field(default_factory=ChildrenCache)  # quotaProgress's, by county, year, parent
 
 
 @dataclass

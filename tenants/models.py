@@ -53,6 +53,9 @@ class Tenant(SQLModel, table=True):
     authz_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     # Moves with every save of a year policy (0017a): processes cache policies by it.
     policy_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Moves with every change of a unit's place or name and of a quota, by triggers
+    # (0020b): processes cache the children of a unit with their targets by it.
+    tree_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     client_mutation_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime | None = Field(default=None, sa_column=created_at_column())
 

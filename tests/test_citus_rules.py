@@ -18,6 +18,8 @@ KNOWN_TRIGGERS = {
     ("enrollment", "enrollment_match_updated"),
     ("enrollment", "enrollment_match_deleted"),
     ("person", "person_match_renumbered"),
+    ("unit", "unit_tree_version"),
+    ("quota", "quota_tree_version"),
 }
 
 # Tables without tenant_id: reference tables (copied to every node) or the platform's own.

@@ -138,51 +138,102 @@ _CHILD_QUOTAS = """
      GROUP BY 1
 """
 
+# The county's tree version (0020b), read in the statement's own snapshot.
+_TREE_VERSION = "(SELECT tree_version FROM tenant WHERE id = :tenant)"
+
 _COUNTED_CHILDREN = """
     SELECT {units},
            coalesce(c.unpaid, 0) AS unpaid, coalesce(c.paid, 0) AS paid, coalesce(c.subsidized, 0) AS subsidized,
            coalesce(c.refunded, 0) AS refunded, coalesce(c.exempt, 0) AS exempt, coalesce(c.excused, 0) AS excused,
-           q.quota_paths, q.quota_targets
+           q.quota_paths, q.quota_targets, {version} AS tree_version
       FROM unit u
       LEFT JOIN ({counts}) c ON c.unit_id = u.id
       LEFT JOIN ({quotas}) q ON q.unit_id = u.id
      WHERE u.tenant_id = :tenant AND {parent} AND NOT u.retired
      ORDER BY u.code
 """
+# The counts alone, for children known with their targets: one row even without tallies.
+_COUNTS_ONLY = """
+    SELECT v.tree_version, c.unit_id, c.unpaid, c.paid, c.subsidized, c.refunded, c.exempt, c.excused
+      FROM tenant v
+      LEFT JOIN ({counts}) c ON true
+     WHERE v.id = :tenant
+"""
 # The top level reads the whole county: no path to test on each tally row (a fifth of
 # the statement's time).
-_COUNTED_TOP = text(_COUNTED_CHILDREN.format(
-    units=_UNIT_COLUMNS, parent="u.parent_id IS NULL",
-    counts=_CHILD_COUNTS.format(within_tally=""), quotas=_CHILD_QUOTAS.format(within_quota=""),
-))
-_COUNTED_BELOW = text(_COUNTED_CHILDREN.format(
-    units=_UNIT_COLUMNS, parent="u.parent_id = :parent",
-    counts=_CHILD_COUNTS.format(within_tally="AND t.unit_path ^@ :path"),
-    quotas=_CHILD_QUOTAS.format(within_quota="AND qu.path ^@ :path"),
-))
+_TOP = {"within_tally": "", "within_quota": ""}
+_BELOW = {"within_tally": "AND t.unit_path ^@ :path", "within_quota": "AND qu.path ^@ :path"}
+_COUNTED_TOP, _COUNTED_BELOW = (
+    text(_COUNTED_CHILDREN.format(
+        units=_UNIT_COLUMNS, parent=parent, version=_TREE_VERSION,
+        counts=_CHILD_COUNTS.format(**within), quotas=_CHILD_QUOTAS.format(**within),
+    ))
+    for parent, within in (("u.parent_id IS NULL", _TOP), ("u.parent_id = :parent", _BELOW))
+)
+_COUNTS_TOP, _COUNTS_BELOW = (
+    text(_COUNTS_ONLY.format(counts=_CHILD_COUNTS.format(**within))) for within in (_TOP, _BELOW)
+)
 
 
-async def live_children(db: Db, tenant_id: int, year: int, parent: UnitRow | None) -> list[UnitProgress]:
+@dataclass(frozen=True)
+class KnownChildren:
+    """A unit's children (not retired, by code) with their targets for a year, as they
+    stood at the county's `tree_version`."""
+
+    version: int
+    units: tuple[tuple[UnitRow, int], ...]
+
+
+class ChildrenCache:
+    """`KnownChildren` kept in the process, per county, year and parent. An entry is
+    used only when the version read with the tallies, in the same statement, is the
+    one it was read at: a unit or quota changed since, by any process, is read again."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._kept: dict[tuple[int, int, int | None], KnownChildren] = {}
+
+    def get(self, key: tuple[int, int, int | None]) -> KnownChildren | None:
+        return self._kept.get(key)
+
+    def put(self, key: tuple[int, int, int | None], known: KnownChildren) -> None:
+        if len(self._kept) >= self.size and key not in self._kept:
+            self._kept.pop(next(iter(self._kept)))
+        self._kept[key] = known
+
+
+async def live_children(
+    db: Db, tenant_id: int, year: int, parent: UnitRow | None, cache: ChildrenCache | None = None
+) -> list[UnitProgress]:
     """Every child of `parent` (the top level for None), ranked, from the tallies: the
-    children with their subtrees' counts and quotas in one statement. A tally path
-    '/12/345/' splits into '', '12', '345', '': the child of a unit at depth d is
+    children with their subtrees' counts and quotas in one statement, or, when `cache`
+    knows the children at the county's current tree version, the counts alone. A tally
+    path '/12/345/' splits into '', '12', '345', '': the child of a unit at depth d is
     segment d + 2."""
-    rows = (await db.execute(
-        _COUNTED_TOP if parent is None else _COUNTED_BELOW,
-        {"tenant": tenant_id, "year": year, "parent": parent.id if parent else None,
-         "path": parent.path if parent else "/", "segment": (parent.depth if parent else 0) + 2},
-    )).all()
-    # Unpacked by position (the columns above, in their order): reading 16 columns of
+    key = (tenant_id, year, parent.id if parent else None)
+    params = {"tenant": tenant_id, "year": year, "parent": parent.id if parent else None,
+              "path": parent.path if parent else "/", "segment": (parent.depth if parent else 0) + 2}
+    known = cache.get(key) if cache is not None else None
+    if known is not None:
+        rows = (await db.execute(_COUNTS_TOP if parent is None else _COUNTS_BELOW, params)).all()
+        if rows and rows[0][0] == known.version:
+            counts = {row[1]: Counts(*map(int, row[2:])) for row in rows if row[1] is not None}
+            return ranked([UnitProgress(unit, target, counts.get(unit.id, Counts())) for unit, target in known.units])
+    rows = (await db.execute(_COUNTED_TOP if parent is None else _COUNTED_BELOW, params)).all()
+    # Unpacked by position (the columns above, in their order): reading 17 columns of
     # each row by name costs more than the rest of the conversion.
-    return ranked([
+    children = [
         UnitProgress(
             UnitRow(uid, parent_id, code, name, UnitKind(kind), path, depth, retired),
             _child_target(path, quota_paths, quota_targets),
             Counts(int(unpaid), int(paid), int(subsidized), int(refunded), int(exempt), int(excused)),
         )
         for (uid, parent_id, code, name, kind, path, depth, retired, unpaid, paid, subsidized, refunded, exempt, excused,
-             quota_paths, quota_targets) in rows
-    ])
+             quota_paths, quota_targets, _) in rows
+    ]
+    if cache is not None and rows:
+        cache.put(key, KnownChildren(rows[0][-1], tuple((c.unit, c.target) for c in children)))
+    return ranked(children)
 
 
 def _child_target(path: str, quota_paths: list[str] | None, quota_targets: list[int] | None) -> int:

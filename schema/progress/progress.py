@@ -174,7 +174,7 @@ class ProgressQueries:
         parent_row = await visible_unit(info, parent) if parent else None
         db, tenant = context.db, principal.tenant_id
         if as_of is None or as_of >= context.services.clock.today():
-            rows = await progress_store.live_children(db, tenant, year, parent_row)
+            rows = await progress_store.live_children(db, tenant, year, parent_row, context.services.children)
         elif await progress_store.has_snapshot(db, tenant, year, as_of):
             rows = await progress_store.snapshot_children(db, tenant, year, parent_row, as_of)
         else:
