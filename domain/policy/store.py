@@ -25,6 +25,7 @@ from domain.progress.assessment import AssessmentRules
 from domain.progress.files import rules_from_dict, rules_to_dict
 from domain.progress.tables import AssessmentRulesRow
 from domain.subsidy_lists.tables import SubsidyBatch
+from tenants.kept import Kept
 from tenants.kinds import DepartmentCode
 from tenants.models import Department
 from tenants.problems import ErrorCode, Problem, Rejected
@@ -223,8 +224,7 @@ class PolicyCache:
     version (saved and committed between the two reads), never an older one."""
 
     def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._kept: dict[tuple[int, int], tuple[int, YearPolicy | None]] = {}
+        self._kept: Kept[tuple[int, int], tuple[int, YearPolicy | None]] = Kept(size)
 
     async def get(self, db: Db, tenant_id: int, year: int, version: int) -> YearPolicy | None:
         key = (tenant_id, year)
@@ -232,7 +232,5 @@ class PolicyCache:
         if kept is not None and kept[0] == version:
             return kept[1]
         policy = await load_policy(db, tenant_id, year)
-        if len(self._kept) >= self.size and key not in self._kept:
-            self._kept.pop(next(iter(self._kept)))
-        self._kept[key] = (version, policy)
+        self._kept.put(key, (version, policy))
         return policy

@@ -41,6 +41,7 @@ from domain.progress.rules import (
 )
 from domain.progress.sql import ENROLLED_AT_BY_UNIT
 from domain.progress.tables import Quota
+from tenants.kept import Kept
 from tenants.kinds import UnitKind
 from tenants.models import Unit
 from tenants.problems import ErrorCode, Problem, Rejected
@@ -184,22 +185,13 @@ class KnownChildren:
     units: tuple[tuple[UnitRow, int], ...]
 
 
-class ChildrenCache:
+class ChildrenCache(Kept[tuple[int, int, int | None], KnownChildren]):
     """`KnownChildren` kept in the process, per county, year and parent. An entry is
     used only when the version read with the tallies, in the same statement, is the
     one it was read at: a unit or quota changed since, by any process, is read again."""
 
     def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._kept: dict[tuple[int, int, int | None], KnownChildren] = {}
-
-    def get(self, key: tuple[int, int, int | None]) -> KnownChildren | None:
-        return self._kept.get(key)
-
-    def put(self, key: tuple[int, int, int | None], known: KnownChildren) -> None:
-        if len(self._kept) >= self.size and key not in self._kept:
-            self._kept.pop(next(iter(self._kept)))
-        self._kept[key] = known
+        super().__init__(size)
 
 
 async def live_children(
